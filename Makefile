@@ -1,0 +1,36 @@
+# geodx — `make run` runs the demo province, `make test` runs the tests.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO   := build/demo
+OUT    := build/demo-out
+
+.PHONY: setup run test bench lint typecheck clean
+
+setup: $(BIN)/geodx
+
+$(BIN)/geodx: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: setup
+	$(BIN)/geodx demo --out $(DEMO)
+	$(BIN)/geodx run $(DEMO) --out $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check geodx layers api tests bench
+	$(BIN)/ruff format --check geodx layers api tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache
