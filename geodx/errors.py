@@ -1,0 +1,46 @@
+"""Errors raised by geodx; every message is one line that is safe to show to users."""
+
+from __future__ import annotations
+
+
+class GeodxError(Exception):
+    """Base class for every geodx error."""
+
+
+class ManifestError(GeodxError, ValueError):
+    """The region manifest is malformed: unknown key, wrong type, value out of range."""
+
+
+class InputFileError(GeodxError, OSError):
+    """An input file is missing, unreadable or corrupt."""
+
+
+class MissingColumn(GeodxError, KeyError):
+    """A column named in the manifest is not in the file."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class CRSError(GeodxError, ValueError):
+    """A file has no CRS, or coordinates that do not fit its CRS or the region."""
+
+
+class GeometryError(GeodxError, ValueError):
+    """Geometries of the wrong type, or empty where a shape is needed."""
+
+
+class InvalidResolution(GeodxError, ValueError):
+    """An H3 resolution outside 0-15."""
+
+
+class UnknownCommune(GeodxError, LookupError):
+    """No commune with that code."""
+
+
+class UnknownLayer(GeodxError, LookupError):
+    """No layer with that id."""
+
+
+class LayerUnavailable(GeodxError):
+    """A layer could not be read or evaluated."""
