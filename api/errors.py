@@ -1,0 +1,92 @@
+"""Exception -> HTTP status table, and the handlers that apply it once, at the edge."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from geodx.errors import (
+    CRSError,
+    GeodxError,
+    GeometryError,
+    InputFileError,
+    InvalidResolution,
+    LayerUnavailable,
+    ManifestError,
+    MissingColumn,
+    UnknownCommune,
+    UnknownLayer,
+)
+
+log = logging.getLogger("geodx.api")
+
+
+class BadRequest(GeodxError, ValueError):
+    """A query parameter that parses but makes no sense (bbox out of range, ...)."""
+
+
+class NotFound(GeodxError, LookupError):
+    """An unknown collection, feature or resource."""
+
+
+STATUS_CODES: dict[type[Exception], int] = {
+    BadRequest: 400,
+    NotFound: 404,
+    UnknownCommune: 404,
+    UnknownLayer: 404,
+    InvalidResolution: 422,
+    LayerUnavailable: 503,
+    ManifestError: 500,
+    InputFileError: 500,
+    MissingColumn: 500,
+    CRSError: 500,
+    GeometryError: 500,
+    GeodxError: 500,
+}
+
+
+def _respond(exc: Exception, status: int) -> JSONResponse:
+    if status >= 500:
+        log.error("request failed: %s", exc, exc_info=exc)
+    return JSONResponse({"detail": str(exc)}, status_code=status)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    """One line naming each bad parameter: ``query parameter 'limit': ...``."""
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        where = (
+            f"{loc[0]} parameter '{'.'.join(loc[1:])}'" if len(loc) > 1 else "request"
+        )
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Register one handler per entry of :data:`STATUS_CODES`, plus validation errors."""
+    for exc_type, status in STATUS_CODES.items():
+
+        def handler(_: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return _respond(exc, status)
+
+        app.add_exception_handler(exc_type, handler)
+
+    def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": _describe_validation(exc)}, status_code=422)
+
+    def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse(
+            {"detail": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

@@ -1,0 +1,256 @@
+"""Feature indexes: per-feature GeoJSON bytes precomputed once, selected by bbox and filters.
+
+Every collection of the OGC API (communes, districts, cells, gaps) is one
+:class:`FeatureIndex`. Geometry follows RFC 7946: lon/lat, exterior rings
+counter-clockwise, at most 7 decimals, no NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+from shapely.geometry import mapping
+
+from api.errors import BadRequest
+
+COORD_DECIMALS = 7
+FILTER_KINDS = ("bool", "int", "number", "str")
+
+
+class BBox(NamedTuple):
+    """A lon/lat box in CRS84: ``(west, south, east, north)``."""
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+
+def clean_value(value: Any) -> Any:
+    """Turn NaN/inf and numpy scalars into JSON-safe Python values."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def rfc7946_geometries(geoms: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Round to 7 decimals and orient exterior rings counter-clockwise.
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries, lon/lat.
+
+    Returns
+    -------
+    ndarray
+        The same geometries, ready for GeoJSON.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    rounded = shapely.transform(arr, lambda xy: np.round(xy, COORD_DECIMALS))
+    return np.asarray(shapely.orient_polygons(rounded, exterior_cw=False), dtype=object)
+
+
+def _column_kind(values: pd.Series) -> str | None:
+    present = [
+        v
+        for v in values
+        if v is not None and not (isinstance(v, float) and math.isnan(v))
+    ]
+    if not present:
+        return "str"
+    if all(isinstance(v, bool | np.bool_) for v in present):
+        return "bool"
+    if all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present
+    ):
+        return "int"
+    if all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool)
+        for v in present
+    ):
+        return "number"
+    if all(isinstance(v, str) for v in present):
+        return "str"
+    return None
+
+
+def parse_filter_value(name: str, kind: str, raw: str) -> Any:
+    """Parse a query-string value for a property filter, by the property's kind."""
+    if raw.lower() == "null":
+        return None
+    try:
+        if kind == "bool":
+            lowered = raw.lower()
+            if lowered not in ("true", "false"):
+                raise ValueError(raw)
+            return lowered == "true"
+        if kind == "int":
+            return int(raw)
+        if kind == "number":
+            number = float(raw)
+            if not math.isfinite(number):
+                raise ValueError(raw)
+            return number
+    except ValueError:
+        raise BadRequest(f"filter {name}={raw[:40]!r} is not a valid {kind}") from None
+    return raw
+
+
+@dataclass
+class FeatureIndex:
+    """One collection: feature bytes, filterable properties and a spatial index."""
+
+    ids: list[str]
+    features: list[bytes]
+    props: pd.DataFrame
+    geoms: np.ndarray
+    kinds: dict[str, str]
+    positions: dict[str, int] = field(init=False)
+    tree: shapely.STRtree = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.positions = {fid: i for i, fid in enumerate(self.ids)}
+        self.tree = shapely.STRtree(self.geoms)
+
+    @classmethod
+    def build(
+        cls, props: pd.DataFrame, geoms: Sequence[Any] | np.ndarray, id_col: str
+    ) -> FeatureIndex:
+        """Serialise every feature once.
+
+        Parameters
+        ----------
+        props : DataFrame
+            One row per feature, its GeoJSON properties (in column order).
+        geoms : array of shapely geometries
+            Lon/lat, one per row.
+        id_col : str
+            Column whose value becomes the feature ``id``.
+        """
+        props = props.reset_index(drop=True)
+        fixed = rfc7946_geometries(geoms)
+        columns = list(props.columns)
+        records = props.to_numpy(dtype=object)
+        ids = [str(v) for v in props[id_col]]
+        features = []
+        for fid, row, geom in zip(ids, records, fixed, strict=True):
+            feature = {
+                "type": "Feature",
+                "id": fid,
+                "geometry": None if geom is None or geom.is_empty else mapping(geom),
+                "properties": {
+                    c: clean_value(v) for c, v in zip(columns, row, strict=True)
+                },
+            }
+            features.append(orjson.dumps(feature))
+        kinds = {c: k for c in columns if (k := _column_kind(props[c])) is not None}
+        return cls(ids, features, props, fixed, kinds)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def extent(self) -> list[float] | None:
+        """``[west, south, east, north]`` of every feature, or None when empty."""
+        if not self.ids:
+            return None
+        return [
+            round(float(v), COORD_DECIMALS) for v in shapely.total_bounds(self.geoms)
+        ]
+
+    def select(self, bbox: BBox | None, filters: Mapping[str, str]) -> np.ndarray:
+        """Positions of the features that intersect ``bbox`` and match every filter.
+
+        Raises
+        ------
+        BadRequest
+            A filter names no property of this collection, or its value does not parse.
+        """
+        keep = np.ones(len(self.ids), dtype=bool)
+        for name, raw in filters.items():
+            kind = self.kinds.get(name)
+            if kind is None:
+                raise BadRequest(f"unknown query parameter or property '{name[:60]}'")
+            value = parse_filter_value(name, kind, raw)
+            column = self.props[name].to_numpy(dtype=object)
+            if value is None:
+                keep &= pd.isna(self.props[name]).to_numpy()
+            else:
+                keep &= np.array(
+                    [v == value and v is not None for v in column], dtype=bool
+                )
+        if bbox is not None:
+            hit = np.zeros(len(self.ids), dtype=bool)
+            for box in _split_antimeridian(bbox):
+                hit[self.tree.query(shapely.box(*box), predicate="intersects")] = True
+            keep &= hit
+        return np.flatnonzero(keep)
+
+    def feature(self, fid: str) -> bytes | None:
+        """The bytes of one feature, or None."""
+        pos = self.positions.get(fid)
+        return None if pos is None else self.features[pos]
+
+
+def _split_antimeridian(bbox: BBox) -> list[BBox]:
+    """A box with west > east crosses the antimeridian: two boxes."""
+    if bbox.west <= bbox.east:
+        return [bbox]
+    return [
+        BBox(bbox.west, bbox.south, 180.0, bbox.north),
+        BBox(-180.0, bbox.south, bbox.east, bbox.north),
+    ]
+
+
+def parse_bbox(raw: str) -> BBox:
+    """Parse ``west,south,east,north`` (or 6 values with heights) in CRS84.
+
+    Raises
+    ------
+    BadRequest
+        Wrong count, not numbers, NaN/inf, or out of range.
+    """
+    parts = raw.split(",")
+    if len(parts) not in (4, 6):
+        raise BadRequest(
+            f"bbox has {len(parts)} values; expected 4 (west,south,east,north)"
+        )
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise BadRequest("bbox values must be numbers") from None
+    if not all(math.isfinite(v) for v in values):
+        raise BadRequest("bbox values must be finite numbers")
+    if len(values) == 6:
+        values = [values[0], values[1], values[3], values[4]]
+    west, south, east, north = values
+    if not (-180 <= west <= 180 and -180 <= east <= 180):
+        raise BadRequest("bbox longitudes must be within -180..180")
+    if not (-90 <= south <= 90 and -90 <= north <= 90):
+        raise BadRequest("bbox latitudes must be within -90..90")
+    if south > north:
+        raise BadRequest("bbox south is greater than north")
+    return BBox(west, south, east, north)
+
+
+def collection_body(features: Sequence[bytes], extra: Mapping[str, Any]) -> bytes:
+    """A FeatureCollection from precomputed feature bytes plus top-level members."""
+    tail = orjson.dumps(dict(extra))
+    head = b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]"
+    return head + (b"," + tail[1:] if len(tail) > 2 else b"}")
+
+
+def feature_with_links(feature: bytes, links: list[dict[str, str]]) -> bytes:
+    """Append a ``links`` member to one serialised feature."""
+    return feature[:-1] + b',"links":' + orjson.dumps(links) + b"}"

@@ -1,0 +1,87 @@
+"""The FastAPI application: ``create_app(settings)`` and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import register_error_handlers
+from api.openapi import to_openapi_30
+from api.results import load_results
+from api.routes import coverage, health, maps, ogc
+from api.settings import Settings
+
+log = logging.getLogger("geodx.api")
+
+
+def leaflet_dir() -> Path:
+    """Leaflet's files (JS, CSS, images), shipped by the ``django-js-lib-leaflet`` wheel.
+
+    Only the static files are used; Django is neither needed nor imported.
+    """
+    return Path(str(files("js_lib_leaflet") / "static" / "js_lib_leaflet"))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the region's results once, into ``app.state``."""
+    settings: Settings = app.state.settings
+    app.state.results = load_results(settings.results_dir)
+    app.state.map_cache = {}
+    log.info("serving results from %s", settings.results_dir)
+    yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service for one region's results folder.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        Defaults to ``Settings()`` (``GEODX_*`` environment variables).
+
+    Returns
+    -------
+    FastAPI
+    """
+    settings = settings or Settings()
+    app = FastAPI(
+        title="geodx",
+        version="0.1.0",
+        summary="Fibre and 4G/5G coverage of households and communes, against targets.",
+        description="OGC API - Features (communes, districts, H3 cells, gaps), tables for "
+        "officials (JSON, CSV, Excel) and offline Leaflet maps.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    register_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"]
+    )
+    for module in (ogc, coverage, maps, health):
+        app.include_router(module.router)
+    app.mount(maps.LEAFLET_PREFIX, StaticFiles(directory=leaflet_dir()), name="leaflet")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = to_openapi_30(doc)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

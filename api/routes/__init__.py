@@ -1,0 +1,1 @@
+"""HTTP routes: OGC API - Features, officials' endpoints, maps and health."""

@@ -1,0 +1,205 @@
+"""Endpoints for officials: region summary, one commune's report, search, gap tables."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import ResultsDep
+from api.exports import MEDIA_TYPES, localise, to_csv, to_xlsx
+from api.results import RegionResults
+from api.schemas import (
+    CommuneBrief,
+    CommuneReport,
+    CommuneSearch,
+    ErrorMessage,
+    GapRow,
+    GapsTable,
+    IndicatorFigures,
+    LayerFigures,
+    RegionSummary,
+    TargetStatus,
+)
+
+router = APIRouter(tags=["officials"])
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorMessage, "description": "Unknown commune."},
+    422: {
+        "model": ErrorMessage,
+        "description": "A parameter has the wrong type or range.",
+    },
+}
+
+
+@router.get(
+    "/summary",
+    response_model=RegionSummary,
+    responses=ERRORS,
+    operation_id="getSummary",
+)
+def summary(results: ResultsDep) -> JSONResponse:
+    """The region's totals, targets and whether they are met, definitions and inputs."""
+    return JSONResponse(results.summary)
+
+
+def report(results: RegionResults, row: dict[str, Any]) -> CommuneReport:
+    """Build a commune's report from its row of ``communes.geojson``."""
+    t = results.targets
+    by_operator: dict[str, list[LayerFigures]] = {}
+    for layer in results.layers:
+        by_operator.setdefault(layer.operator or "unknown", []).append(
+            LayerFigures(
+                id=layer.id,
+                operator=layer.operator,
+                kind=layer.kind,
+                technology=layer.technology,
+                households=row.get(f"layer_{layer.slug}_households"),
+                pct=row.get(f"layer_{layer.slug}_pct"),
+            )
+        )
+    mobile_gap = results.gaps_tables["mobile"]
+    mobile_gap = mobile_gap[mobile_gap["commune_code"] == row["commune_code"]]
+    no_households = not row.get("households")
+    return CommuneReport(
+        commune_code=str(row["commune_code"]),
+        commune_name=str(row["commune_name"]),
+        district_code=row.get("district_code"),
+        district_name=row.get("district_name"),
+        region=results.name,
+        synthetic=results.synthetic,
+        households=row.get("households"),
+        by_technology=[
+            IndicatorFigures(
+                indicator=ind,
+                households=row.get(f"{ind}_households"),
+                pct=row.get(f"{ind}_pct"),
+            )
+            for ind in ("fibre", "mobile", "mobile_5g")
+        ],
+        targets=[
+            TargetStatus(
+                indicator="fibre",
+                target_pct=t["fibre_household_pct"],
+                met=row.get("fibre_target_met"),
+                gap_households=row.get("fibre_gap_households"),
+            ),
+            TargetStatus(
+                indicator="mobile",
+                target_pct=t["mobile_commune_household_pct"],
+                met=row.get("mobile_covered"),
+                gap_households=None
+                if no_households
+                else int(mobile_gap["gap_households"].sum()),
+            ),
+        ],
+        by_operator=by_operator,
+        definitions={"targets": t, **(results.summary.get("definitions") or {})},
+    )
+
+
+@router.get(
+    "/communes",
+    response_model=CommuneSearch,
+    responses=ERRORS,
+    operation_id="searchCommunes",
+)
+def search_communes(
+    results: ResultsDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Part of a name or code; case and diacritics are "
+            'ignored ("hoa phu" finds "Hòa Phú").',
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many.")] = 50,
+) -> CommuneSearch:
+    """Find communes by name, whatever the case and diacritics."""
+    found = results.search(q)
+    briefs = [
+        CommuneBrief.model_validate(
+            {k: v for k, v in r.items() if k in CommuneBrief.model_fields}
+        )
+        for r in found.head(limit).to_dict("records")
+    ]
+    return CommuneSearch(query=q, count=len(found), communes=briefs)
+
+
+@router.get(
+    "/communes/{commune_code}",
+    response_model=CommuneReport,
+    responses=ERRORS,
+    operation_id="getCommuneReport",
+)
+def commune_report(
+    results: ResultsDep,
+    commune_code: Annotated[
+        str, Path(max_length=32, description="Commune code (mã xã).")
+    ],
+) -> CommuneReport:
+    """Coverage of one commune against the targets, with its gap and breakdowns."""
+    return report(results, results.commune(commune_code))
+
+
+@router.get(
+    "/gaps",
+    response_model=GapsTable,
+    responses={
+        200: {
+            "content": {"text/csv": {}, MEDIA_TYPES["xlsx"]: {}},
+            "description": "JSON, CSV (UTF-8 with BOM) or an Excel workbook.",
+        },
+        **ERRORS,
+    },
+    operation_id="getGaps",
+)
+def gaps(
+    results: ResultsDep,
+    indicator: Annotated[
+        Literal["fibre", "mobile"], Query(description="Which target.")
+    ] = "fibre",
+    format: Annotated[
+        Literal["json", "csv", "xlsx"], Query(description="Output format.")
+    ] = "json",
+    lang: Annotated[
+        Literal["en", "vi"], Query(description="Column headers (csv, xlsx).")
+    ] = "en",
+) -> Response | GapsTable:
+    """Communes below a target, largest number of missing households first."""
+    table = results.gaps(indicator)
+    if format == "json":
+        rows = [GapRow.model_validate(r) for r in table.to_dict("records")]
+        target = (
+            table["target_pct"].iloc[0]
+            if len(table)
+            else (
+                results.targets[
+                    "fibre_household_pct"
+                    if indicator == "fibre"
+                    else "mobile_commune_household_pct"
+                ]
+            )
+        )
+        return GapsTable(
+            region=results.name,
+            synthetic=results.synthetic,
+            indicator=indicator,
+            target_pct=float(target),
+            count=len(rows),
+            gaps=rows,
+        )
+    local = localise(table, lang)
+    name = f"gaps-{indicator}" + ("-synthetic" if results.synthetic else "")
+    body = (
+        to_csv(local) if format == "csv" else to_xlsx(local, title=f"gaps {indicator}")
+    )
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+    )
