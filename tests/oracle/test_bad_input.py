@@ -1,0 +1,316 @@
+"""``geodx run`` on bad input: non-zero exit, one clear line on stderr, nothing else.
+
+Each case copies a small valid region, breaks one thing, and runs the real CLI in a
+subprocess. The error must name the file and/or field, carry no traceback, leave no
+output folder behind, and leave the output of an earlier good run untouched. The runs
+are independent, so they go through a thread pool (two at a time on two cores).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+
+from .files import box, dump_toml, write_raster, write_table, write_vector
+from .worlds_random import build_basic
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def geodx_command() -> list[str]:
+    """The installed console script, else ``python -m geodx`` from the repository."""
+    script = Path(sys.executable).with_name("geodx")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "geodx"]
+
+
+def run_cli(region: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``geodx run REGION --out OUT``, captured."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [*geodx_command(), "run", str(region), "--out", str(out)],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env=env, check=False,
+    )  # fmt: skip
+
+
+def edit_manifest(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
+    """A mutation that loads ``region.toml``, applies ``change`` and writes it back."""
+
+    def mutate(folder: Path) -> None:
+        path = folder / "region.toml"
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        change(doc)
+        path.write_text(dump_toml(doc), encoding="utf-8")
+
+    return mutate
+
+
+def set_key(section: str, key: str, value: Any) -> Callable[[Path], None]:
+    return edit_manifest(
+        lambda doc: doc.setdefault(section, {}).__setitem__(key, value)
+    )
+
+
+def set_layer(index: int, key: str, value: Any) -> Callable[[Path], None]:
+    return edit_manifest(lambda doc: doc["layers"][index].__setitem__(key, value))
+
+
+def chain(*steps: Callable[[Path], None]) -> Callable[[Path], None]:
+    def mutate(folder: Path) -> None:
+        for step in steps:
+            step(folder)
+
+    return mutate
+
+
+def write_bytes(name: str, data: bytes) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_bytes(data)
+
+
+def truncate_big_raster(folder: Path) -> None:
+    """A 256 x 256 raster cut in half: it opens, its southern rows cannot be read."""
+    values = np.random.default_rng(3).uniform(-120, -80, (256, 256)).astype(np.float32)
+    path = folder / "4g.tif"
+    transform = Affine(0.04 / 256, 0, 108.0, 0, -0.02 / 256, 12.62)
+    write_raster(path, values, transform, 4326, None)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def raster_without_crs(folder: Path) -> None:
+    values = np.full((8, 8), -90.0, dtype=np.float32)
+    write_raster(
+        folder / "4g.tif", values, Affine(0.005, 0, 108.0, 0, -0.005, 12.62), None, None
+    )
+
+
+def lines_as_communes(folder: Path) -> None:
+    lines = [shapely.LineString([(108.0, 12.6), (108.02, 12.62)])] * 2
+    write_vector(folder / "communes.geojson", lines, 4326,
+                 commune_code=["24001", "24002"], commune_name=["A", "B"])  # fmt: skip
+
+
+def bowtie_communes(folder: Path) -> None:
+    """Two self-intersecting communes (bowties) and a valid one: repair, warn, go on."""
+
+    def bowtie(x: float) -> shapely.Polygon:
+        return shapely.Polygon(
+            [(x, 12.60), (x + 0.01, 12.62), (x + 0.01, 12.60), (x, 12.62)]
+        )
+
+    write_vector(
+        folder / "communes.geojson",
+        [bowtie(108.00), bowtie(108.01), box(108.02, 12.60, 108.04, 12.62)],
+        4326,
+        commune_code=["24001", "24002", "24003"],
+        commune_name=["Xã Nơ Trang Lơng", "Xã Ea Tiêu", "Xã Cư Bao"],
+    )
+
+
+def households_at(
+    lon: np.ndarray | float, lat: np.ndarray | float
+) -> Callable[[Path], None]:
+    return lambda folder: write_table(
+        folder / "households.csv",
+        {"lon": lon, "lat": lat, "ho": np.ones(20, dtype=int)},
+    )
+
+
+def vector_without_crs(folder: Path) -> None:
+    write_vector(
+        folder / "fibre_khong_crs.gpkg", [box(108.0, 12.6, 108.015, 12.62)], None
+    )
+    set_layer(0, "path", "fibre_khong_crs.gpkg")(folder)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One broken region and the words its error line must contain."""
+
+    mutate: Callable[[Path], None]
+    mentions: tuple[str, ...]
+    keep_previous: bool = False  # the output folder holds an earlier good run
+    region: str = ""  # run on this path inside the folder instead of the folder
+
+
+_lon = np.random.default_rng(9).uniform(108.0, 108.04, 20)
+_lat = np.random.default_rng(10).uniform(12.6, 12.62, 20)
+CASES: dict[str, Case] = {
+    "unknown-manifest-key": Case(set_key("region", "colour", "đỏ"), ("colour",)),
+    "unknown-key-keeps-output": Case(
+        set_key("region", "colour", "đỏ"), ("colour",), True
+    ),
+    "unknown-layer-key": Case(
+        set_layer(0, "service_radius_m", 100), ("service_radius_m",)
+    ),
+    "missing-region": Case(lambda _: None, ("nowhere",), region="nowhere"),
+    "toml-syntax": Case(
+        write_bytes("region.toml", b"[region\nname = "), ("region.toml",)
+    ),
+    "missing-communes-section": Case(
+        edit_manifest(lambda d: d.pop("communes")), ("communes",)
+    ),
+    "missing-file": Case(
+        set_key("communes", "path", "xa_khong_co.gpkg"), ("xa_khong_co.gpkg",)
+    ),
+    "missing-lon-column": Case(
+        set_key("households", "lon", "kinh_do"), ("kinh_do", "households.csv")
+    ),
+    "missing-code-column": Case(
+        set_key("communes", "code", "ma_xa"), ("ma_xa", "communes.geojson")
+    ),
+    "missing-weight-column": Case(set_key("households", "weight", "so_ho"), ("so_ho",)),
+    "unknown-layer-kind": Case(set_layer(0, "kind", "satellite"), ("satellite",)),
+    "unknown-technology": Case(set_layer(1, "technology", "3G"), ("3G",)),
+    "rsrp-out-of-range": Case(set_layer(1, "min_rsrp_dbm", 20), ("min_rsrp_dbm",)),
+    "negative-distance": Case(
+        set_layer(0, "service_distance_m", -5), ("service_distance_m",)
+    ),
+    "resolution-17": Case(set_key("region", "h3_resolution", 17), ("h3_resolution",)),
+    "resolution-not-int": Case(
+        set_key("region", "h3_resolution", "nine"), ("h3_resolution",)
+    ),
+    "target-over-100": Case(
+        set_key("targets", "fibre_household_pct", 120), ("fibre_household_pct",)
+    ),
+    "corrupt-geojson": Case(
+        write_bytes("communes.geojson", b'{"type": "Feat'), ("communes.geojson",)
+    ),
+    "corrupt-gpkg": Case(
+        chain(
+            write_bytes("xa.gpkg", os.urandom(4096)),
+            set_key("communes", "path", "xa.gpkg"),
+        ),
+        ("xa.gpkg",),
+    ),
+    "garbage-tiff": Case(write_bytes("4g.tif", b"II*\x00garbage"), ("4g.tif",)),
+    "truncated-tiff": Case(truncate_big_raster, ("4g.tif",), True),
+    "lines-as-communes": Case(lines_as_communes, ("communes.geojson",)),
+    "vector-without-crs": Case(vector_without_crs, ("fibre_khong_crs.gpkg",)),
+    "raster-without-crs": Case(raster_without_crs, ("4g.tif",)),
+    "lon-lat-swapped": Case(households_at(_lat, _lon), ("households.csv",), True),
+    "households-far-away": Case(
+        households_at(_lon - 105.65, _lat + 36.25), ("households.csv",), True
+    ),
+}
+
+
+@dataclass
+class Result:
+    proc: subprocess.CompletedProcess[str]
+    out: Path
+    previous: dict[str, str]  # file name -> sha256 of the earlier good output, if any
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def good_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    region = tmp_path_factory.mktemp("good") / "region"
+    region.mkdir()
+    build_basic(region)
+    out = region.parent / "out"
+    return out, run_cli(region, out)
+
+
+def _prepare(
+    name: str, case: Case, root: Path, good_out: Path
+) -> tuple[Path, Path, dict[str, str]]:
+    folder = root / name / "region"
+    folder.mkdir(parents=True)
+    build_basic(folder)
+    case.mutate(folder)
+    out = root / name / "out"
+    previous: dict[str, str] = {}
+    if case.keep_previous:
+        shutil.copytree(good_out, out)
+        previous = _digest(out)
+    return folder / case.region if case.region else folder, out, previous
+
+
+@pytest.fixture(scope="module")
+def results(
+    good_run: tuple[Path, Any], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Result]:
+    good_out, proc = good_run
+    assert proc.returncode == 0, f"the clean region must run: {proc.stderr}"
+    root = tmp_path_factory.mktemp("bad")
+    jobs = {name: _prepare(name, case, root, good_out) for name, case in CASES.items()}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        futures = {
+            name: pool.submit(run_cli, region, out)
+            for name, (region, out, _) in jobs.items()
+        }
+        return {
+            name: Result(futures[name].result(), jobs[name][1], jobs[name][2])
+            for name in jobs
+        }
+
+
+def test_clean_region_runs(
+    good_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    out, proc = good_run
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for name in (
+        "communes.geojson",
+        "districts.geojson",
+        "summary.json",
+        "cells.parquet",
+    ):
+        assert (out / name).is_file(), name
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_fails_cleanly(name: str, results: dict[str, Result]) -> None:
+    case, result = CASES[name], results[name]
+    stderr = result.proc.stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert result.proc.returncode != 0, f"exit 0 on bad input; stderr: {stderr!r}"
+    assert "Traceback" not in stderr, stderr
+    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{stderr}"
+    for word in case.mentions:
+        assert word in lines[0], f"{word!r} not named in: {lines[0]}"
+    if case.keep_previous:
+        assert _digest(result.out) == result.previous, "earlier good output was changed"
+    else:
+        assert not result.out.exists(), (
+            f"output folder left behind: {list(result.out.rglob('*'))}"
+        )
+
+
+def test_invalid_geometries_are_repaired_with_a_count(tmp_path: Path) -> None:
+    folder = tmp_path / "region"
+    folder.mkdir()
+    build_basic(folder)
+    bowtie_communes(folder)
+    proc = run_cli(folder, tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert re.search(r"\b2\b", proc.stderr), (
+        f"warning must say how many: {proc.stderr!r}"
+    )
+    assert "communes.geojson" in proc.stderr, proc.stderr
+    assert (tmp_path / "out" / "communes.geojson").is_file()
