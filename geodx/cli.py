@@ -1,0 +1,102 @@
+"""The ``geodx`` command: ``run`` a region, build a ``demo`` region, ``serve`` results."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from geodx.errors import GeodxError
+
+app = typer.Typer(
+    help="Connectivity coverage of households and communes against the targets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+
+
+@app.callback()
+def _group() -> None:
+    """Connectivity coverage of households and communes against the targets."""
+
+out = Console(highlight=False)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one line on stderr and exit non-zero."""
+    err.print(f"error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # type: ignore[no-untyped-def]  # noqa: ARG001 - warnings.showwarning signature
+    err.print(f"warning: {message}", markup=False, soft_wrap=True)
+
+
+@app.command("run")
+def run_command(
+    region: Annotated[Path, typer.Argument(help="Region folder holding region.toml, or the file.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced whole).")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no report.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Compute coverage for a region and write communes, districts, summary and cells."""
+    from geodx.pipeline import run_region
+    from geodx.report import report_lines
+
+    warnings.showwarning = _show_warning
+    try:
+        with err.status("starting", spinner="dots") as status:
+            def progress(stage: str) -> None:
+                if not quiet:
+                    status.update(f"{stage} …")
+
+            result = run_region(region, out_dir, progress=progress)
+    except GeodxError as exc:
+        if debug:
+            raise
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - one line for users; --debug shows the rest
+        if debug:
+            raise
+        fail(f"internal error ({type(exc).__name__}): {exc}; run again with --debug", code=1)
+    if quiet:
+        return
+    total = sum(result.timings.values())
+    for line in report_lines(result.summary, result.communes):
+        out.print(line, markup=False, soft_wrap=True)
+    out.print(f"wrote {result.out_dir}/ (communes.geojson, districts.geojson, summary.json, "
+              f"cells.parquet) in {total:.1f} s", markup=False, soft_wrap=True)  # fmt: skip
+
+
+def _register_optional() -> None:
+    """Commands whose modules are optional in a partial install."""
+    try:
+        from geodx.demo.cli import demo_command
+    except ImportError:
+        pass
+    else:
+        app.command("demo")(demo_command)
+    try:
+        from api.cli import serve_command
+    except ImportError:
+        pass
+    else:
+        app.command("serve")(serve_command)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Entry point of the ``geodx`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Household and commune coverage math: assignment, roll-ups, percentages, targets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from geodx.manifest import Targets
+from geodx.overlay import build_grid, polygon_pairs
+from geodx.points import HouseholdPoints
+
+INDICATORS = ("fibre", "mobile", "mobile_5g")
+COMMUNE_GRID_M = 1000.0
+COMMUNE_GRID_DEG = 0.01
+
+
+@dataclass
+class Assignment:
+    """Which commune each household falls in (``-1``: none)."""
+
+    commune: NDArray[np.int64]
+    overlap: NDArray[np.bool_]
+
+
+def assign_communes(households: HouseholdPoints, communes: gpd.GeoDataFrame) -> Assignment:
+    """Assign every household to the commune covering it, boundary included.
+
+    A household covered by several communes goes to the one with the smallest
+    ``commune_code`` (``communes`` must be sorted by code, as :func:`read_communes`
+    returns them) and is flagged in ``overlap``.
+
+    Parameters
+    ----------
+    households : HouseholdPoints
+    communes : GeoDataFrame
+        Sorted by ``commune_code``; its CRS is where the test is made.
+
+    Returns
+    -------
+    Assignment
+    """
+    x, y = households.xy(communes.crs)
+    cell = COMMUNE_GRID_DEG if communes.crs.is_geographic else COMMUNE_GRID_M
+    grid = build_grid(x, y, cell_size=cell)
+    geoms = np.asarray(communes.geometry.values, dtype=object).copy()
+    point, geom = polygon_pairs(x, y, geoms, grid=grid)
+    commune = np.full(len(x), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(commune, point, geom)
+    hits = np.bincount(point, minlength=len(x))
+    commune[hits == 0] = -1
+    return Assignment(commune=commune, overlap=hits > 1)
+
+
+@dataclass
+class IndicatorSums:
+    """Household weights summed per group, for the total and each indicator and layer."""
+
+    households: NDArray[np.float64]
+    indicators: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    layers: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+
+
+def sum_by(
+    group: NDArray[np.int64], n_groups: int, weight: NDArray[np.float64],
+    indicators: dict[str, NDArray[np.bool_]], layers: dict[str, NDArray[np.bool_]],
+) -> IndicatorSums:  # fmt: skip
+    """Sum weights per group with ``bincount``; ``group`` in ``0..n_groups-1``."""
+
+    def total(mask: NDArray[np.bool_] | None) -> NDArray[np.float64]:
+        w = weight if mask is None else weight * mask
+        return np.bincount(group, weights=w, minlength=n_groups).astype(np.float64)
+
+    return IndicatorSums(
+        households=total(None),
+        indicators={k: total(v) for k, v in indicators.items()},
+        layers={k: total(v) for k, v in layers.items()},
+    )
+
+
+def pct(part: float, whole: float) -> float | None:
+    """Percentage rounded to 4 decimals; None when ``whole`` is 0.
+
+    Examples
+    --------
+    >>> pct(2, 3), pct(0, 0)
+    (66.6667, None)
+    """
+    if whole == 0:
+        return None
+    return round(100.0 * part / whole, 4)
+
+
+def _exact(value: float) -> Fraction:
+    return Fraction(value) if isinstance(value, float) else Fraction(int(value))
+
+
+def target_met(part: float, whole: float, target_pct: float) -> bool | None:
+    """Whether ``part / whole >= target_pct / 100``, in exact arithmetic; None if no whole.
+
+    Examples
+    --------
+    >>> target_met(9, 10, 90), target_met(8, 10, 90), target_met(0, 0, 90)
+    (True, False, None)
+    """
+    if whole == 0:
+        return None
+    return _exact(part) * 100 >= Fraction(str(target_pct)) * _exact(whole)
+
+
+def gap(part: float, whole: float, target_pct: float) -> int | float:
+    """Households missing to reach the target: ``max(0, ceil(t% x whole) - part)``.
+
+    Exact for integral counts (``0.9 x 10`` is 9, not 9.000000000000002).
+
+    Examples
+    --------
+    >>> gap(8, 10, 90), gap(9, 10, 90), gap(0, 7, 90)
+    (1, 0, 7)
+    """
+    need = math.ceil(Fraction(str(target_pct)) * _exact(whole) / 100)
+    missing = need - _exact(part)
+    result = max(Fraction(0), missing)
+    return int(result) if result.denominator == 1 else float(result)
+
+
+def count(value: float, integral: bool) -> int | float:
+    """A household count as an int when weights are whole numbers."""
+    return int(round(value)) if integral else float(value)
+
+
+def coverage_properties(
+    sums: IndicatorSums, i: int, targets: Targets, *, integral: bool,
+    layer_slugs: list[str],
+) -> dict[str, object]:  # fmt: skip
+    """The contract's figures for group ``i``: counts, percentages, flags and gap."""
+    hh = float(sums.households[i])
+    fibre = float(sums.indicators["fibre"][i])
+    mobile = float(sums.indicators["mobile"][i])
+    m5g = float(sums.indicators["mobile_5g"][i])
+    props: dict[str, object] = {
+        "households": count(hh, integral),
+        "fibre_households": count(fibre, integral),
+        "fibre_pct": pct(fibre, hh),
+        "fibre_target_met": target_met(fibre, hh, targets.fibre_household_pct),
+        "fibre_gap_households": gap(fibre, hh, targets.fibre_household_pct),
+        "mobile_households": count(mobile, integral),
+        "mobile_pct": pct(mobile, hh),
+        "mobile_5g_households": count(m5g, integral),
+        "mobile_5g_pct": pct(m5g, hh),
+    }
+    for slug in layer_slugs:
+        value = float(sums.layers[slug][i])
+        props[f"layer_{slug}_households"] = count(value, integral)
+        props[f"layer_{slug}_pct"] = pct(value, hh)
+    return props
+
+
+def commune_table(
+    communes: gpd.GeoDataFrame, sums: IndicatorSums, targets: Targets, *,
+    integral: bool, layer_slugs: list[str],
+) -> pd.DataFrame:  # fmt: skip
+    """One row of figures per commune (``sums`` index ``i + 1`` is commune ``i``)."""
+    rows = []
+    for i in range(len(communes)):
+        props = coverage_properties(sums, i + 1, targets, integral=integral,
+                                    layer_slugs=layer_slugs)  # fmt: skip
+        hh = float(sums.households[i + 1])
+        props["mobile_covered"] = target_met(
+            float(sums.indicators["mobile"][i + 1]), hh, targets.mobile_commune_household_pct
+        )
+        rows.append(props)
+    figures = pd.DataFrame(rows, index=communes.index)
+    ids = communes[["commune_code", "commune_name", "district_code", "district_name"]]
+    return pd.concat([ids, figures], axis=1)

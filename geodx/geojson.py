@@ -1,0 +1,71 @@
+"""RFC 7946 GeoJSON bytes: lon/lat, counter-clockwise outer rings, 7 decimals, no NaN."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import orjson
+import shapely
+from pyproj import CRS
+
+from geodx.points import WGS84
+
+DECIMALS = 7
+
+
+def to_wgs84(geoms: np.ndarray, crs: CRS) -> np.ndarray:
+    """Geometries in WGS84 lon/lat (vertex by vertex, ``always_xy``)."""
+    if CRS(crs) == WGS84:
+        return geoms
+    from pyproj import Transformer
+
+    transformer = Transformer.from_crs(crs, WGS84, always_xy=True)
+    coords = shapely.get_coordinates(geoms)
+    x, y = transformer.transform(coords[:, 0], coords[:, 1])
+    return shapely.set_coordinates(np.array(geoms, dtype=object), np.column_stack([x, y]))
+
+
+def rfc7946(geoms: np.ndarray) -> np.ndarray:
+    """Orient outer rings counter-clockwise and round coordinates to 7 decimals."""
+    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
+    return shapely.transform(geoms, lambda c: np.round(c, DECIMALS))
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe value: NaN and pandas NA become null, numpy scalars plain numbers."""
+    if value is None:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NA:
+            return None
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return value
+
+
+def feature_collection(
+    geoms: np.ndarray, properties: Iterable[Mapping[str, Any]], *, ids: Iterable[Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> bytes:  # fmt: skip
+    """Serialise WGS84 geometries and property dicts as a FeatureCollection (UTF-8 bytes)."""
+    geoms = rfc7946(geoms)
+    id_list = list(ids) if ids is not None else [None] * len(geoms)
+    features = []
+    for geom, props, fid in zip(geoms, properties, id_list, strict=True):
+        feature: dict[str, Any] = {"type": "Feature"}
+        if fid is not None:
+            feature["id"] = clean(fid)
+        feature["geometry"] = None if geom is None else shapely.geometry.mapping(geom)
+        feature["properties"] = {k: clean(v) for k, v in props.items()}
+        features.append(feature)
+    doc: dict[str, Any] = {"type": "FeatureCollection", **(extra or {}), "features": features}
+    return orjson.dumps(doc)

@@ -1,0 +1,331 @@
+"""The region manifest (``region.toml``): parsing and validation.
+
+The manifest is a contract (see the design card): keys keep their meaning; unknown keys
+are errors, so that a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geodx.errors import ManifestError
+
+MANIFEST_NAME = "region.toml"
+
+DEFAULT_SERVICE_DISTANCE_M = 250.0
+DEFAULT_MIN_RSRP_DBM = -105.0
+# 3GPP TS 36.133 reports RSRP from -156 dBm to -31 dBm.
+RSRP_RANGE_DBM = (-156.0, -31.0)
+MAX_SERVICE_DISTANCE_M = 50_000.0
+
+KINDS = ("fibre", "mobile")
+TECHNOLOGIES = ("4G", "5G")
+
+
+@dataclass(frozen=True)
+class CommunesSpec:
+    """Where the communes are and which columns hold their codes and names."""
+
+    path: Path
+    code: str = "commune_code"
+    name: str = "commune_name"
+    district_code: str = "district_code"
+    district_name: str = "district_name"
+    # Whether the district columns were named explicitly (then they must exist).
+    districts_required: bool = False
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class HouseholdsSpec:
+    """Where the households are: a point vector file, or a table with lon/lat columns."""
+
+    path: Path
+    lon: str = "lon"
+    lat: str = "lat"
+    weight: str | None = None
+    layer: str | None = None
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One coverage layer of the manifest."""
+
+    id: str
+    kind: str
+    path: Path
+    operator: str | None = None
+    technology: str | None = None
+    service_distance_m: float = DEFAULT_SERVICE_DISTANCE_M
+    min_rsrp_dbm: float = DEFAULT_MIN_RSRP_DBM
+    band: int = 1
+    layer: str | None = None
+
+    @property
+    def slug(self) -> str:
+        """The id as a column-name fragment: ``vnpt-fibre`` -> ``vnpt_fibre``."""
+        return slugify(self.id)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The targets, as percentages 0-100."""
+
+    fibre_household_pct: float = 90.0
+    mobile_commune_pct: float = 100.0
+    mobile_commune_household_pct: float = 95.0
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A parsed and validated region manifest."""
+
+    path: Path
+    name: str
+    h3_resolution: int
+    communes: CommunesSpec
+    households: HouseholdsSpec
+    layers: tuple[LayerSpec, ...]
+    targets: Targets = field(default_factory=Targets)
+    synthetic: bool = False
+    source: str | None = None
+
+    @property
+    def root(self) -> Path:
+        """The folder relative paths resolve against."""
+        return self.path.parent
+
+
+def slugify(text: str) -> str:
+    """Lower-case ``text`` and replace every character outside ``[a-z0-9]`` by ``_``.
+
+    Examples
+    --------
+    >>> slugify("VNPT-Fibre 1")
+    'vnpt_fibre_1'
+    """
+    return re.sub(r"[^a-z0-9]", "_", text.lower())
+
+
+def find_manifest(region: str | Path) -> Path:
+    """Return the manifest path for a region folder or a manifest file.
+
+    Raises
+    ------
+    ManifestError
+        When neither exists.
+    """
+    path = Path(region)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.is_file():
+        raise ManifestError(f"{path}: region manifest not found")
+    return path
+
+
+def load_manifest(region: str | Path) -> Manifest:
+    """Read and validate ``region.toml``.
+
+    Parameters
+    ----------
+    region : str or Path
+        A folder holding ``region.toml``, or the manifest file itself.
+
+    Returns
+    -------
+    Manifest
+
+    Raises
+    ------
+    ManifestError
+        Malformed TOML, unknown or missing keys, wrong types, values out of range,
+        input files that do not exist.
+    """
+    path = find_manifest(region).resolve()
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
+    return _Parser(path).manifest(doc)
+
+
+_SECTIONS = {"region", "communes", "households", "layers", "targets"}
+_REGION_KEYS = {"name", "h3_resolution", "synthetic", "source"}
+_COMMUNE_KEYS = {"path", "code", "name", "district_code", "district_name", "layer"}
+_HOUSEHOLD_KEYS = {"path", "lon", "lat", "weight", "layer"}
+_LAYER_KEYS = {
+    "id", "kind", "operator", "technology", "path", "service_distance_m",
+    "min_rsrp_dbm", "band", "layer",
+}  # fmt: skip
+_TARGET_KEYS = {
+    "fibre_household_pct", "mobile_commune_pct", "mobile_commune_household_pct",
+}  # fmt: skip
+
+
+class _Parser:
+    """Validates one manifest document; every message names the file and the key."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, message: str) -> ManifestError:
+        return ManifestError(f"{self.path}: [{where}] {message}")
+
+    def check_keys(self, where: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(table, dict):
+            raise self.fail(where, "must be a table")
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise self.fail(where, f"unknown key '{key}'{hint}")
+        return table
+
+    def get(
+        self, where: str, table: dict[str, Any], key: str, kind: type | tuple[type, ...]
+    ) -> Any:
+        value = table.get(key)
+        if value is None:
+            return None
+        ok = isinstance(value, kind) and not (
+            isinstance(value, bool) and kind in (int, float, (int, float))
+        )
+        if not ok:
+            names = kind.__name__ if isinstance(kind, type) else "number"
+            raise self.fail(where, f"'{key}' must be a {names}, got {value!r}")
+        return value
+
+    def number(
+        self, where: str, table: dict[str, Any], key: str, default: float,
+        low: float, high: float, *, open_low: bool = False,
+    ) -> float:  # fmt: skip
+        value = self.get(where, table, key, (int, float))
+        if value is None:
+            return default
+        too_low = value <= low if open_low else value < low
+        if too_low or value > high:
+            bracket = "(" if open_low else "["
+            raise self.fail(
+                where, f"'{key}' was {value}; expected a value in {bracket}{low}, {high}]"
+            )
+        return float(value)
+
+    def file(self, where: str, table: dict[str, Any]) -> Path:
+        raw = self.get(where, table, "path", str)
+        if not raw:
+            raise self.fail(where, "'path' is required")
+        path = (self.path.parent / raw).resolve()
+        if not path.exists():
+            raise self.fail(where, f"path '{raw}' does not exist ({path})")
+        return path
+
+    def manifest(self, doc: dict[str, Any]) -> Manifest:
+        self.check_keys("top level", doc, _SECTIONS)
+        for section in ("region", "communes", "households"):
+            if section not in doc:
+                raise self.fail(section, "section is missing")
+        region = self.check_keys("region", doc["region"], _REGION_KEYS)
+        resolution = self.get("region", region, "h3_resolution", int)
+        if resolution is None:
+            raise self.fail("region", "'h3_resolution' is required")
+        if not 0 <= resolution <= 15:
+            raise self.fail(
+                "region", f"'h3_resolution' was {resolution}; expected 0-15"
+            )
+        layers_doc = doc.get("layers", [])
+        if not isinstance(layers_doc, list):
+            raise self.fail("layers", "must be an array of tables: [[layers]]")
+        layers = tuple(self.layer(i, t) for i, t in enumerate(layers_doc))
+        self.check_unique(layers)
+        return Manifest(
+            path=self.path,
+            name=self.get("region", region, "name", str) or self.path.parent.name,
+            h3_resolution=resolution,
+            communes=self.communes(doc["communes"]),
+            households=self.households(doc["households"]),
+            layers=layers,
+            targets=self.targets(doc.get("targets", {})),
+            synthetic=bool(self.get("region", region, "synthetic", bool)),
+            source=self.get("region", region, "source", str),
+        )
+
+    def communes(self, table: Any) -> CommunesSpec:
+        t = self.check_keys("communes", table, _COMMUNE_KEYS)
+        cols = {k: self.get("communes", t, k, str) for k in _COMMUNE_KEYS - {"path"}}
+        named = {k: v for k, v in cols.items() if v is not None and k != "layer"}
+        return CommunesSpec(
+            path=self.file("communes", t),
+            districts_required=bool({"district_code", "district_name"} & set(named)),
+            layer=cols["layer"],
+            **named,
+        )
+
+    def households(self, table: Any) -> HouseholdsSpec:
+        t = self.check_keys("households", table, _HOUSEHOLD_KEYS)
+        cols = {k: self.get("households", t, k, str) for k in _HOUSEHOLD_KEYS - {"path"}}
+        return HouseholdsSpec(
+            path=self.file("households", t),
+            **{k: v for k, v in cols.items() if v is not None},
+        )
+
+    def layer(self, index: int, table: Any) -> LayerSpec:
+        where = f"layers #{index + 1}"
+        t = self.check_keys(where, table, _LAYER_KEYS)
+        layer_id = self.get(where, t, "id", str)
+        if not layer_id:
+            raise self.fail(where, "'id' is required")
+        where = f"layers '{layer_id}'"
+        kind = self.get(where, t, "kind", str)
+        if kind not in KINDS:
+            raise self.fail(where, f"'kind' was {kind!r}; expected one of {KINDS}")
+        technology = self.get(where, t, "technology", str)
+        if technology is not None:
+            technology = technology.upper()
+        if kind == "mobile" and technology not in TECHNOLOGIES:
+            raise self.fail(
+                where, f"'technology' was {technology!r}; expected one of {TECHNOLOGIES}"
+            )
+        band = self.get(where, t, "band", int)
+        return LayerSpec(
+            id=layer_id,
+            kind=kind,
+            path=self.file(where, t),
+            operator=self.get(where, t, "operator", str),
+            technology=technology,
+            service_distance_m=self.number(
+                where, t, "service_distance_m", DEFAULT_SERVICE_DISTANCE_M,
+                0.0, MAX_SERVICE_DISTANCE_M, open_low=True,
+            ),  # fmt: skip
+            min_rsrp_dbm=self.number(
+                where, t, "min_rsrp_dbm", DEFAULT_MIN_RSRP_DBM, *RSRP_RANGE_DBM
+            ),
+            band=1 if band is None else band,
+            layer=self.get(where, t, "layer", str),
+        )
+
+    def check_unique(self, layers: tuple[LayerSpec, ...]) -> None:
+        seen: dict[str, str] = {}
+        for spec in layers:
+            if spec.slug in seen:
+                raise self.fail(
+                    f"layers '{spec.id}'",
+                    f"id clashes with layer '{seen[spec.slug]}' (same column name)",
+                )
+            seen[spec.slug] = spec.id
+
+    def targets(self, table: Any) -> Targets:
+        t = self.check_keys("targets", table, _TARGET_KEYS)
+        d = Targets()
+        return Targets(
+            **{
+                key: self.number(
+                    "targets", t, key, getattr(d, key), 0.0, 100.0, open_low=True
+                )
+                for key in _TARGET_KEYS
+            }
+        )

@@ -1,0 +1,211 @@
+"""The four outputs of ``geodx run``: communes, districts, summary and the cell table."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import shapely
+
+from geodx.coverage import (
+    IndicatorSums,
+    commune_table,
+    count,
+    coverage_properties,
+    gap,
+    pct,
+    sum_by,
+    target_met,
+)
+from geodx.geojson import clean, feature_collection, to_wgs84
+from geodx.grid import cells_to_str
+from geodx.io import write_bytes, write_table
+from geodx.manifest import Manifest
+
+if TYPE_CHECKING:
+    from geodx.pipeline import Overlay
+
+ID_COLUMNS = ["commune_code", "commune_name", "district_code", "district_name"]
+
+
+def write_outputs(out: Path, manifest: Manifest, communes: gpd.GeoDataFrame, result: Overlay,
+                  *, inputs: list[dict[str, Any]], engine: str) -> tuple[dict[str, Any], pd.DataFrame]:  # fmt: skip
+    """Write the four outputs into ``out`` and return the summary and commune table."""
+    hh = result.households
+    integral = hh.integral
+    slugs = [spec.slug for spec in manifest.layers]
+    group = result.assignment.commune + 1  # 0: unassigned
+    sums = sum_by(group, len(communes) + 1, hh.weight, result.indicators, result.layers)
+    table = commune_table(communes, sums, manifest.targets, integral=integral, layer_slugs=slugs)
+    geoms = to_wgs84(np.asarray(communes.geometry.values, dtype=object), communes.crs)
+    write_bytes(out / "communes.geojson", feature_collection(
+        geoms, table.to_dict("records"), ids=table["commune_code"]))  # fmt: skip
+    districts = district_table(table, geoms, sums, manifest, integral=integral, slugs=slugs)
+    write_bytes(out / "districts.geojson", feature_collection(
+        districts.pop("geometry").to_numpy(), districts.to_dict("records"),
+        ids=districts["district_code"]))  # fmt: skip
+    write_table(out / "cells.parquet", cell_table(result, communes, integral=integral, slugs=slugs))
+    summary = summarise(manifest, table, sums, result, integral=integral, inputs=inputs,
+                        engine=engine)  # fmt: skip
+    write_bytes(out / "summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    return summary, table
+
+
+def district_table(table: pd.DataFrame, geoms: np.ndarray, sums: IndicatorSums,
+                   manifest: Manifest, *, integral: bool, slugs: list[str]) -> pd.DataFrame:  # fmt: skip
+    """One row per district: totals of its communes, gap on the district's own totals."""
+    has = table["district_code"].notna().to_numpy()
+    if not has.any():
+        return pd.DataFrame({"district_code": [], "district_name": [], "geometry": []})
+    codes = table["district_code"].to_numpy(dtype=object)
+    keys, group = np.unique(codes[has], return_inverse=True)
+    rows = np.flatnonzero(has)
+    dsums = _regroup(sums, rows + 1, group, len(keys))
+    records = []
+    for d, code in enumerate(keys):
+        members = table.iloc[rows[group == d]]
+        props: dict[str, Any] = {
+            "district_code": code,
+            "district_name": members["district_name"].dropna().iloc[0]
+            if members["district_name"].notna().any() else None,
+            **_commune_counts(members, manifest),
+        }
+        props.update(coverage_properties(dsums, d, manifest.targets, integral=integral,
+                                         layer_slugs=slugs))  # fmt: skip
+        props["geometry"] = shapely.union_all(geoms[rows[group == d]])
+        records.append(props)
+    return pd.DataFrame(records)
+
+
+def _regroup(sums: IndicatorSums, rows: np.ndarray, group: np.ndarray, n: int) -> IndicatorSums:
+    def agg(values: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=values[rows], minlength=n)
+
+    return IndicatorSums(
+        households=agg(sums.households),
+        indicators={k: agg(v) for k, v in sums.indicators.items()},
+        layers={k: agg(v) for k, v in sums.layers.items()},
+    )
+
+
+def _commune_counts(members: pd.DataFrame, manifest: Manifest) -> dict[str, Any]:
+    with_hh = int((members["households"] > 0).sum())
+    covered = int((members["mobile_covered"] == True).sum())  # noqa: E712 - nullable
+    return {
+        "communes": len(members),
+        "communes_with_households": with_hh,
+        "communes_mobile_covered": covered,
+        "mobile_commune_pct": pct(covered, with_hh),
+        "mobile_target_met": target_met(covered, with_hh, manifest.targets.mobile_commune_pct),
+    }
+
+
+def cell_table(result: Overlay, communes: gpd.GeoDataFrame, *, integral: bool,
+               slugs: list[str]) -> pa.Table:  # fmt: skip
+    """One row per (H3 cell, commune) holding households; unassigned: null commune."""
+    cells, cell_idx = np.unique(result.cells, return_inverse=True)
+    stride = len(communes) + 1
+    key = cell_idx.astype(np.int64) * stride + (result.assignment.commune + 1)
+    keys, group = np.unique(key, return_inverse=True)
+    sums = sum_by(group, len(keys), result.households.weight, result.indicators, result.layers)
+    codes = communes["commune_code"].to_numpy(dtype=object)
+    commune = keys % stride - 1
+    dtype = pa.int64() if integral else pa.float64()
+
+    def col(values: np.ndarray) -> pa.Array:
+        return pa.array(np.round(values).astype(np.int64) if integral else values, type=dtype)
+
+    columns: dict[str, pa.Array] = {
+        "h3": pa.array(cells_to_str(cells[keys // stride]), type=pa.string()),
+        "commune_code": pa.array(
+            [codes[c] if c >= 0 else None for c in commune], type=pa.string()
+        ),
+        "households": col(sums.households),
+        "fibre_households": col(sums.indicators["fibre"]),
+        "mobile_households": col(sums.indicators["mobile"]),
+        "mobile_5g_households": col(sums.indicators["mobile_5g"]),
+    }
+    for slug in slugs:
+        columns[f"layer_{slug}_households"] = col(sums.layers[slug])
+    return pa.table(columns)
+
+
+def summarise(manifest: Manifest, table: pd.DataFrame, sums: IndicatorSums, result: Overlay,
+              *, integral: bool, inputs: list[dict[str, Any]], engine: str) -> dict[str, Any]:  # fmt: skip
+    """The region's totals, targets, definitions and input checksums."""
+    targets = manifest.targets
+    hh = float(sums.households[1:].sum())
+    fibre = float(sums.indicators["fibre"][1:].sum())
+    mobile = float(sums.indicators["mobile"][1:].sum())
+    m5g = float(sums.indicators["mobile_5g"][1:].sum())
+    counts = _commune_counts(table, manifest)
+    overlap = float(result.households.weight[result.assignment.overlap].sum())
+    summary: dict[str, Any] = {
+        "region": manifest.name,
+        "synthetic": manifest.synthetic,
+        "source": manifest.source,
+        "h3_resolution": manifest.h3_resolution,
+        "households": count(hh, integral),
+        "unassigned_households": count(float(sums.households[0]), integral),
+        "overlap_households": count(overlap, integral),
+        "household_points": len(result.households),
+        "fibre_households": count(fibre, integral),
+        "fibre_pct": pct(fibre, hh),
+        "fibre_target_met": target_met(fibre, hh, targets.fibre_household_pct),
+        "fibre_gap_households": gap(fibre, hh, targets.fibre_household_pct),
+        "mobile_households": count(mobile, integral),
+        "mobile_pct": pct(mobile, hh),
+        "mobile_5g_households": count(m5g, integral),
+        "mobile_5g_pct": pct(m5g, hh),
+        **counts,
+        "counts_exact": integral,
+        "targets": asdict(targets),
+        "layers": _layer_summaries(manifest, sums, hh, integral, result.sources),
+        "definitions": definitions(manifest),
+        "inputs": inputs,
+        "engine_version": engine,
+    }
+    return {k: clean(v) for k, v in summary.items()}
+
+
+def _layer_summaries(manifest: Manifest, sums: IndicatorSums, hh: float,
+                     integral: bool, sources: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+    out = []
+    for spec in manifest.layers:
+        covered = float(sums.layers[spec.slug][1:].sum())
+        out.append({
+            "id": spec.id, "slug": spec.slug, "kind": spec.kind,
+            "technology": spec.technology, "operator": spec.operator,
+            "source": sources[spec.slug],
+            "service_distance_m": spec.service_distance_m
+            if sources[spec.slug] in {"lines", "points"} else None,
+            "min_rsrp_dbm": spec.min_rsrp_dbm if sources[spec.slug] == "raster" else None,
+            "households": count(covered, integral), "pct": pct(covered, hh),
+        })  # fmt: skip
+    return out
+
+
+def definitions(manifest: Manifest) -> dict[str, Any]:
+    """The rules behind every figure, written next to the results."""
+    t = manifest.targets
+    return {
+        "household_commune": "commune polygon covers the point (boundary included), in the "
+        "communes file's CRS; several -> smallest commune_code, counted in overlap_households",
+        "fibre_covered": "inside any fibre polygon, or within service_distance_m of any fibre "
+        "line or point (GEOS dwithin, metres in the layer's projected CRS or the region's UTM zone)",
+        "mobile_covered_household": "covered by at least one 4G or 5G layer; raster: the pixel "
+        "containing the household is valid and >= min_rsrp_dbm",
+        "mobile_5g_covered_household": "covered by at least one 5G layer",
+        "commune_mobile_covered": f"mobile_pct >= {t.mobile_commune_household_pct}",
+        "fibre_gap_households": f"max(0, ceil({t.fibre_household_pct}% x households) - fibre_households)",
+        "mobile_commune_pct": "communes_mobile_covered / communes_with_households x 100",
+        "households": "households assigned to a commune; unassigned_households are outside every commune",
+        "pct_decimals": 4,
+        "h3_resolution": manifest.h3_resolution,
+    }

@@ -1,0 +1,176 @@
+"""``geodx run``: from a region manifest to the four outputs of the contract.
+
+This module is the composition root: it reads the inputs (``geodx.io``), opens the
+coverage layers (``layers``), runs the core math and writes the outputs atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import orjson
+import pandas as pd
+
+from geodx import __version__
+from geodx.coverage import Assignment, IndicatorSums, assign_communes, commune_table, sum_by
+from geodx.errors import GeodxError
+from geodx.grid import points_to_cells
+from geodx.io import atomic_output_dir, file_sha256, read_communes, read_households
+from geodx.manifest import Manifest, load_manifest
+from geodx.outputs import write_outputs
+from geodx.points import WGS84, HouseholdPoints
+from geodx.validate import check_households_in_region
+from layers.registry import open_layer
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Overlay:
+    """Per-household answers: commune, H3 cell, and each indicator and layer."""
+
+    households: HouseholdPoints
+    assignment: Assignment
+    cells: np.ndarray  # uint64 H3 indexes
+    indicators: dict[str, np.ndarray]
+    layers: dict[str, np.ndarray]
+    sources: dict[str, str]
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the output folder, the summary and timings per stage."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    communes: pd.DataFrame
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    def __init__(self, progress: Progress | None) -> None:
+        self.timings: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(name)
+        start = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+def metric_crs(communes: gpd.GeoDataFrame) -> Any:
+    """The region's metric CRS: the UTM zone ``estimate_utm_crs`` gives for the communes."""
+    return communes.to_crs(WGS84).estimate_utm_crs()
+
+
+def overlay(manifest: Manifest, communes: gpd.GeoDataFrame, households: HouseholdPoints,
+            clock: _Clock) -> Overlay:  # fmt: skip
+    """Answer every per-household question of the manifest."""
+    with clock.stage("index households on H3"):
+        lng, lat = households.lng_lat
+        cells = points_to_cells(lat, lng, resolution=manifest.h3_resolution)
+    with clock.stage("assign communes"):
+        assignment = assign_communes(households, communes)
+    utm = metric_crs(communes)
+    n = len(households)
+    indicators = {k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")}
+    per_layer: dict[str, np.ndarray] = {}
+    sources: dict[str, str] = {}
+    for spec in manifest.layers:
+        with clock.stage(f"layer {spec.id}"):
+            layer = open_layer(spec, metric_crs=utm)
+            covered = layer.covers(households)
+        per_layer[spec.slug] = covered
+        sources[spec.slug] = layer.source
+        if spec.kind == "fibre":
+            indicators["fibre"] |= covered
+        else:
+            indicators["mobile"] |= covered
+            if spec.technology == "5G":
+                indicators["mobile_5g"] |= covered
+    return Overlay(households, assignment, cells, indicators, per_layer, sources)
+
+
+def run_region(region: str | Path, out_dir: str | Path, *,
+               progress: Progress | None = None) -> RunResult:  # fmt: skip
+    """Compute a region's coverage and write the four outputs into ``out_dir``.
+
+    Parameters
+    ----------
+    region : str or Path
+        A folder holding ``region.toml``, or the manifest itself.
+    out_dir : str or Path
+        Output folder; replaced whole on success, untouched on failure.
+    progress : callable, optional
+        Called with the name of each stage as it starts.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    GeodxError
+        Any problem with the inputs, with a one-line message naming file and field.
+    """
+    clock = _Clock(progress)
+    with clock.stage("read manifest"):
+        manifest = load_manifest(region)
+    with clock.stage("read communes"):
+        communes = read_communes(manifest.communes)
+    with clock.stage("read households"):
+        households = read_households(manifest.households)
+        check_households_in_region(households, communes, path=manifest.households.path)
+    result = overlay(manifest, communes, households, clock)
+    with clock.stage("checksum inputs"):
+        inputs = input_checksums(manifest)
+    with clock.stage("write outputs"), atomic_output_dir(Path(out_dir)) as tmp:
+        summary, table = write_outputs(tmp, manifest, communes, result, inputs=inputs,
+                                       engine=__version__)  # fmt: skip
+    return RunResult(Path(out_dir), summary, table, clock.timings)
+
+
+def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
+    """SHA-256 of the manifest and of every input file."""
+    files = [("manifest", manifest.path), ("communes", manifest.communes.path),
+             ("households", manifest.households.path)]  # fmt: skip
+    files += [(f"layer:{spec.id}", spec.path) for spec in manifest.layers]
+    out = []
+    for role, path in files:
+        try:
+            rel = str(path.relative_to(manifest.root))
+        except ValueError:
+            rel = str(path)
+        out.append({"role": role, "path": rel, "sha256": file_sha256(path),
+                    "bytes": path.stat().st_size})  # fmt: skip
+    return out
+
+
+def results_are_current(region: str | Path, out_dir: str | Path) -> bool:
+    """Whether ``out_dir`` holds results of this engine version for the same inputs."""
+    summary_path = Path(out_dir) / "summary.json"
+    try:
+        summary = orjson.loads(summary_path.read_bytes())
+        manifest = load_manifest(region)
+        return bool(
+            summary.get("engine_version") == __version__
+            and summary.get("inputs") == input_checksums(manifest)
+            and all((Path(out_dir) / name).is_file() for name in OUTPUT_FILES)
+        )
+    except (OSError, orjson.JSONDecodeError, GeodxError):
+        return False
+
+
+OUTPUT_FILES = ("communes.geojson", "districts.geojson", "summary.json", "cells.parquet")
+
+__all__ = ["RunResult", "run_region", "results_are_current", "IndicatorSums", "sum_by"]

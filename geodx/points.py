@@ -1,0 +1,61 @@
+"""Household points: positions, weights, and their coordinates in any CRS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+
+WGS84 = CRS.from_epsg(4326)
+
+
+@dataclass
+class HouseholdPoints:
+    """Households as points, in their own CRS, with a weight each.
+
+    Coordinates are transformed straight from the source CRS into each CRS asked
+    for (``always_xy``, as ``GeoDataFrame.to_crs`` does) and cached.
+
+    Attributes
+    ----------
+    x, y : ndarray of float64
+        Coordinates in ``crs``.
+    weight : ndarray of float64
+        Households at each point (1 for a single household).
+    crs : pyproj.CRS
+        The CRS of ``x`` and ``y``.
+    """
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    weight: NDArray[np.float64]
+    crs: CRS = WGS84
+    _cache: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def xy(self, crs: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Return the coordinates in ``crs``."""
+        if crs == self.crs:
+            return self.x, self.y
+        key = crs.to_wkt()
+        if key not in self._cache:
+            transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
+            tx, ty = transformer.transform(self.x, self.y)
+            self._cache[key] = (np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64))
+        return self._cache[key]
+
+    @property
+    def lng_lat(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """WGS84 longitude and latitude."""
+        return self.xy(WGS84)
+
+    @property
+    def integral(self) -> bool:
+        """Whether every weight is a whole number (counts are then exact integers)."""
+        return bool(np.all(np.mod(self.weight, 1) == 0))

@@ -1,0 +1,58 @@
+"""The short report ``geodx run`` prints: the region against each target, largest gaps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def report_lines(summary: dict[str, Any], communes: pd.DataFrame, *, top: int = 10) -> list[str]:
+    """Lines of plain text: figures against targets, then the largest fibre gaps.
+
+    Parameters
+    ----------
+    summary : dict
+        ``summary.json`` of a run.
+    communes : DataFrame
+        The commune table of the run.
+    top : int
+        How many communes to list.
+    """
+    t = summary["targets"]
+    label = " (SYNTHETIC DATA — dữ liệu mô phỏng)" if summary.get("synthetic") else ""
+    met = {True: "MET", False: "NOT MET", None: "n/a"}
+    lines = [
+        f"{summary['region']}{label}",
+        f"  households {_fmt(summary['households'])} in {summary['communes']} communes"
+        f" (+{_fmt(summary['unassigned_households'])} outside every commune,"
+        f" {_fmt(summary['overlap_households'])} in overlapping communes)",
+        f"  fibre   {summary['fibre_pct'] or 0:6.2f}% of households   target >= "
+        f"{t['fibre_household_pct']:g}%  {met[summary['fibre_target_met']]}"
+        f"  — missing {_fmt(summary['fibre_gap_households'])} households",
+        f"  4G/5G   {summary['mobile_commune_pct'] or 0:6.2f}% of communes covered"
+        f" ({summary['communes_mobile_covered']}/{summary['communes_with_households']})"
+        f"   target >= {t['mobile_commune_pct']:g}%  {met[summary['mobile_target_met']]}"
+        f"  (a commune counts at >= {t['mobile_commune_household_pct']:g}% of households)",
+        f"  4G/5G   {summary['mobile_pct'] or 0:6.2f}% of households;"
+        f" 5G {summary['mobile_5g_pct'] or 0:.2f}%",
+    ]
+    gaps = communes[communes["fibre_gap_households"] > 0].sort_values(
+        ["fibre_gap_households", "commune_code"], ascending=[False, True]
+    )
+    lines.append(f"  communes below the fibre target: {len(gaps)}; largest gaps:")
+    for _, row in gaps.head(top).iterrows():
+        district = f", {row['district_name']}" if pd.notna(row["district_name"]) else ""
+        lines.append(
+            f"    {row['commune_code']}  {row['commune_name']}{district}:"
+            f" {row['fibre_pct']:.1f}% — {_fmt(row['fibre_gap_households'])} households missing"
+        )
+    return lines

@@ -1,0 +1,106 @@
+"""Vector coverage layers: served areas (polygons) and networks (lines, points)."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+
+from geodx.errors import CRSError, GeometryError
+from geodx.io import read_vector, repair_geometries
+from geodx.manifest import LayerSpec
+from geodx.overlay import build_grid, covered_by_polygons, within_distance
+from geodx.points import HouseholdPoints
+
+# Geometry type ids (GEOS): families a layer file may hold.
+_FAMILIES = {0: "points", 4: "points", 1: "lines", 5: "lines", 3: "polygons", 6: "polygons"}
+GRID_CELL_M = 500.0
+GRID_CELL_DEG = 0.005
+
+
+def grid_cell_for(crs: CRS) -> float:
+    """A grid cell size for point indexing in ``crs`` (about 500 m)."""
+    return GRID_CELL_DEG if crs.is_geographic else GRID_CELL_M
+
+
+def read_layer_geometries(spec: LayerSpec) -> tuple[np.ndarray, CRS, str]:
+    """Read a vector layer: its geometries, CRS and family (polygons, lines or points).
+
+    Raises
+    ------
+    InputFileError, CRSError, GeometryError
+    """
+    frame = read_vector(spec.path, layer=spec.layer, columns=[], role=f"layer '{spec.id}'")
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    families = {_FAMILIES.get(int(t), "other") for t in np.unique(shapely.get_type_id(geoms))}
+    if "other" in families or len(families) > 1:
+        found = ", ".join(sorted(np.unique(shapely.get_type_id(geoms).astype(str))))
+        raise GeometryError(
+            f"{spec.path}: layer '{spec.id}' must hold only polygons, only lines or only "
+            f"points (GEOS type ids found: {found})"
+        )
+    family = families.pop() if families else "polygons"
+    if family == "polygons":
+        geoms = repair_geometries(geoms, path=spec.path, role=f"layer '{spec.id}'")
+    return geoms, CRS(frame.crs), family
+
+
+class ServedArea:
+    """Households inside (or on the edge of) any polygon of the layer are covered."""
+
+    source = "polygons"
+
+    def __init__(self, spec: LayerSpec, geoms: np.ndarray, crs: CRS) -> None:
+        self.spec, self.geoms, self.crs = spec, geoms, crs
+
+    def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
+        """Boolean array: is each household inside a served-area polygon?"""
+        x, y = households.xy(self.crs)
+        grid = build_grid(x, y, cell_size=grid_cell_for(self.crs))
+        return covered_by_polygons(x, y, self.geoms, grid=grid)
+
+
+class NetworkReach:
+    """Households within ``service_distance_m`` of any line or point are covered."""
+
+    def __init__(self, spec: LayerSpec, geoms: np.ndarray, crs: CRS, *, source: str,
+                 metric_crs: CRS) -> None:  # fmt: skip
+        self.spec, self.source = spec, source
+        if _is_metric(crs):
+            self.crs, self.geoms = crs, geoms
+        else:
+            self.crs = metric_crs
+            self.geoms = _reproject(geoms, crs, metric_crs)
+
+    def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
+        """Boolean array: is each household within the service distance?"""
+        x, y = households.xy(self.crs)
+        return within_distance(
+            x, y, self.geoms, distance=self.spec.service_distance_m, cell_size=GRID_CELL_M
+        )
+
+
+def _is_metric(crs: CRS) -> bool:
+    if not crs.is_projected:
+        return False
+    unit = crs.axis_info[0].unit_name.lower() if crs.axis_info else ""
+    return unit in {"metre", "meter", "m"}
+
+
+def _reproject(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
+    transformer = Transformer.from_crs(source, target, always_xy=True)
+    coords = shapely.get_coordinates(geoms)
+    x, y = transformer.transform(coords[:, 0], coords[:, 1])
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise CRSError(f"geometries cannot be transformed from {source.name} to {target.name}")
+    return shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
+
+
+def open_vector_layer(spec: LayerSpec, *, metric_crs: CRS) -> ServedArea | NetworkReach:
+    """Read a vector layer file and return the adapter for its geometry family."""
+    geoms, crs, family = read_layer_geometries(spec)
+    if family == "polygons":
+        return ServedArea(spec, geoms, crs)
+    return NetworkReach(spec, geoms, crs, source=family, metric_crs=metric_crs)
