@@ -10,7 +10,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from geodx.errors import GeodxError
+from geodx.errors import GeodxError, GeodxWarning
 
 app = typer.Typer(
     help="Connectivity coverage of households and communes against the targets.",
@@ -49,6 +49,9 @@ def run_command(
     from geodx.pipeline import run_region
     from geodx.report import report_lines
 
+    # Users see geodx's own warnings (repairs, ignored settings), not library chatter.
+    warnings.simplefilter("ignore")
+    warnings.simplefilter("always", GeodxWarning)
     warnings.showwarning = _show_warning
     try:
         with err.status("starting", spinner="dots") as status:

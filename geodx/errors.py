@@ -7,6 +7,10 @@ class GeodxError(Exception):
     """Base class for every geodx error."""
 
 
+class GeodxWarning(UserWarning):
+    """Something was repaired or ignored; the run goes on and says so."""
+
+
 class ManifestError(GeodxError, ValueError):
     """The region manifest is malformed: unknown key, wrong type, value out of range."""
 

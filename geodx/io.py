@@ -23,7 +23,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geodx.errors import CRSError, GeometryError, InputFileError, MissingColumn
+from geodx.errors import CRSError, GeodxWarning, GeometryError, InputFileError, MissingColumn
 from geodx.manifest import CommunesSpec, HouseholdsSpec
 from geodx.points import WGS84, HouseholdPoints
 
@@ -67,6 +67,7 @@ def repair_geometries(geoms: np.ndarray, *, path: Path, role: str) -> np.ndarray
         warnings.warn(
             f"{path}: {count} invalid {role} geometr{'y' if count == 1 else 'ies'} "
             "repaired with make_valid (structure method)",
+            GeodxWarning,
             stacklevel=2,
         )
     return geoms

@@ -6,6 +6,7 @@ import warnings
 
 from pyproj import CRS
 
+from geodx.errors import GeodxWarning
 from geodx.manifest import DEFAULT_MIN_RSRP_DBM, DEFAULT_SERVICE_DISTANCE_M, LayerSpec
 from layers.base import CoverageLayer
 from layers.signal import RASTER_SUFFIXES, SignalRaster
@@ -43,10 +44,12 @@ def _warn_unused(spec: LayerSpec, source: str) -> None:
     if source != "raster" and spec.min_rsrp_dbm != DEFAULT_MIN_RSRP_DBM:
         warnings.warn(
             f"{spec.path}: min_rsrp_dbm of layer '{spec.id}' is ignored: it is {source}, not a raster",
+            GeodxWarning,
             stacklevel=3,
         )
     if source in {"polygons", "raster"} and spec.service_distance_m != DEFAULT_SERVICE_DISTANCE_M:
         warnings.warn(
             f"{spec.path}: service_distance_m of layer '{spec.id}' is ignored: it is {source}",
+            GeodxWarning,
             stacklevel=3,
         )

@@ -121,15 +121,15 @@ def _mobile_4g_layers(
 def _mobile_5g_layers(
     rng: np.random.Generator, world: World, out_dir: Path
 ) -> list[Layer]:
-    """5G coverage polygons around the biggest towns, in three formats."""
+    """Write 5G coverage polygons around the biggest towns, in three formats."""
     specs = [
-        ("Viettel", 4, 1.3, "viettel_5g.geojson"),
-        ("VNPT", 2, 1.0, "vnpt_5g.parquet"),
-        ("MobiFone", 1, 0.7, "mobifone_5g.fgb"),
+        ("Viettel", 0.3, 1.3, "viettel_5g.geojson"),
+        ("VNPT", 0.15, 1.0, "vnpt_5g.parquet"),
+        ("MobiFone", 0.07, 0.7, "mobifone_5g.fgb"),
     ]
     entries: list[Layer] = []
-    for operator, towns, factor, name in specs:
-        frame = network.coverage_5g(rng, world, operator, towns, factor)
+    for operator, town_share, factor, name in specs:
+        frame = network.coverage_5g(rng, world, operator, town_share, factor)
         write_vector(frame, out_dir / name, WGS84)
         entries.append(
             {

@@ -113,10 +113,15 @@ def fibre_splitters(
 
 
 def coverage_5g(
-    rng: np.random.Generator, world: World, operator: str, towns: int, factor: float
+    rng: np.random.Generator,
+    world: World,
+    operator: str,
+    town_share: float,
+    factor: float,
 ) -> gpd.GeoDataFrame:
-    """5G coverage polygons around the ``towns`` biggest towns."""
+    """5G coverage polygons around the biggest towns (``town_share`` of them, >= 1)."""
     s = world.settlements
+    towns = max(1, round(town_share * int(s.is_town.sum())))
     order = np.argsort(-np.where(s.is_town, s.size, -np.inf))[:towns]
     geoms = [blob(rng, s.x[i], s.y[i], factor * s.sigma_m[i]) for i in order]
     return gpd.GeoDataFrame(

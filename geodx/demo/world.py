@@ -182,8 +182,10 @@ def assign_fibre(
     hills: FloatArray,
 ) -> IntArray:
     """Decide how each settlement gets fibre: likely near roads, less in the hills."""
-    lines = shapely.union_all(roads)
-    d_road = shapely.distance(shapely.points(x, y), lines)
+    if roads:
+        d_road = shapely.distance(shapely.points(x, y), shapely.union_all(roads))
+    else:
+        d_road = np.zeros_like(x)
     p = np.clip(1.25 - d_road / 50_000.0, 0.85, 0.99) * (
         1.0 - 0.25 * hill_factor(x, y, hills)
     )

@@ -1,0 +1,91 @@
+"""The grid-indexed overlay gives exactly the per-point GEOS answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geodx.overlay import build_grid, covered_by_polygons, network_pieces, polygon_pairs, within_distance
+
+
+def _brute_polygons(x, y, polys):
+    pts = shapely.points(x, y)
+    return np.array([bool(shapely.intersects(polys, p).any()) for p in pts])
+
+
+def _brute_distance(x, y, feats, d):
+    pts = shapely.points(x, y)
+    return np.array([bool((shapely.distance(feats, p) <= d).any()) for p in pts])
+
+
+def _world(seed: int, n: int = 400):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1000, n)
+    y = rng.uniform(0, 1000, n)
+    # Put some points exactly on polygon edges and vertices.
+    x[:20] = 300.0
+    y[20:40] = 200.0
+    x[40], y[40] = 300.0, 200.0
+    square = shapely.box(300, 200, 700, 600)
+    holed = shapely.Polygon(
+        [(0, 0), (250, 0), (250, 250), (0, 250)], [[(50, 50), (200, 50), (200, 200), (50, 200)]]
+    )
+    multi = shapely.MultiPolygon([shapely.box(800, 800, 900, 900), shapely.box(920, 0, 990, 80)])
+    return rng, x, y, np.array([square, holed, multi], dtype=object)
+
+
+@given(seed=st.integers(0, 10_000), cell=st.sampled_from([7.0, 50.0, 333.0]))
+@settings(max_examples=25, deadline=None)
+def test_polygon_cover_equals_brute_force(seed: int, cell: float) -> None:
+    _, x, y, polys = _world(seed)
+    got = covered_by_polygons(x, y, polys, grid=build_grid(x, y, cell_size=cell))
+    assert (got == _brute_polygons(x, y, polys)).all()
+
+
+def test_points_on_edges_and_vertices_are_covered_and_holes_are_not() -> None:
+    x = np.array([300.0, 300.0, 500.0, 100.0, 50.0, 10.0])
+    y = np.array([200.0, 400.0, 600.0, 100.0, 100.0, 10.0])
+    _, _, _, polys = _world(0)
+    got = covered_by_polygons(x, y, polys, grid=build_grid(x, y, cell_size=100))
+    assert got.tolist() == [True, True, True, False, True, True]
+
+
+def test_polygon_pairs_lists_every_covering_polygon() -> None:
+    polys = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object)
+    x = np.array([5.0, 10.0, 15.0, 25.0])
+    y = np.full(4, 5.0)
+    p, g = polygon_pairs(x, y, polys, grid=build_grid(x, y, cell_size=3))
+    assert sorted(zip(p.tolist(), g.tolist())) == [(0, 0), (1, 0), (1, 1), (2, 1)]
+
+
+@given(seed=st.integers(0, 10_000), d=st.sampled_from([5.0, 60.0, 250.0]))
+@settings(max_examples=25, deadline=None)
+def test_within_distance_equals_brute_force(seed: int, d: float) -> None:
+    rng, x, y, _ = _world(seed)
+    lines = shapely.linestrings(rng.uniform(0, 1000, (6, 25, 2)))
+    pts = shapely.points(rng.uniform(0, 1000, (10, 2)))
+    feats = np.r_[lines, pts, [shapely.MultiLineString([[(0, 0), (1000, 1000)], [(0, 1000), (5, 995)]])]]
+    got = within_distance(x, y, feats, distance=d, cell_size=d / 2)
+    assert (got == _brute_distance(x, y, feats, d)).all()
+
+
+def test_distance_is_inclusive_at_exactly_the_service_distance() -> None:
+    line = np.array([shapely.LineString([(0, 0), (100, 0)])], dtype=object)
+    x = np.array([50.0, 50.0, 100.0 + 250.0, 100.0 + 250.0 + 1e-9])
+    y = np.array([250.0, 250.0 + 1e-9, 0.0, 0.0])
+    got = within_distance(x, y, line, distance=250.0, cell_size=125.0)
+    assert got.tolist() == [True, False, True, False]
+
+
+def test_network_pieces_keep_every_segment() -> None:
+    rng = np.random.default_rng(3)
+    lines = shapely.linestrings(rng.uniform(0, 100, (4, 37, 2)))
+    pieces = network_pieces(lines)
+    assert np.isclose(shapely.length(pieces).sum(), shapely.length(lines).sum())
+    assert shapely.get_num_coordinates(pieces).max() <= 11
+    probe = shapely.points(rng.uniform(0, 100, (50, 2)))
+    d_lines = shapely.distance(lines[:, None], probe[None, :]).min(axis=0)
+    d_pieces = shapely.distance(pieces[:, None], probe[None, :]).min(axis=0)
+    assert (d_lines == d_pieces).all()
