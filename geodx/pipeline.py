@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from geodx.coverage import Assignment, IndicatorSums, assign_communes, commune_t
 from geodx.errors import GeodxError
 from geodx.grid import points_to_cells
 from geodx.io import atomic_output_dir, file_sha256, read_communes, read_households
-from geodx.manifest import Manifest, load_manifest
+from geodx.manifest import LayerSpec, Manifest, load_manifest
 from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
 from geodx.validate import check_households_in_region
@@ -73,31 +74,45 @@ def metric_crs(communes: gpd.GeoDataFrame) -> Any:
     return communes.to_crs(WGS84).estimate_utm_crs()
 
 
+def _layer_task(spec: LayerSpec, households: HouseholdPoints, utm: Any) -> tuple[np.ndarray, str, float]:
+    start = time.perf_counter()
+    layer = open_layer(spec, metric_crs=utm)
+    return layer.covers(households), layer.source, time.perf_counter() - start
+
+
 def overlay(manifest: Manifest, communes: gpd.GeoDataFrame, households: HouseholdPoints,
-            clock: _Clock) -> Overlay:  # fmt: skip
-    """Answer every per-household question of the manifest."""
-    with clock.stage("index households on H3"):
-        lng, lat = households.lng_lat
-        cells = points_to_cells(lat, lng, resolution=manifest.h3_resolution)
-    with clock.stage("assign communes"):
-        assignment = assign_communes(households, communes)
+            clock: _Clock, *, workers: int = 2) -> Overlay:  # fmt: skip
+    """Answer every per-household question of the manifest.
+
+    Layers run in a small thread pool: shapely, pyproj, numpy and polars release the
+    GIL in their heavy loops, so two cores do two layers at once.
+    """
     utm = metric_crs(communes)
     n = len(households)
-    indicators = {k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")}
-    per_layer: dict[str, np.ndarray] = {}
-    sources: dict[str, str] = {}
-    for spec in manifest.layers:
-        with clock.stage(f"layer {spec.id}"):
-            layer = open_layer(spec, metric_crs=utm)
-            covered = layer.covers(households)
-        per_layer[spec.slug] = covered
-        sources[spec.slug] = layer.source
-        if spec.kind == "fibre":
-            indicators["fibre"] |= covered
-        else:
-            indicators["mobile"] |= covered
-            if spec.technology == "5G":
-                indicators["mobile_5g"] |= covered
+    households.xy(communes.crs)  # warm the transform cache before threads share it
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        lng, lat = households.lng_lat
+        cells_job = pool.submit(points_to_cells, lat, lng, resolution=manifest.h3_resolution)
+        jobs = [pool.submit(_layer_task, spec, households, utm) for spec in manifest.layers]
+        with clock.stage("assign communes"):
+            assignment = assign_communes(households, communes)
+        with clock.stage("index households on H3"):
+            cells = cells_job.result()
+        indicators = {k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")}
+        per_layer: dict[str, np.ndarray] = {}
+        sources: dict[str, str] = {}
+        for spec, job in zip(manifest.layers, jobs, strict=True):
+            if clock.progress:
+                clock.progress(f"layer {spec.id}")
+            covered, sources[spec.slug], seconds = job.result()
+            clock.timings[f"layer {spec.id} (thread)"] = seconds
+            per_layer[spec.slug] = covered
+            if spec.kind == "fibre":
+                indicators["fibre"] |= covered
+            else:
+                indicators["mobile"] |= covered
+                if spec.technology == "5G":
+                    indicators["mobile_5g"] |= covered
     return Overlay(households, assignment, cells, indicators, per_layer, sources)
 
 
@@ -131,7 +146,8 @@ def run_region(region: str | Path, out_dir: str | Path, *,
     with clock.stage("read households"):
         households = read_households(manifest.households)
         check_households_in_region(households, communes, path=manifest.households.path)
-    result = overlay(manifest, communes, households, clock)
+    with clock.stage("overlay (wall)"):
+        result = overlay(manifest, communes, households, clock)
     with clock.stage("checksum inputs"):
         inputs = input_checksums(manifest)
     with clock.stage("write outputs"), atomic_output_dir(Path(out_dir)) as tmp:

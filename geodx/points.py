@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ class HouseholdPoints:
     _cache: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
         default_factory=dict, repr=False
     )
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -44,11 +46,14 @@ class HouseholdPoints:
         if crs == self.crs:
             return self.x, self.y
         key = crs.to_wkt()
-        if key not in self._cache:
-            transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
-            tx, ty = transformer.transform(self.x, self.y)
-            self._cache[key] = (np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64))
-        return self._cache[key]
+        with self._lock:
+            if key not in self._cache:
+                # A Transformer is not shared between threads: one per call.
+                transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
+                tx, ty = transformer.transform(self.x, self.y)
+                self._cache[key] = (np.asarray(tx, dtype=np.float64),
+                                    np.asarray(ty, dtype=np.float64))  # fmt: skip
+            return self._cache[key]
 
     @property
     def lng_lat(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:

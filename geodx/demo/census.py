@@ -76,8 +76,8 @@ class CarryReport:
     def summary(self) -> str:
         """One line: carried and unmatched households and rows."""
         return (
-            f"{self.carried_households:,} of {self.census_households:,} census households"
-            f" carried to {len(self.per_commune)} communes; "
+            f"{self.carried_households:,} of {self.census_households:,} census "
+            f"households carried to {len(self.per_commune)} communes; "
             f"{self.unmatched_households:,} in {len(self.unmatched)} rows not matched"
         )
 
@@ -87,8 +87,8 @@ def normalise_code(value: object) -> str | None:
 
     Examples
     --------
-    >>> normalise_code(4), normalise_code("24247"), normalise_code(24247.0), normalise_code("")
-    ('00004', '24247', '24247', None)
+    >>> normalise_code(4), normalise_code(24247.0), normalise_code("")
+    ('00004', '24247', None)
     """
     if value is None:
         return None
@@ -170,7 +170,7 @@ def read_census(
 
 
 def read_crosswalk(path: Path) -> Crosswalk:
-    """Read ``old_ward_code -> new_ward_code`` (with ``is_default``, ``new_ward_name``)."""
+    """Read ``old_ward_code -> new_ward_code``, ``is_default`` and ``new_ward_name``."""
     frame = read_table(path)
     for col in ("old_ward_code", "new_ward_code"):
         pick_column(frame.columns, col, (), path)
@@ -246,7 +246,7 @@ def _match(
     unique_name: Callable[[str | None], str | None],
 ) -> tuple[str, str | None]:
     """Apply the matching rules in order; return the rule's name and the target code."""
-    if crosswalk is not None and row.code in crosswalk.target:
+    if crosswalk is not None and row.code is not None and row.code in crosswalk.target:
         new = crosswalk.target[row.code]
         if new in boundary_names:
             return "crosswalk", new

@@ -285,7 +285,7 @@ def real_world(
 def report_json(
     report: CarryReport, boundaries: Path, table: Path
 ) -> dict[str, object]:
-    """The carry report as JSON-ready data."""
+    """Turn the carry report into JSON-ready data."""
     return {
         "synthetic_positions": True,
         "boundaries": boundaries.name,
@@ -301,7 +301,7 @@ def report_json(
 
 
 def _region_name(communes: gpd.GeoDataFrame) -> str:
-    """The province's name when the file has one, labelled as partly synthetic."""
+    """Name the region after its province, labelled as partly synthetic."""
     label = "ranh giới thật, hộ gia đình và hạ tầng mô phỏng / synthetic"
     if "province_name" in communes.columns and communes["province_name"].nunique() == 1:
         return f"Tỉnh {communes['province_name'].iloc[0]} ({label})"

@@ -1,0 +1,193 @@
+"""``geodx demo``: build the demo region folder, atomically.
+
+Register with ``app.command("demo")(demo_command)``. The folder is built beside
+``--out`` and renamed into place, so a reader never sees half a region; the parameters
+are kept in ``demo.json`` so that an unchanged request does not rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from geodx.demo.errors import DemoInputError
+from geodx.demo.real import REPORT_NAME, build_real_region
+from geodx.demo.synthetic import build_synthetic_region
+from geodx.demo.writer import write_json
+from geodx.errors import GeodxError
+
+PARAMS_NAME = "demo.json"
+
+
+def demo_command(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder to write the demo region into.")
+    ] = Path("build/demo"),
+    boundaries: Annotated[
+        Path | None,
+        typer.Option(help="Real commune boundaries (vector file or GeoParquet)."),
+    ] = None,
+    households_table: Annotated[
+        Path | None,
+        typer.Option(help="Households per commune (CSV/Parquet); with --boundaries."),
+    ] = None,
+    crosswalk: Annotated[
+        Path | None,
+        typer.Option(help="Old -> new commune codes for the households table."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; same seed, same files.")
+    ] = 2025,
+    households: Annotated[
+        int, typer.Option(help="Households of the synthetic province.", min=100)
+    ] = 500_000,
+    force: Annotated[bool, typer.Option(help="Rebuild even when up to date.")] = False,
+) -> Path:
+    """Build a demo region: synthetic, or synthetic data on real boundaries."""
+    if (boundaries is None) != (households_table is None):
+        raise typer.BadParameter("--boundaries and --households-table go together")
+    if crosswalk is not None and boundaries is None:
+        raise typer.BadParameter(
+            "--crosswalk needs --boundaries and --households-table"
+        )
+    try:
+        params = demo_params(boundaries, households_table, crosswalk, seed, households)
+        manifest = out / "region.toml"
+        if not force and manifest.is_file() and _stored_params(out) == params:
+            typer.echo(f"Demo region ({params['mode']}) is up to date: {manifest}")
+            return manifest
+        if boundaries is None or households_table is None:
+            build_into(
+                out,
+                params,
+                lambda d: build_synthetic_region(d, seed=seed, households=households),
+            )
+            typer.echo(
+                f"Built the synthetic demo province (synthetic data, {households:,} "
+                f"households, seed {seed}): {manifest}"
+            )
+            return manifest
+        return _build_real(out, params, boundaries, households_table, crosswalk, seed)
+    except GeodxError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _build_real(
+    out: Path,
+    params: dict[str, Any],
+    boundaries: Path,
+    households_table: Path,
+    crosswalk: Path | None,
+    seed: int,
+) -> Path:
+    """Build the real-boundary region and print what was carried."""
+    build_into(
+        out,
+        params,
+        lambda d: build_real_region(
+            d,
+            boundaries=boundaries,
+            households_table=households_table,
+            crosswalk=crosswalk,
+            seed=seed,
+        ),
+    )
+    report = json.loads((out / REPORT_NAME).read_text(encoding="utf-8"))
+    manifest = out / "region.toml"
+    typer.echo(
+        "Built a demo region on real boundaries (household positions and networks "
+        f"synthetic): {report['carried_households']:,} of "
+        f"{report['census_households']:,} census households carried, "
+        f"{report['unmatched_households']:,} not matched: {manifest}"
+    )
+    return manifest
+
+
+def demo_params(
+    boundaries: Path | None,
+    households_table: Path | None,
+    crosswalk: Path | None,
+    seed: int,
+    households: int,
+) -> dict[str, Any]:
+    """Describe a build: generator code, mode, seed, size, and the input files."""
+    params: dict[str, Any] = {"generator": generator_digest(), "seed": seed}
+    if boundaries is None:
+        return {**params, "mode": "synthetic", "households": households}
+    inputs = {"boundaries": boundaries, "households_table": households_table}
+    if crosswalk is not None:
+        inputs["crosswalk"] = crosswalk
+    return {**params, "mode": "real", **{k: _fingerprint(p) for k, p in inputs.items()}}
+
+
+def generator_digest() -> str:
+    """Hash of the generator's source, so that a changed generator rebuilds."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _fingerprint(path: Path | None) -> dict[str, Any] | None:
+    """Path, size and modification time of an input file."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise DemoInputError(f"{path}: input file not found")
+    stat = path.stat()
+    return {
+        "path": str(path.resolve()),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
+
+
+def _stored_params(out: Path) -> dict[str, Any] | None:
+    """Read the parameters ``out`` was built with; None when unknown."""
+    try:
+        data = json.loads((out / PARAMS_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def build_into(
+    out: Path, params: dict[str, Any], build: Callable[[Path], Path]
+) -> None:
+    """Build in a temporary folder beside ``out``, then swap it into place.
+
+    An existing ``out`` is replaced only when it is a demo region (has ``demo.json``)
+    or is empty; anything else is refused rather than deleted.
+    """
+    if out.exists() and not _replaceable(out):
+        raise DemoInputError(f"{out}: not a demo region folder; choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a region folder is for sharing
+        build(tmp)
+        write_json(tmp / PARAMS_NAME, params)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _replaceable(out: Path) -> bool:
+    """Whether ``out`` may be replaced: an empty folder or an earlier demo build."""
+    return out.is_dir() and ((out / PARAMS_NAME).is_file() or not any(out.iterdir()))
