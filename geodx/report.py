@@ -28,7 +28,8 @@ def report_lines(summary: dict[str, Any], communes: pd.DataFrame, *, top: int = 
         How many communes to list.
     """
     t = summary["targets"]
-    label = " (SYNTHETIC DATA — dữ liệu mô phỏng)" if summary.get("synthetic") else ""
+    synthetic = summary.get("synthetic") and "synthetic" not in summary["region"].lower()
+    label = " (SYNTHETIC DATA — dữ liệu mô phỏng)" if synthetic else ""
     met = {True: "MET", False: "NOT MET", None: "n/a"}
     lines = [
         f"{summary['region']}{label}",
