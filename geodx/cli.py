@@ -25,6 +25,7 @@ err = Console(stderr=True, highlight=False)
 def _group() -> None:
     """Connectivity coverage of households and communes against the targets."""
 
+
 out = Console(highlight=False)
 
 
@@ -40,9 +41,15 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 @app.command("run")
 def run_command(
-    region: Annotated[Path, typer.Argument(help="Region folder holding region.toml, or the file.")],
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced whole).")],
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no report.")] = False,
+    region: Annotated[
+        Path, typer.Argument(help="Region folder holding region.toml, or the file.")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", "-o", help="Output folder (replaced whole).")
+    ],
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress, no report.")
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Compute coverage for a region and write communes, districts, summary and cells."""
@@ -55,6 +62,7 @@ def run_command(
     warnings.showwarning = _show_warning
     try:
         with err.status("starting", spinner="dots") as status:
+
             def progress(stage: str) -> None:
                 if not quiet:
                     status.update(f"{stage} …")
@@ -67,14 +75,21 @@ def run_command(
     except Exception as exc:  # noqa: BLE001 - one line for users; --debug shows the rest
         if debug:
             raise
-        fail(f"internal error ({type(exc).__name__}): {exc}; run again with --debug", code=1)
+        fail(
+            f"internal error ({type(exc).__name__}): {exc}; run again with --debug",
+            code=1,
+        )
     if quiet:
         return
     total = sum(result.timings.values())
     for line in report_lines(result.summary, result.communes):
         out.print(line, markup=False, soft_wrap=True)
-    out.print(f"wrote {result.out_dir}/ (communes.geojson, districts.geojson, summary.json, "
-              f"cells.parquet) in {total:.1f} s", markup=False, soft_wrap=True)  # fmt: skip
+    out.print(
+        f"wrote {result.out_dir}/ (communes.geojson, districts.geojson, summary.json, "
+        f"cells.parquet) in {total:.1f} s",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _register_optional() -> None:

@@ -28,7 +28,9 @@ class Assignment:
     overlap: NDArray[np.bool_]
 
 
-def assign_communes(households: HouseholdPoints, communes: gpd.GeoDataFrame) -> Assignment:
+def assign_communes(
+    households: HouseholdPoints, communes: gpd.GeoDataFrame
+) -> Assignment:
     """Assign every household to the commune covering it, boundary included.
 
     A household covered by several communes goes to the one with the smallest
@@ -67,9 +69,12 @@ class IndicatorSums:
 
 
 def sum_by(
-    group: NDArray[np.int64], n_groups: int, weight: NDArray[np.float64],
-    indicators: dict[str, NDArray[np.bool_]], layers: dict[str, NDArray[np.bool_]],
-) -> IndicatorSums:  # fmt: skip
+    group: NDArray[np.int64],
+    n_groups: int,
+    weight: NDArray[np.float64],
+    indicators: dict[str, NDArray[np.bool_]],
+    layers: dict[str, NDArray[np.bool_]],
+) -> IndicatorSums:
     """Sum weights per group with ``bincount``; ``group`` in ``0..n_groups-1``."""
 
     def total(mask: NDArray[np.bool_] | None) -> NDArray[np.float64]:
@@ -135,9 +140,13 @@ def count(value: float, integral: bool) -> int | float:
 
 
 def coverage_properties(
-    sums: IndicatorSums, i: int, targets: Targets, *, integral: bool,
+    sums: IndicatorSums,
+    i: int,
+    targets: Targets,
+    *,
+    integral: bool,
     layer_slugs: list[str],
-) -> dict[str, object]:  # fmt: skip
+) -> dict[str, object]:
     """The contract's figures for group ``i``: counts, percentages, flags and gap."""
     hh = float(sums.households[i])
     fibre = float(sums.indicators["fibre"][i])
@@ -162,17 +171,24 @@ def coverage_properties(
 
 
 def commune_table(
-    communes: gpd.GeoDataFrame, sums: IndicatorSums, targets: Targets, *,
-    integral: bool, layer_slugs: list[str],
-) -> pd.DataFrame:  # fmt: skip
+    communes: gpd.GeoDataFrame,
+    sums: IndicatorSums,
+    targets: Targets,
+    *,
+    integral: bool,
+    layer_slugs: list[str],
+) -> pd.DataFrame:
     """One row of figures per commune (``sums`` index ``i + 1`` is commune ``i``)."""
     rows = []
     for i in range(len(communes)):
-        props = coverage_properties(sums, i + 1, targets, integral=integral,
-                                    layer_slugs=layer_slugs)  # fmt: skip
+        props = coverage_properties(
+            sums, i + 1, targets, integral=integral, layer_slugs=layer_slugs
+        )
         hh = float(sums.households[i + 1])
         props["mobile_covered"] = target_met(
-            float(sums.indicators["mobile"][i + 1]), hh, targets.mobile_commune_household_pct
+            float(sums.indicators["mobile"][i + 1]),
+            hh,
+            targets.mobile_commune_household_pct,
         )
         rows.append(props)
     figures = pd.DataFrame(rows, index=communes.index)

@@ -25,7 +25,9 @@ def to_wgs84(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     transformer = Transformer.from_crs(crs, WGS84, always_xy=True)
     coords = shapely.get_coordinates(geoms)
     x, y = transformer.transform(coords[:, 0], coords[:, 1])
-    return shapely.set_coordinates(np.array(geoms, dtype=object), np.column_stack([x, y]))
+    return shapely.set_coordinates(
+        np.array(geoms, dtype=object), np.column_stack([x, y])
+    )
 
 
 def rfc7946(geoms: np.ndarray) -> np.ndarray:
@@ -53,9 +55,12 @@ def clean(value: Any) -> Any:
 
 
 def feature_collection(
-    geoms: np.ndarray, properties: Iterable[Mapping[str, Any]], *, ids: Iterable[Any] | None = None,
+    geoms: np.ndarray,
+    properties: Iterable[Mapping[str, Any]],
+    *,
+    ids: Iterable[Any] | None = None,
     extra: Mapping[str, Any] | None = None,
-) -> bytes:  # fmt: skip
+) -> bytes:
     """Serialise WGS84 geometries and property dicts as a FeatureCollection (UTF-8 bytes)."""
     geoms = rfc7946(geoms)
     id_list = list(ids) if ids is not None else [None] * len(geoms)
@@ -67,5 +72,9 @@ def feature_collection(
         feature["geometry"] = None if geom is None else shapely.geometry.mapping(geom)
         feature["properties"] = {k: clean(v) for k, v in props.items()}
         features.append(feature)
-    doc: dict[str, Any] = {"type": "FeatureCollection", **(extra or {}), "features": features}
+    doc: dict[str, Any] = {
+        "type": "FeatureCollection",
+        **(extra or {}),
+        "features": features,
+    }
     return orjson.dumps(doc)

@@ -23,7 +23,13 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from geodx.errors import CRSError, GeodxWarning, GeometryError, InputFileError, MissingColumn
+from geodx.errors import (
+    CRSError,
+    GeodxWarning,
+    GeometryError,
+    InputFileError,
+    MissingColumn,
+)
 from geodx.manifest import CommunesSpec, HouseholdsSpec
 from geodx.points import WGS84, HouseholdPoints
 
@@ -31,8 +37,9 @@ TABLE_SUFFIXES = {".csv", ".txt", ".parquet", ".pq"}
 POLYGONAL = {"Polygon", "MultiPolygon"}
 
 
-def read_vector(path: Path, *, layer: str | None = None, columns: list[str] | None = None,
-                role: str) -> gpd.GeoDataFrame:  # fmt: skip
+def read_vector(
+    path: Path, *, layer: str | None = None, columns: list[str] | None = None, role: str
+) -> gpd.GeoDataFrame:
     """Read any GDAL vector file (or GeoParquet), insisting on a CRS.
 
     Raises
@@ -41,18 +48,30 @@ def read_vector(path: Path, *, layer: str | None = None, columns: list[str] | No
     """
     try:
         if path.suffix.lower() in {".parquet", ".pq", ".geoparquet"}:
-            frame = gpd.read_parquet(path, columns=None if columns is None else [*columns, "geometry"])
+            frame = gpd.read_parquet(
+                path, columns=None if columns is None else [*columns, "geometry"]
+            )
         else:
-            frame = gpd.read_file(path, layer=layer, columns=columns, engine="pyogrio",
-                                  use_arrow=True)  # fmt: skip
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
-            pa.ArrowInvalid, OSError, ValueError) as exc:  # fmt: skip
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            frame = gpd.read_file(
+                path, layer=layer, columns=columns, engine="pyogrio", use_arrow=True
+            )
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pa.ArrowInvalid,
+        OSError,
+        ValueError,
+    ) as exc:
+        first = (
+            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        )
         raise InputFileError(f"{path}: cannot read {role}: {first}") from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise InputFileError(f"{path}: {role} file has no geometry column")
     if frame.crs is None:
-        raise CRSError(f"{path}: {role} file has no CRS; set one (for example EPSG:4326)")
+        raise CRSError(
+            f"{path}: {role} file has no CRS; set one (for example EPSG:4326)"
+        )
     return frame
 
 
@@ -61,7 +80,9 @@ def repair_geometries(geoms: np.ndarray, *, path: Path, role: str) -> np.ndarray
     invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     count = int(invalid.sum())
     if count:
-        fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+        fixed = shapely.make_valid(
+            geoms[invalid], method="structure", keep_collapsed=False
+        )
         geoms = geoms.copy()
         geoms[invalid] = fixed
         warnings.warn(
@@ -73,7 +94,9 @@ def repair_geometries(geoms: np.ndarray, *, path: Path, role: str) -> np.ndarray
     return geoms
 
 
-def require_columns(frame: pd.DataFrame, names: dict[str, str], *, path: Path, section: str) -> None:
+def require_columns(
+    frame: pd.DataFrame, names: dict[str, str], *, path: Path, section: str
+) -> None:
     """Raise :class:`MissingColumn` naming the manifest key when a column is absent."""
     for key, column in names.items():
         if column not in frame.columns:
@@ -93,8 +116,16 @@ def read_communes(spec: CommunesSpec) -> gpd.GeoDataFrame:
         codes as strings, sorted by ``commune_code``.
     """
     frame = read_vector(spec.path, layer=spec.layer, role="communes")
-    require_columns(frame, {"code": spec.code, "name": spec.name}, path=spec.path, section="communes")
-    districts = {"district_code": spec.district_code, "district_name": spec.district_name}
+    require_columns(
+        frame,
+        {"code": spec.code, "name": spec.name},
+        path=spec.path,
+        section="communes",
+    )
+    districts = {
+        "district_code": spec.district_code,
+        "district_name": spec.district_name,
+    }
     if spec.districts_required:
         require_columns(frame, districts, path=spec.path, section="communes")
     out = gpd.GeoDataFrame(
@@ -171,7 +202,9 @@ def read_households(spec: HouseholdsSpec) -> HouseholdPoints:
         raise GeometryError(f"{spec.path}: households must be points (one per row)")
     coords = shapely.get_coordinates(geoms)
     weight = _weights(frame, spec)
-    return HouseholdPoints(coords[:, 0].copy(), coords[:, 1].copy(), weight, CRS(frame.crs))
+    return HouseholdPoints(
+        coords[:, 0].copy(), coords[:, 1].copy(), weight, CRS(frame.crs)
+    )
 
 
 def _is_geoparquet(path: Path) -> bool:
@@ -188,14 +221,23 @@ def _households_from_table(spec: HouseholdsSpec) -> HouseholdPoints:
     try:
         if spec.path.suffix.lower() in {".parquet", ".pq"}:
             names = pq.read_schema(spec.path).names
-            require_columns(pd.DataFrame(columns=names), _household_keys(spec), path=spec.path,
-                            section="households")  # fmt: skip
+            require_columns(
+                pd.DataFrame(columns=names),
+                _household_keys(spec),
+                path=spec.path,
+                section="households",
+            )
             table = pq.read_table(spec.path, columns=wanted)
         else:
-            require_columns(pd.DataFrame(columns=_csv_header(spec.path)), _household_keys(spec),
-                            path=spec.path, section="households")  # fmt: skip
-            table = pacsv.read_csv(spec.path, convert_options=pacsv.ConvertOptions(
-                include_columns=wanted))  # fmt: skip
+            require_columns(
+                pd.DataFrame(columns=_csv_header(spec.path)),
+                _household_keys(spec),
+                path=spec.path,
+                section="households",
+            )
+            table = pacsv.read_csv(
+                spec.path, convert_options=pacsv.ConvertOptions(include_columns=wanted)
+            )
     except (pa.ArrowInvalid, OSError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise InputFileError(f"{spec.path}: cannot read households: {first}") from None
@@ -240,10 +282,16 @@ def _numeric(table: pa.Table, column: str, spec: HouseholdsSpec) -> np.ndarray:
 def _weights(frame: pd.DataFrame, spec: HouseholdsSpec) -> np.ndarray:
     if not spec.weight:
         return np.ones(len(frame))
-    require_columns(frame, {"weight": spec.weight}, path=spec.path, section="households")
-    values = pd.to_numeric(frame[spec.weight], errors="coerce").to_numpy(dtype=np.float64)
+    require_columns(
+        frame, {"weight": spec.weight}, path=spec.path, section="households"
+    )
+    values = pd.to_numeric(frame[spec.weight], errors="coerce").to_numpy(
+        dtype=np.float64
+    )
     if not np.isfinite(values).all():
-        raise InputFileError(f"{spec.path}: column '{spec.weight}' has empty or non-numeric values")
+        raise InputFileError(
+            f"{spec.path}: column '{spec.weight}' has empty or non-numeric values"
+        )
     _check_weights(values, spec)
     return values
 
@@ -296,9 +344,15 @@ def write_bytes(path: Path, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def write_table(path: Path, table: pa.Table, *, metadata: dict[str, Any] | None = None) -> None:
+def write_table(
+    path: Path, table: pa.Table, *, metadata: dict[str, Any] | None = None
+) -> None:
     """Write a Parquet table with zstd compression."""
     if metadata:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               **{k: str(v) for k, v in metadata.items()}})  # fmt: skip
+        table = table.replace_schema_metadata(
+            {
+                **(table.schema.metadata or {}),
+                **{k: str(v) for k, v in metadata.items()},
+            }
+        )
     pq.write_table(table, path, compression="zstd")

@@ -159,12 +159,21 @@ _REGION_KEYS = {"name", "h3_resolution", "synthetic", "source"}
 _COMMUNE_KEYS = {"path", "code", "name", "district_code", "district_name", "layer"}
 _HOUSEHOLD_KEYS = {"path", "lon", "lat", "weight", "layer"}
 _LAYER_KEYS = {
-    "id", "kind", "operator", "technology", "path", "service_distance_m",
-    "min_rsrp_dbm", "band", "layer",
-}  # fmt: skip
+    "id",
+    "kind",
+    "operator",
+    "technology",
+    "path",
+    "service_distance_m",
+    "min_rsrp_dbm",
+    "band",
+    "layer",
+}
 _TARGET_KEYS = {
-    "fibre_household_pct", "mobile_commune_pct", "mobile_commune_household_pct",
-}  # fmt: skip
+    "fibre_household_pct",
+    "mobile_commune_pct",
+    "mobile_commune_household_pct",
+}
 
 
 class _Parser:
@@ -201,9 +210,16 @@ class _Parser:
         return value
 
     def number(
-        self, where: str, table: dict[str, Any], key: str, default: float,
-        low: float, high: float, *, open_low: bool = False,
-    ) -> float:  # fmt: skip
+        self,
+        where: str,
+        table: dict[str, Any],
+        key: str,
+        default: float,
+        low: float,
+        high: float,
+        *,
+        open_low: bool = False,
+    ) -> float:
         value = self.get(where, table, key, (int, float))
         if value is None:
             return default
@@ -211,7 +227,8 @@ class _Parser:
         if too_low or value > high:
             bracket = "(" if open_low else "["
             raise self.fail(
-                where, f"'{key}' was {value}; expected a value in {bracket}{low}, {high}]"
+                where,
+                f"'{key}' was {value}; expected a value in {bracket}{low}, {high}]",
             )
         return float(value)
 
@@ -267,7 +284,9 @@ class _Parser:
 
     def households(self, table: Any) -> HouseholdsSpec:
         t = self.check_keys("households", table, _HOUSEHOLD_KEYS)
-        cols = {k: self.get("households", t, k, str) for k in _HOUSEHOLD_KEYS - {"path"}}
+        cols = {
+            k: self.get("households", t, k, str) for k in _HOUSEHOLD_KEYS - {"path"}
+        }
         return HouseholdsSpec(
             path=self.file("households", t),
             **{k: v for k, v in cols.items() if v is not None},
@@ -288,7 +307,8 @@ class _Parser:
             technology = technology.upper()
         if kind == "mobile" and technology not in TECHNOLOGIES:
             raise self.fail(
-                where, f"'technology' was {technology!r}; expected one of {TECHNOLOGIES}"
+                where,
+                f"'technology' was {technology!r}; expected one of {TECHNOLOGIES}",
             )
         band = self.get(where, t, "band", int)
         return LayerSpec(
@@ -298,9 +318,14 @@ class _Parser:
             operator=self.get(where, t, "operator", str),
             technology=technology,
             service_distance_m=self.number(
-                where, t, "service_distance_m", DEFAULT_SERVICE_DISTANCE_M,
-                0.0, MAX_SERVICE_DISTANCE_M, open_low=True,
-            ),  # fmt: skip
+                where,
+                t,
+                "service_distance_m",
+                DEFAULT_SERVICE_DISTANCE_M,
+                0.0,
+                MAX_SERVICE_DISTANCE_M,
+                open_low=True,
+            ),
             min_rsrp_dbm=self.number(
                 where, t, "min_rsrp_dbm", DEFAULT_MIN_RSRP_DBM, *RSRP_RANGE_DBM
             ),

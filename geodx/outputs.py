@@ -34,31 +34,60 @@ if TYPE_CHECKING:
 ID_COLUMNS = ["commune_code", "commune_name", "district_code", "district_name"]
 
 
-def write_outputs(out: Path, manifest: Manifest, communes: gpd.GeoDataFrame, result: Overlay,
-                  *, inputs: list[dict[str, Any]], engine: str) -> tuple[dict[str, Any], pd.DataFrame]:  # fmt: skip
+def write_outputs(
+    out: Path,
+    manifest: Manifest,
+    communes: gpd.GeoDataFrame,
+    result: Overlay,
+    *,
+    inputs: list[dict[str, Any]],
+    engine: str,
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Write the four outputs into ``out`` and return the summary and commune table."""
     hh = result.households
     integral = hh.integral
     slugs = [spec.slug for spec in manifest.layers]
     group = result.assignment.commune + 1  # 0: unassigned
     sums = sum_by(group, len(communes) + 1, hh.weight, result.indicators, result.layers)
-    table = commune_table(communes, sums, manifest.targets, integral=integral, layer_slugs=slugs)
+    table = commune_table(
+        communes, sums, manifest.targets, integral=integral, layer_slugs=slugs
+    )
     geoms = to_wgs84(np.asarray(communes.geometry.values, dtype=object), communes.crs)
-    write_bytes(out / "communes.geojson", feature_collection(
-        geoms, table.to_dict("records"), ids=table["commune_code"]))  # fmt: skip
-    districts = district_table(table, geoms, sums, manifest, integral=integral, slugs=slugs)
-    write_bytes(out / "districts.geojson", feature_collection(
-        districts.pop("geometry").to_numpy(), districts.to_dict("records"),
-        ids=districts["district_code"]))  # fmt: skip
-    write_table(out / "cells.parquet", cell_table(result, communes, integral=integral, slugs=slugs))
-    summary = summarise(manifest, table, sums, result, integral=integral, inputs=inputs,
-                        engine=engine)  # fmt: skip
+    write_bytes(
+        out / "communes.geojson",
+        feature_collection(geoms, table.to_dict("records"), ids=table["commune_code"]),
+    )
+    districts = district_table(
+        table, geoms, sums, manifest, integral=integral, slugs=slugs
+    )
+    write_bytes(
+        out / "districts.geojson",
+        feature_collection(
+            districts.pop("geometry").to_numpy(),
+            districts.to_dict("records"),
+            ids=districts["district_code"],
+        ),
+    )
+    write_table(
+        out / "cells.parquet",
+        cell_table(result, communes, integral=integral, slugs=slugs),
+    )
+    summary = summarise(
+        manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
+    )
     write_bytes(out / "summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return summary, table
 
 
-def district_table(table: pd.DataFrame, geoms: np.ndarray, sums: IndicatorSums,
-                   manifest: Manifest, *, integral: bool, slugs: list[str]) -> pd.DataFrame:  # fmt: skip
+def district_table(
+    table: pd.DataFrame,
+    geoms: np.ndarray,
+    sums: IndicatorSums,
+    manifest: Manifest,
+    *,
+    integral: bool,
+    slugs: list[str],
+) -> pd.DataFrame:
     """One row per district: totals of its communes, gap on the district's own totals."""
     has = table["district_code"].notna().to_numpy()
     if not has.any():
@@ -73,17 +102,23 @@ def district_table(table: pd.DataFrame, geoms: np.ndarray, sums: IndicatorSums,
         props: dict[str, Any] = {
             "district_code": code,
             "district_name": members["district_name"].dropna().iloc[0]
-            if members["district_name"].notna().any() else None,
+            if members["district_name"].notna().any()
+            else None,
             **_commune_counts(members, manifest),
         }
-        props.update(coverage_properties(dsums, d, manifest.targets, integral=integral,
-                                         layer_slugs=slugs))  # fmt: skip
+        props.update(
+            coverage_properties(
+                dsums, d, manifest.targets, integral=integral, layer_slugs=slugs
+            )
+        )
         props["geometry"] = shapely.union_all(geoms[rows[group == d]])
         records.append(props)
     return pd.DataFrame(records)
 
 
-def _regroup(sums: IndicatorSums, rows: np.ndarray, group: np.ndarray, n: int) -> IndicatorSums:
+def _regroup(
+    sums: IndicatorSums, rows: np.ndarray, group: np.ndarray, n: int
+) -> IndicatorSums:
     def agg(values: np.ndarray) -> np.ndarray:
         return np.bincount(group, weights=values[rows], minlength=n)
 
@@ -102,24 +137,31 @@ def _commune_counts(members: pd.DataFrame, manifest: Manifest) -> dict[str, Any]
         "communes_with_households": with_hh,
         "communes_mobile_covered": covered,
         "mobile_commune_pct": pct(covered, with_hh),
-        "mobile_target_met": target_met(covered, with_hh, manifest.targets.mobile_commune_pct),
+        "mobile_target_met": target_met(
+            covered, with_hh, manifest.targets.mobile_commune_pct
+        ),
     }
 
 
-def cell_table(result: Overlay, communes: gpd.GeoDataFrame, *, integral: bool,
-               slugs: list[str]) -> pa.Table:  # fmt: skip
+def cell_table(
+    result: Overlay, communes: gpd.GeoDataFrame, *, integral: bool, slugs: list[str]
+) -> pa.Table:
     """One row per (H3 cell, commune) holding households; unassigned: null commune."""
     cells, cell_idx = np.unique(result.cells, return_inverse=True)
     stride = len(communes) + 1
     key = cell_idx.astype(np.int64) * stride + (result.assignment.commune + 1)
     keys, group = np.unique(key, return_inverse=True)
-    sums = sum_by(group, len(keys), result.households.weight, result.indicators, result.layers)
+    sums = sum_by(
+        group, len(keys), result.households.weight, result.indicators, result.layers
+    )
     codes = communes["commune_code"].to_numpy(dtype=object)
     commune = keys % stride - 1
     dtype = pa.int64() if integral else pa.float64()
 
     def col(values: np.ndarray) -> pa.Array:
-        return pa.array(np.round(values).astype(np.int64) if integral else values, type=dtype)
+        return pa.array(
+            np.round(values).astype(np.int64) if integral else values, type=dtype
+        )
 
     columns: dict[str, pa.Array] = {
         "h3": pa.array(cells_to_str(cells[keys // stride]), type=pa.string()),
@@ -136,8 +178,16 @@ def cell_table(result: Overlay, communes: gpd.GeoDataFrame, *, integral: bool,
     return pa.table(columns)
 
 
-def summarise(manifest: Manifest, table: pd.DataFrame, sums: IndicatorSums, result: Overlay,
-              *, integral: bool, inputs: list[dict[str, Any]], engine: str) -> dict[str, Any]:  # fmt: skip
+def summarise(
+    manifest: Manifest,
+    table: pd.DataFrame,
+    sums: IndicatorSums,
+    result: Overlay,
+    *,
+    integral: bool,
+    inputs: list[dict[str, Any]],
+    engine: str,
+) -> dict[str, Any]:
     """The region's totals, targets, definitions and input checksums."""
     targets = manifest.targets
     hh = float(sums.households[1:].sum())
@@ -174,20 +224,34 @@ def summarise(manifest: Manifest, table: pd.DataFrame, sums: IndicatorSums, resu
     return {k: clean(v) for k, v in summary.items()}
 
 
-def _layer_summaries(manifest: Manifest, sums: IndicatorSums, hh: float,
-                     integral: bool, sources: dict[str, str]) -> list[dict[str, Any]]:  # fmt: skip
+def _layer_summaries(
+    manifest: Manifest,
+    sums: IndicatorSums,
+    hh: float,
+    integral: bool,
+    sources: dict[str, str],
+) -> list[dict[str, Any]]:
     out = []
     for spec in manifest.layers:
         covered = float(sums.layers[spec.slug][1:].sum())
-        out.append({
-            "id": spec.id, "slug": spec.slug, "kind": spec.kind,
-            "technology": spec.technology, "operator": spec.operator,
-            "source": sources[spec.slug],
-            "service_distance_m": spec.service_distance_m
-            if sources[spec.slug] in {"lines", "points"} else None,
-            "min_rsrp_dbm": spec.min_rsrp_dbm if sources[spec.slug] == "raster" else None,
-            "households": count(covered, integral), "pct": pct(covered, hh),
-        })  # fmt: skip
+        out.append(
+            {
+                "id": spec.id,
+                "slug": spec.slug,
+                "kind": spec.kind,
+                "technology": spec.technology,
+                "operator": spec.operator,
+                "source": sources[spec.slug],
+                "service_distance_m": spec.service_distance_m
+                if sources[spec.slug] in {"lines", "points"}
+                else None,
+                "min_rsrp_dbm": spec.min_rsrp_dbm
+                if sources[spec.slug] == "raster"
+                else None,
+                "households": count(covered, integral),
+                "pct": pct(covered, hh),
+            }
+        )
     return out
 
 

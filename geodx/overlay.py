@@ -56,7 +56,9 @@ class GridIndex:
         """Return ``(points, owner)``: the points of ``cells`` and their index in ``cells``."""
         counts = self.starts[cells + 1] - self.starts[cells]
         owner = np.repeat(np.arange(len(cells)), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        offsets = np.arange(counts.sum()) - np.repeat(
+            np.cumsum(counts) - counts, counts
+        )
         return self.order[np.repeat(self.starts[cells], counts) + offsets], owner
 
 
@@ -82,9 +84,13 @@ def build_grid(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return GridIndex(
-            empty, np.zeros(1, dtype=np.int64), np.empty(0, dtype=object),
-            np.zeros(0), np.zeros(0), 0.0,
-        )  # fmt: skip
+            empty,
+            np.zeros(1, dtype=np.int64),
+            np.empty(0, dtype=object),
+            np.zeros(0),
+            np.zeros(0),
+            0.0,
+        )
     x0, y0 = float(x.min()), float(y.min())
     ix = ((x - x0) / cell_size).astype(np.int64)
     iy = ((y - y0) / cell_size).astype(np.int64)
@@ -111,9 +117,11 @@ def build_grid(
 
 
 def _split_pairs(
-    grid: GridIndex, cell: NDArray[np.int64], geom: NDArray[np.int64],
+    grid: GridIndex,
+    cell: NDArray[np.int64],
+    geom: NDArray[np.int64],
     whole: NDArray[np.bool_],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:  # fmt: skip
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Expand (cell, geometry) pairs to (point, geometry) pairs: certain ones and to-test ones."""
     sure_points, sure_owner = grid.points_of(cell[whole])
     test_points, test_owner = grid.points_of(cell[~whole])
@@ -126,9 +134,12 @@ def _split_pairs(
 
 
 def polygon_pairs(
-    x: NDArray[np.float64], y: NDArray[np.float64], polygons: NDArray[np.object_],
-    *, grid: GridIndex,
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:  # fmt: skip
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    polygons: NDArray[np.object_],
+    *,
+    grid: GridIndex,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Return every (point, polygon) pair where the polygon covers the point.
 
     Parameters
@@ -155,9 +166,12 @@ def polygon_pairs(
 
 
 def covered_by_polygons(
-    x: NDArray[np.float64], y: NDArray[np.float64], polygons: NDArray[np.object_],
-    *, grid: GridIndex,
-) -> NDArray[np.bool_]:  # fmt: skip
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    polygons: NDArray[np.object_],
+    *,
+    grid: GridIndex,
+) -> NDArray[np.bool_]:
     """Return whether any polygon covers each point (boundary included).
 
     Examples
@@ -212,9 +226,14 @@ def network_pieces(features: NDArray[np.object_]) -> NDArray[np.object_]:
 
 
 def within_distance(
-    x: NDArray[np.float64], y: NDArray[np.float64], features: NDArray[np.object_],
-    *, distance: float, cell_size: float, grid: GridIndex | None = None,
-) -> NDArray[np.bool_]:  # fmt: skip
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    features: NDArray[np.object_],
+    *,
+    distance: float,
+    cell_size: float,
+    grid: GridIndex | None = None,
+) -> NDArray[np.bool_]:
     """Return whether each point lies within ``distance`` of any feature (``dwithin``).
 
     Points inside a slightly smaller buffer are in, points outside a slightly larger
@@ -256,7 +275,9 @@ def within_distance(
     rest = np.flatnonzero(~out)
     outer = shapely.buffer(pieces, distance * _OUTER, quad_segs=_QUAD_SEGS)
     rx, ry = x[rest], y[rest]
-    maybe = rest[covered_by_polygons(rx, ry, outer, grid=build_grid(rx, ry, cell_size=cell_size))]
+    maybe = rest[
+        covered_by_polygons(rx, ry, outer, grid=build_grid(rx, ry, cell_size=cell_size))
+    ]
     tree = shapely.STRtree(pieces)
     hit, _ = tree.query(
         shapely.points(x[maybe], y[maybe]), predicate="dwithin", distance=distance

@@ -20,7 +20,12 @@ import orjson
 import pandas as pd
 
 from geodx import __version__
-from geodx.coverage import Assignment, IndicatorSums, assign_communes, commune_table, sum_by
+from geodx.coverage import (
+    Assignment,
+    IndicatorSums,
+    assign_communes,
+    sum_by,
+)
 from geodx.errors import GeodxError
 from geodx.grid import points_to_cells
 from geodx.io import atomic_output_dir, file_sha256, read_communes, read_households
@@ -74,14 +79,22 @@ def metric_crs(communes: gpd.GeoDataFrame) -> Any:
     return communes.to_crs(WGS84).estimate_utm_crs()
 
 
-def _layer_task(spec: LayerSpec, households: HouseholdPoints, utm: Any) -> tuple[np.ndarray, str, float]:
+def _layer_task(
+    spec: LayerSpec, households: HouseholdPoints, utm: Any
+) -> tuple[np.ndarray, str, float]:
     start = time.perf_counter()
     layer = open_layer(spec, metric_crs=utm)
     return layer.covers(households), layer.source, time.perf_counter() - start
 
 
-def overlay(manifest: Manifest, communes: gpd.GeoDataFrame, households: HouseholdPoints,
-            clock: _Clock, *, workers: int = 2) -> Overlay:  # fmt: skip
+def overlay(
+    manifest: Manifest,
+    communes: gpd.GeoDataFrame,
+    households: HouseholdPoints,
+    clock: _Clock,
+    *,
+    workers: int = 2,
+) -> Overlay:
     """Answer every per-household question of the manifest.
 
     Layers run in a small thread pool: shapely, pyproj, numpy and polars release the
@@ -92,13 +105,19 @@ def overlay(manifest: Manifest, communes: gpd.GeoDataFrame, households: Househol
     households.xy(communes.crs)  # warm the transform cache before threads share it
     with ThreadPoolExecutor(max_workers=workers) as pool:
         lng, lat = households.lng_lat
-        cells_job = pool.submit(points_to_cells, lat, lng, resolution=manifest.h3_resolution)
-        jobs = [pool.submit(_layer_task, spec, households, utm) for spec in manifest.layers]
+        cells_job = pool.submit(
+            points_to_cells, lat, lng, resolution=manifest.h3_resolution
+        )
+        jobs = [
+            pool.submit(_layer_task, spec, households, utm) for spec in manifest.layers
+        ]
         with clock.stage("assign communes"):
             assignment = assign_communes(households, communes)
         with clock.stage("index households on H3"):
             cells = cells_job.result()
-        indicators = {k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")}
+        indicators = {
+            k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")
+        }
         per_layer: dict[str, np.ndarray] = {}
         sources: dict[str, str] = {}
         for spec, job in zip(manifest.layers, jobs, strict=True):
@@ -116,8 +135,9 @@ def overlay(manifest: Manifest, communes: gpd.GeoDataFrame, households: Househol
     return Overlay(households, assignment, cells, indicators, per_layer, sources)
 
 
-def run_region(region: str | Path, out_dir: str | Path, *,
-               progress: Progress | None = None) -> RunResult:  # fmt: skip
+def run_region(
+    region: str | Path, out_dir: str | Path, *, progress: Progress | None = None
+) -> RunResult:
     """Compute a region's coverage and write the four outputs into ``out_dir``.
 
     Parameters
@@ -151,15 +171,19 @@ def run_region(region: str | Path, out_dir: str | Path, *,
     with clock.stage("checksum inputs"):
         inputs = input_checksums(manifest)
     with clock.stage("write outputs"), atomic_output_dir(Path(out_dir)) as tmp:
-        summary, table = write_outputs(tmp, manifest, communes, result, inputs=inputs,
-                                       engine=__version__)  # fmt: skip
+        summary, table = write_outputs(
+            tmp, manifest, communes, result, inputs=inputs, engine=__version__
+        )
     return RunResult(Path(out_dir), summary, table, clock.timings)
 
 
 def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
     """SHA-256 of the manifest and of every input file."""
-    files = [("manifest", manifest.path), ("communes", manifest.communes.path),
-             ("households", manifest.households.path)]  # fmt: skip
+    files = [
+        ("manifest", manifest.path),
+        ("communes", manifest.communes.path),
+        ("households", manifest.households.path),
+    ]
     files += [(f"layer:{spec.id}", spec.path) for spec in manifest.layers]
     out = []
     for role, path in files:
@@ -167,8 +191,14 @@ def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
             rel = str(path.relative_to(manifest.root))
         except ValueError:
             rel = str(path)
-        out.append({"role": role, "path": rel, "sha256": file_sha256(path),
-                    "bytes": path.stat().st_size})  # fmt: skip
+        out.append(
+            {
+                "role": role,
+                "path": rel,
+                "sha256": file_sha256(path),
+                "bytes": path.stat().st_size,
+            }
+        )
     return out
 
 
@@ -187,6 +217,11 @@ def results_are_current(region: str | Path, out_dir: str | Path) -> bool:
         return False
 
 
-OUTPUT_FILES = ("communes.geojson", "districts.geojson", "summary.json", "cells.parquet")
+OUTPUT_FILES = (
+    "communes.geojson",
+    "districts.geojson",
+    "summary.json",
+    "cells.parquet",
+)
 
 __all__ = ["RunResult", "run_region", "results_are_current", "IndicatorSums", "sum_by"]

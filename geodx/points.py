@@ -51,8 +51,10 @@ class HouseholdPoints:
                 # A Transformer is not shared between threads: one per call.
                 transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
                 tx, ty = transformer.transform(self.x, self.y)
-                self._cache[key] = (np.asarray(tx, dtype=np.float64),
-                                    np.asarray(ty, dtype=np.float64))  # fmt: skip
+                self._cache[key] = (
+                    np.asarray(tx, dtype=np.float64),
+                    np.asarray(ty, dtype=np.float64),
+                )
             return self._cache[key]
 
     @property

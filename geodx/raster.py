@@ -11,9 +11,13 @@ from numpy.typing import NDArray
 
 
 def points_to_pixels(
-    x: NDArray[np.float64], y: NDArray[np.float64], transform: Affine,
-    *, width: int, height: int,
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:  # fmt: skip
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    transform: Affine,
+    *,
+    width: int,
+    height: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
     """Return ``(row, col, inside)`` of the pixel containing each point.
 
     ``col = floor(x')`` and ``row = floor(y')`` with ``(x', y') = ~transform * (x, y)``;
@@ -52,7 +56,11 @@ def signal_reaches(
     >>> signal_reaches(np.array([-90.0, -110.0, -9999.0, np.nan]), nodata=-9999, min_value=-105)
     array([ True, False, False, False])
     """
-    valid = ~np.isnan(values) if np.issubdtype(values.dtype, np.floating) else np.ones(len(values), bool)
+    valid = (
+        ~np.isnan(values)
+        if np.issubdtype(values.dtype, np.floating)
+        else np.ones(len(values), bool)
+    )
     if nodata is not None and not np.isnan(nodata):
         valid &= values != nodata
     with np.errstate(invalid="ignore"):

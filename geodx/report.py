@@ -15,7 +15,9 @@ def _fmt(value: Any) -> str:
     return f"{int(value):,}"
 
 
-def report_lines(summary: dict[str, Any], communes: pd.DataFrame, *, top: int = 10) -> list[str]:
+def report_lines(
+    summary: dict[str, Any], communes: pd.DataFrame, *, top: int = 10
+) -> list[str]:
     """Lines of plain text: figures against targets, then the largest fibre gaps.
 
     Parameters
@@ -28,7 +30,9 @@ def report_lines(summary: dict[str, Any], communes: pd.DataFrame, *, top: int = 
         How many communes to list.
     """
     t = summary["targets"]
-    synthetic = summary.get("synthetic") and "synthetic" not in summary["region"].lower()
+    synthetic = (
+        summary.get("synthetic") and "synthetic" not in summary["region"].lower()
+    )
     label = " (SYNTHETIC DATA — dữ liệu mô phỏng)" if synthetic else ""
     met = {True: "MET", False: "NOT MET", None: "n/a"}
     lines = [

@@ -16,8 +16,9 @@ MAX_OUTSIDE_SHARE = 0.5
 MARGIN_DEG = 0.1
 
 
-def check_households_in_region(households: HouseholdPoints, communes: gpd.GeoDataFrame,
-                               *, path: Path) -> None:  # fmt: skip
+def check_households_in_region(
+    households: HouseholdPoints, communes: gpd.GeoDataFrame, *, path: Path
+) -> None:
     """Raise :class:`CRSError` when household positions cannot be right.
 
     Checks that WGS84 positions are finite and in range, and that most households fall
@@ -28,7 +29,9 @@ def check_households_in_region(households: HouseholdPoints, communes: gpd.GeoDat
         return
     lng, lat = households.lng_lat
     if not (np.isfinite(lng).all() and np.isfinite(lat).all()):
-        raise CRSError(f"{path}: household coordinates cannot be transformed to WGS84 lon/lat")
+        raise CRSError(
+            f"{path}: household coordinates cannot be transformed to WGS84 lon/lat"
+        )
     west, south, east, north = communes.to_crs(WGS84).total_bounds
     box = (west - MARGIN_DEG, south - MARGIN_DEG, east + MARGIN_DEG, north + MARGIN_DEG)
     weight = np.maximum(households.weight, 1e-12)
@@ -47,7 +50,9 @@ def check_households_in_region(households: HouseholdPoints, communes: gpd.GeoDat
     )
 
 
-def _share_inside(x: np.ndarray, y: np.ndarray, box: tuple[float, ...], weight: np.ndarray) -> float:
+def _share_inside(
+    x: np.ndarray, y: np.ndarray, box: tuple[float, ...], weight: np.ndarray
+) -> float:
     west, south, east, north = box
     inside = (x >= west) & (x <= east) & (y >= south) & (y <= north)
     return float(weight[inside].sum() / weight.sum())

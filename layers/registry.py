@@ -47,7 +47,10 @@ def _warn_unused(spec: LayerSpec, source: str) -> None:
             GeodxWarning,
             stacklevel=3,
         )
-    if source in {"polygons", "raster"} and spec.service_distance_m != DEFAULT_SERVICE_DISTANCE_M:
+    if (
+        source in {"polygons", "raster"}
+        and spec.service_distance_m != DEFAULT_SERVICE_DISTANCE_M
+    ):
         warnings.warn(
             f"{spec.path}: service_distance_m of layer '{spec.id}' is ignored: it is {source}",
             GeodxWarning,

@@ -29,7 +29,9 @@ class SignalRaster:
         try:
             with rasterio.open(spec.path) as ds:
                 if ds.crs is None:
-                    raise CRSError(f"{spec.path}: raster of layer '{spec.id}' has no CRS")
+                    raise CRSError(
+                        f"{spec.path}: raster of layer '{spec.id}' has no CRS"
+                    )
                 if not 1 <= spec.band <= ds.count:
                     raise InputFileError(
                         f"{spec.path}: layer '{spec.id}' asks for band {spec.band}; "
@@ -40,22 +42,29 @@ class SignalRaster:
                 self.width, self.height = ds.width, ds.height
                 self.nodata = ds.nodatavals[spec.band - 1]
         except rasterio.errors.RasterioError as exc:
-            raise InputFileError(f"{spec.path}: cannot read raster of layer '{spec.id}': {exc}") from None
+            raise InputFileError(
+                f"{spec.path}: cannot read raster of layer '{spec.id}': {exc}"
+            ) from None
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
         """Boolean array: does the pixel holding each household reach the threshold?"""
         x, y = households.xy(self.crs)
-        row, col, inside = points_to_pixels(x, y, self.transform, width=self.width,
-                                            height=self.height)  # fmt: skip
+        row, col, inside = points_to_pixels(
+            x, y, self.transform, width=self.width, height=self.height
+        )
         out = np.zeros(len(x), dtype=bool)
         idx = np.flatnonzero(inside)
         if len(idx) == 0:
             return out
         values = self._values(row[idx], col[idx])
-        out[idx] = signal_reaches(values, nodata=self.nodata, min_value=self.spec.min_rsrp_dbm)
+        out[idx] = signal_reaches(
+            values, nodata=self.nodata, min_value=self.spec.min_rsrp_dbm
+        )
         return out
 
-    def _values(self, row: NDArray[np.int64], col: NDArray[np.int64]) -> NDArray[np.float64]:
+    def _values(
+        self, row: NDArray[np.int64], col: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
         """Pixel values at (row, col), reading only the windows that hold points."""
         values = np.empty(len(row), dtype=np.float64)
         c0, c1 = int(col.min()), int(col.max()) + 1
@@ -66,7 +75,9 @@ class SignalRaster:
                     if len(sel) == 0:
                         continue
                     r1 = min(r0 + BLOCK_ROWS, self.height)
-                    block = ds.read(self.spec.band, window=Window(c0, r0, c1 - c0, r1 - r0))
+                    block = ds.read(
+                        self.spec.band, window=Window(c0, r0, c1 - c0, r1 - r0)
+                    )
                     values[sel] = block[row[sel] - r0, col[sel] - c0]
         except rasterio.errors.RasterioError as exc:
             raise InputFileError(

@@ -14,7 +14,14 @@ from geodx.overlay import build_grid, covered_by_polygons, within_distance
 from geodx.points import HouseholdPoints
 
 # Geometry type ids (GEOS): families a layer file may hold.
-_FAMILIES = {0: "points", 4: "points", 1: "lines", 5: "lines", 3: "polygons", 6: "polygons"}
+_FAMILIES = {
+    0: "points",
+    4: "points",
+    1: "lines",
+    5: "lines",
+    3: "polygons",
+    6: "polygons",
+}
 GRID_CELL_M = 500.0
 GRID_CELL_DEG = 0.005
 
@@ -31,10 +38,14 @@ def read_layer_geometries(spec: LayerSpec) -> tuple[np.ndarray, CRS, str]:
     ------
     InputFileError, CRSError, GeometryError
     """
-    frame = read_vector(spec.path, layer=spec.layer, columns=[], role=f"layer '{spec.id}'")
+    frame = read_vector(
+        spec.path, layer=spec.layer, columns=[], role=f"layer '{spec.id}'"
+    )
     geoms = np.asarray(frame.geometry.values, dtype=object)
     geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
-    families = {_FAMILIES.get(int(t), "other") for t in np.unique(shapely.get_type_id(geoms))}
+    families = {
+        _FAMILIES.get(int(t), "other") for t in np.unique(shapely.get_type_id(geoms))
+    }
     if "other" in families or len(families) > 1:
         found = ", ".join(sorted(np.unique(shapely.get_type_id(geoms).astype(str))))
         raise GeometryError(
@@ -65,8 +76,15 @@ class ServedArea:
 class NetworkReach:
     """Households within ``service_distance_m`` of any line or point are covered."""
 
-    def __init__(self, spec: LayerSpec, geoms: np.ndarray, crs: CRS, *, source: str,
-                 metric_crs: CRS) -> None:  # fmt: skip
+    def __init__(
+        self,
+        spec: LayerSpec,
+        geoms: np.ndarray,
+        crs: CRS,
+        *,
+        source: str,
+        metric_crs: CRS,
+    ) -> None:
         self.spec, self.source = spec, source
         if _is_metric(crs):
             self.crs, self.geoms = crs, geoms
@@ -78,7 +96,11 @@ class NetworkReach:
         """Boolean array: is each household within the service distance?"""
         x, y = households.xy(self.crs)
         return within_distance(
-            x, y, self.geoms, distance=self.spec.service_distance_m, cell_size=GRID_CELL_M
+            x,
+            y,
+            self.geoms,
+            distance=self.spec.service_distance_m,
+            cell_size=GRID_CELL_M,
         )
 
 
@@ -94,7 +116,9 @@ def _reproject(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
     coords = shapely.get_coordinates(geoms)
     x, y = transformer.transform(coords[:, 0], coords[:, 1])
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise CRSError(f"geometries cannot be transformed from {source.name} to {target.name}")
+        raise CRSError(
+            f"geometries cannot be transformed from {source.name} to {target.name}"
+        )
     return shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
 
 

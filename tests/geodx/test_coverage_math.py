@@ -14,15 +14,27 @@ from geodx.coverage import gap, pct, target_met
 
 @pytest.mark.parametrize(
     ("part", "whole", "target", "expected"),
-    [(9, 10, 90, 0), (8, 10, 90, 1), (0, 10, 90, 9), (10, 10, 100, 0), (0, 0, 90, 0),
-     (899, 1000, 90, 1), (28, 30, 93.3, 0), (27, 30, 93.4, 2)],
+    [
+        (9, 10, 90, 0),
+        (8, 10, 90, 1),
+        (0, 10, 90, 9),
+        (10, 10, 100, 0),
+        (0, 0, 90, 0),
+        (899, 1000, 90, 1),
+        (28, 30, 93.3, 0),
+        (27, 30, 93.4, 2),
+    ],
 )
 def test_gap_examples(part: int, whole: int, target: float, expected: int) -> None:
     assert gap(part, whole, target) == expected
 
 
-@given(whole=st.integers(0, 10**7), share=st.fractions(0, 1), target=st.integers(1, 100))
-def test_gap_and_flag_agree_with_exact_arithmetic(whole: int, share: Fraction, target: int) -> None:
+@given(
+    whole=st.integers(0, 10**7), share=st.fractions(0, 1), target=st.integers(1, 100)
+)
+def test_gap_and_flag_agree_with_exact_arithmetic(
+    whole: int, share: Fraction, target: int
+) -> None:
     part = int(share * whole)
     need = math.ceil(Fraction(target, 100) * whole)
     assert gap(part, whole, target) == max(0, need - part)

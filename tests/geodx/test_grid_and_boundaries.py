@@ -19,14 +19,16 @@ def test_cells_equal_h3_latlng_to_cell() -> None:
     lng = rng.uniform(107.4, 109.5, 500)
     for res in (0, 7, 9, 15):
         got = cells_to_str(points_to_cells(lat, lng, resolution=res))
-        assert got == [h3.latlng_to_cell(a, b, res) for a, b in zip(lat, lng, strict=True)]
+        assert got == [
+            h3.latlng_to_cell(a, b, res) for a, b in zip(lat, lng, strict=True)
+        ]
 
 
 def test_known_cell_of_buon_ma_thuot() -> None:
     # Buôn Ma Thuột city centre, checked against h3-js.
-    assert cells_to_str(points_to_cells(np.array([12.6667]), np.array([108.05]), resolution=5)) == [
-        h3.latlng_to_cell(12.6667, 108.05, 5)
-    ]
+    assert cells_to_str(
+        points_to_cells(np.array([12.6667]), np.array([108.05]), resolution=5)
+    ) == [h3.latlng_to_cell(12.6667, 108.05, 5)]
 
 
 def test_resolution_out_of_range() -> None:

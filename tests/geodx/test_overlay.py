@@ -7,7 +7,13 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodx.overlay import build_grid, covered_by_polygons, network_pieces, polygon_pairs, within_distance
+from geodx.overlay import (
+    build_grid,
+    covered_by_polygons,
+    network_pieces,
+    polygon_pairs,
+    within_distance,
+)
 
 
 def _brute_polygons(x, y, polys):
@@ -30,9 +36,12 @@ def _world(seed: int, n: int = 400):
     x[40], y[40] = 300.0, 200.0
     square = shapely.box(300, 200, 700, 600)
     holed = shapely.Polygon(
-        [(0, 0), (250, 0), (250, 250), (0, 250)], [[(50, 50), (200, 50), (200, 200), (50, 200)]]
+        [(0, 0), (250, 0), (250, 250), (0, 250)],
+        [[(50, 50), (200, 50), (200, 200), (50, 200)]],
     )
-    multi = shapely.MultiPolygon([shapely.box(800, 800, 900, 900), shapely.box(920, 0, 990, 80)])
+    multi = shapely.MultiPolygon(
+        [shapely.box(800, 800, 900, 900), shapely.box(920, 0, 990, 80)]
+    )
     return rng, x, y, np.array([square, holed, multi], dtype=object)
 
 
@@ -53,7 +62,9 @@ def test_points_on_edges_and_vertices_are_covered_and_holes_are_not() -> None:
 
 
 def test_polygon_pairs_lists_every_covering_polygon() -> None:
-    polys = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object)
+    polys = np.array(
+        [shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], dtype=object
+    )
     x = np.array([5.0, 10.0, 15.0, 25.0])
     y = np.full(4, 5.0)
     p, g = polygon_pairs(x, y, polys, grid=build_grid(x, y, cell_size=3))
@@ -66,7 +77,11 @@ def test_within_distance_equals_brute_force(seed: int, d: float) -> None:
     rng, x, y, _ = _world(seed)
     lines = shapely.linestrings(rng.uniform(0, 1000, (6, 25, 2)))
     pts = shapely.points(rng.uniform(0, 1000, (10, 2)))
-    feats = np.r_[lines, pts, [shapely.MultiLineString([[(0, 0), (1000, 1000)], [(0, 1000), (5, 995)]])]]
+    feats = np.r_[
+        lines,
+        pts,
+        [shapely.MultiLineString([[(0, 0), (1000, 1000)], [(0, 1000), (5, 995)]])],
+    ]
     got = within_distance(x, y, feats, distance=d, cell_size=d / 2)
     assert (got == _brute_distance(x, y, feats, d)).all()
 
