@@ -1,0 +1,1 @@
+"""Coverage-layer adapters: read, validate and answer "covered or not" per household."""

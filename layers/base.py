@@ -18,5 +18,5 @@ class CoverageLayer(Protocol):
     source: str  # "polygons", "lines", "points" or "raster"
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
-        """Boolean array: is each household covered by this layer?"""
+        """Return a boolean array: is each household covered by this layer?"""
         ...

@@ -47,7 +47,7 @@ class SignalRaster:
             ) from None
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
-        """Boolean array: does the pixel holding each household reach the threshold?"""
+        """Return whether the pixel holding each household reaches the threshold."""
         x, y = households.xy(self.crs)
         row, col, inside = points_to_pixels(
             x, y, self.transform, width=self.width, height=self.height

@@ -67,7 +67,7 @@ class ServedArea:
         self.spec, self.geoms, self.crs = spec, geoms, crs
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
-        """Boolean array: is each household inside a served-area polygon?"""
+        """Return whether each household is inside a served-area polygon."""
         x, y = households.xy(self.crs)
         grid = build_grid(x, y, cell_size=grid_cell_for(self.crs))
         return covered_by_polygons(x, y, self.geoms, grid=grid)
@@ -93,7 +93,7 @@ class NetworkReach:
             self.geoms = _reproject(geoms, crs, metric_crs)
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
-        """Boolean array: is each household within the service distance?"""
+        """Return whether each household is within the service distance."""
         x, y = households.xy(self.crs)
         return within_distance(
             x,

@@ -68,7 +68,7 @@ def test_polygon_pairs_lists_every_covering_polygon() -> None:
     x = np.array([5.0, 10.0, 15.0, 25.0])
     y = np.full(4, 5.0)
     p, g = polygon_pairs(x, y, polys, grid=build_grid(x, y, cell_size=3))
-    assert sorted(zip(p.tolist(), g.tolist())) == [(0, 0), (1, 0), (1, 1), (2, 1)]
+    assert sorted(zip(p.tolist(), g.tolist(), strict=True)) == [(0, 0), (1, 0), (1, 1), (2, 1)]
 
 
 @given(seed=st.integers(0, 10_000), d=st.sampled_from([5.0, 60.0, 250.0]))
