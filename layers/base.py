@@ -18,5 +18,5 @@ class CoverageLayer(Protocol):
     source: str  # "polygons", "lines", "points" or "raster"
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
-        """Return a boolean array: is each household covered by this layer?"""
+        """Return whether each household is covered by this layer."""
         ...
