@@ -1,0 +1,98 @@
+"""``geodx demo``: builds atomically, skips when up to date, refuses foreign folders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from geodx.demo.cli import PARAMS_NAME, build_into, demo_command
+from geodx.demo.errors import DemoInputError
+
+app = typer.Typer()
+app.command("demo")(demo_command)
+app.command("noop")(lambda: None)  # two commands, so "demo" is invoked by name
+runner = CliRunner()
+
+
+def demo(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["demo", *args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "demo"
+    code, output = demo("--out", str(out), "--households", "500", "--seed", "3")
+    assert code == 0, output
+    assert output.startswith("Built the synthetic demo province (synthetic data")
+    assert str(out / "region.toml") in output
+    return out
+
+
+def test_builds_and_records_its_parameters(built: Path) -> None:
+    assert (built / "region.toml").is_file()
+    params = json.loads((built / PARAMS_NAME).read_text(encoding="utf-8"))
+    assert params["mode"] == "synthetic"
+    assert (params["seed"], params["households"]) == (3, 500)
+    assert [p.name for p in built.parent.iterdir()] == ["demo"]  # no temp folder left
+
+
+def test_same_parameters_skip_the_build(built: Path) -> None:
+    before = (built / "region.toml").stat().st_mtime_ns
+    code, output = demo("--out", str(built), "--households", "500", "--seed", "3")
+    assert code == 0 and "up to date" in output
+    assert (built / "region.toml").stat().st_mtime_ns == before
+
+
+def test_force_or_new_parameters_rebuild(built: Path) -> None:
+    code, output = demo("--out", str(built), "--households", "600", "--seed", "3")
+    assert code == 0 and output.startswith("Built")
+    params = json.loads((built / PARAMS_NAME).read_text(encoding="utf-8"))
+    assert params["households"] == 600
+    code, output = demo(
+        "--out", str(built), "--households", "600", "--seed", "3", "--force"
+    )
+    assert code == 0 and output.startswith("Built")
+
+
+def test_a_foreign_folder_is_never_replaced(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
+    code, output = demo("--out", str(tmp_path), "--households", "500")
+    assert code == 2
+    assert "not a demo region folder" in output
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_boundaries_need_a_households_table(tmp_path: Path) -> None:
+    code, output = demo("--out", str(tmp_path / "d"), "--boundaries", "x.gpkg")
+    assert code == 2 and "--households-table" in output
+
+
+def test_missing_inputs_give_one_line(tmp_path: Path) -> None:
+    code, output = demo(
+        "--out",
+        str(tmp_path / "d"),
+        "--boundaries",
+        str(tmp_path / "none.gpkg"),
+        "--households-table",
+        str(tmp_path / "none.csv"),
+    )
+    assert code == 2
+    assert output.strip() == f"error: {tmp_path / 'none.gpkg'}: input file not found"
+
+
+def test_a_failed_build_leaves_the_old_region(built: Path) -> None:
+    before = sorted(p.name for p in built.iterdir())
+
+    def broken(folder: Path) -> Path:
+        (folder / "partial.txt").write_text("half", encoding="utf-8")
+        raise DemoInputError("boom")
+
+    with pytest.raises(DemoInputError, match="boom"):
+        build_into(built, {"mode": "synthetic"}, broken)
+    assert sorted(p.name for p in built.iterdir()) == before
+    assert [p.name for p in built.parent.iterdir()] == ["demo"]
