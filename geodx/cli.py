@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -101,7 +100,7 @@ def _register_optional() -> None:
     else:
         app.command("demo")(demo_command)
     try:
-        from api.cli import serve_command
+        from api.cli import serve_command  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         pass
     else:
@@ -117,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -193,4 +193,4 @@ def commune_table(
         rows.append(props)
     figures = pd.DataFrame(rows, index=communes.index)
     ids = communes[["commune_code", "commune_name", "district_code", "district_name"]]
-    return pd.concat([ids, figures], axis=1)
+    return pd.DataFrame(pd.concat([ids, figures], axis=1))

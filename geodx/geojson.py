@@ -25,15 +25,18 @@ def to_wgs84(geoms: np.ndarray, crs: CRS) -> np.ndarray:
     transformer = Transformer.from_crs(crs, WGS84, always_xy=True)
     coords = shapely.get_coordinates(geoms)
     x, y = transformer.transform(coords[:, 0], coords[:, 1])
-    return shapely.set_coordinates(
-        np.array(geoms, dtype=object), np.column_stack([x, y])
+    return np.asarray(
+        shapely.set_coordinates(np.array(geoms, dtype=object), np.column_stack([x, y])),
+        dtype=object,
     )
 
 
 def rfc7946(geoms: np.ndarray) -> np.ndarray:
     """Orient outer rings counter-clockwise and round coordinates to 7 decimals."""
     geoms = shapely.orient_polygons(geoms, exterior_cw=False)
-    return shapely.transform(geoms, lambda c: np.round(c, DECIMALS))
+    return np.asarray(
+        shapely.transform(geoms, lambda c: np.round(c, DECIMALS)), dtype=object
+    )
 
 
 def clean(value: Any) -> Any:

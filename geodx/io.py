@@ -266,7 +266,7 @@ def _household_keys(spec: HouseholdsSpec) -> dict[str, str]:
 def _numeric(table: pa.Table, column: str, spec: HouseholdsSpec) -> np.ndarray:
     col = table.column(column)
     try:
-        values = col.to_numpy().astype(np.float64)
+        values: np.ndarray = np.asarray(col.to_numpy(), dtype=np.float64)
     except (ValueError, TypeError, pa.ArrowInvalid):
         raise InputFileError(f"{spec.path}: column '{column}' is not numeric") from None
     bad = ~np.isfinite(values)

@@ -236,7 +236,7 @@ class _Parser:
         raw = self.get(where, table, "path", str)
         if not raw:
             raise self.fail(where, "'path' is required")
-        path = (self.path.parent / raw).resolve()
+        path: Path = (self.path.parent / raw).resolve()
         if not path.exists():
             raise self.fail(where, f"path '{raw}' does not exist ({path})")
         return path

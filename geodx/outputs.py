@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 ID_COLUMNS = ["commune_code", "commune_name", "district_code", "district_name"]
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 def write_outputs(
     out: Path,
     manifest: Manifest,
@@ -55,7 +59,7 @@ def write_outputs(
     geoms = to_wgs84(np.asarray(communes.geometry.values, dtype=object), communes.crs)
     write_bytes(
         out / "communes.geojson",
-        feature_collection(geoms, table.to_dict("records"), ids=table["commune_code"]),
+        feature_collection(geoms, _records(table), ids=table["commune_code"]),
     )
     districts = district_table(
         table, geoms, sums, manifest, integral=integral, slugs=slugs
@@ -64,7 +68,7 @@ def write_outputs(
         out / "districts.geojson",
         feature_collection(
             districts.pop("geometry").to_numpy(),
-            districts.to_dict("records"),
+            _records(districts),
             ids=districts["district_code"],
         ),
     )

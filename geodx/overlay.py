@@ -110,8 +110,8 @@ def build_grid(
         order=order.astype(np.int64),
         starts=starts,
         boxes=boxes,
-        centres_x=xmin + side / 2,
-        centres_y=ymin + side / 2,
+        centres_x=np.asarray(xmin + side / 2, dtype=np.float64),
+        centres_y=np.asarray(ymin + side / 2, dtype=np.float64),
         half_diagonal=side * np.sqrt(2) / 2,
     )
 
@@ -208,7 +208,7 @@ def network_pieces(features: NDArray[np.object_]) -> NDArray[np.object_]:
     lines = shapely.get_type_id(parts) == 1
     coords, owner = shapely.get_coordinates(parts[lines], return_index=True)
     if len(coords) == 0:
-        return parts[~lines]
+        return np.asarray(parts[~lines], dtype=object)
     first = np.r_[0, np.flatnonzero(owner[1:] != owner[:-1]) + 1]
     rank = np.arange(len(coords)) - np.repeat(first, np.diff(np.r_[first, len(coords)]))
     # A vertex that ends one piece starts the next: duplicate it.
@@ -222,7 +222,7 @@ def network_pieces(features: NDArray[np.object_]) -> NDArray[np.object_]:
     keep = np.repeat(counts >= 2, counts)
     _, index = np.unique(index[keep], return_inverse=True)
     pieces = shapely.linestrings(coords[order][keep], indices=index)
-    return np.r_[parts[~lines], shapely.get_parts(pieces)]
+    return np.asarray(np.r_[parts[~lines], shapely.get_parts(pieces)], dtype=object)
 
 
 def within_distance(

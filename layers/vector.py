@@ -119,7 +119,9 @@ def _reproject(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
         raise CRSError(
             f"geometries cannot be transformed from {source.name} to {target.name}"
         )
-    return shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
+    return np.asarray(
+        shapely.set_coordinates(geoms.copy(), np.column_stack([x, y])), dtype=object
+    )
 
 
 def open_vector_layer(spec: LayerSpec, *, metric_crs: CRS) -> ServedArea | NetworkReach:
