@@ -18,8 +18,8 @@ Run one in this process: ``python -m bench.baselines naive REGION OUT [TIMINGS_J
 
 from __future__ import annotations
 
+import argparse
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -148,8 +148,22 @@ def _h3_vector(hh: gpd.GeoDataFrame, res: int) -> np.ndarray:
     ].to_numpy()
 
 
-def run(contender: str, region_path: Path, out: Path) -> dict[str, float]:
-    """Run one baseline on a region; return seconds per stage."""
+def _sample(hh: gpd.GeoDataFrame, n: int | None) -> gpd.GeoDataFrame:
+    """A fixed random sample of `n` household rows (all of them when `n` is None)."""
+    if n is None or n >= len(hh):
+        return hh
+    rows = np.sort(np.random.default_rng(0).choice(len(hh), n, replace=False))
+    return hh.iloc[rows].reset_index(drop=True)
+
+
+def run(
+    contender: str, region_path: Path, out: Path, *, sample: int | None = None
+) -> dict[str, object]:
+    """Run one baseline on a region.
+
+    Returns ``{"stages": {stage: seconds}, "rows": n, "rows_total": N}``; with
+    `sample`, every stage after "read" works on `n` of the `N` household rows only.
+    """
     naive = contender == "naive"
     if contender not in ("naive", "conventional"):
         raise ValueError(f"contender was {contender!r}; expected naive or conventional")
@@ -161,6 +175,8 @@ def run(contender: str, region_path: Path, out: Path) -> dict[str, float]:
         vectors = {
             s.id: common.read_vector(s.path) for s in region.layers if not s.is_raster
         }
+    rows_total = len(hh)
+    hh = _sample(hh, sample)
     with sw.stage("communes"):
         hh["commune_code"], overlap = common.assign_communes(hh, communes)
     with sw.stage("h3"):
@@ -180,7 +196,7 @@ def run(contender: str, region_path: Path, out: Path) -> dict[str, float]:
         summ = common.summary(cells, com_out, region, overlap)
     with sw.stage("write"):
         common.write_outputs(out, cells, com_out, districts, summ)
-    return sw.timings
+    return {"stages": sw.timings, "rows": len(hh), "rows_total": rows_total}
 
 
 def _coverage(
@@ -206,8 +222,19 @@ def _coverage(
     return covered
 
 
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.baselines")
+    parser.add_argument("contender", choices=["naive", "conventional"])
+    parser.add_argument("region", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--timings", type=Path, help="write the result JSON here")
+    parser.add_argument("--sample", type=int, help="household rows to sample")
+    args = parser.parse_args(argv)
+    result = run(args.contender, args.region, args.out, sample=args.sample)
+    if args.timings:
+        args.timings.write_text(json.dumps(result), encoding="utf-8")
+    print(json.dumps(result))
+
+
 if __name__ == "__main__":
-    timings = run(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))
-    if len(sys.argv) > 4:
-        Path(sys.argv[4]).write_text(json.dumps(timings), encoding="utf-8")
-    print(json.dumps(timings))
+    main()

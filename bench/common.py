@@ -213,7 +213,10 @@ def summary(
     cells: pd.DataFrame, communes: gpd.GeoDataFrame, region: Region, overlap: int
 ) -> dict[str, object]:
     """Region totals, targets and input checksums (the keys of the output contract)."""
-    tot = {c: int(cells[c].sum()) for c in count_columns(cells)}
+    # province totals over households in a commune, as geodx does (the contract leaves
+    # the base open); the unassigned ones are reported apart
+    assigned = cells[cells["commune_code"].notna()]
+    tot = {c: int(assigned[c].sum()) for c in count_columns(cells)}
     unit = add_indicators(pd.DataFrame([tot]), region.targets).iloc[0]
     with_hh = communes[communes["households"] > 0]
     covered = int(with_hh["mobile_covered"].astype(bool).sum())

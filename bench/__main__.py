@@ -1,0 +1,249 @@
+"""`make bench`: geodx against a naive and a conventional geopandas pipeline.
+
+    python -m bench [--households N] [--repeat 5] [--naive-repeat 1]
+                    [--naive-sample ROWS] [--only NAME] [--region PATH]
+
+Every contender runs in its own child process, reading the inputs and writing the
+outputs; the table quotes medians. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import importlib.util
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+from bench import compare, report, runner
+from bench.manifest import read_region
+from bench.region import RESULTS, ensure_region, household_total
+
+NAMES = ("geodx", "conventional", "naive")
+DEFAULT_NAIVE_SAMPLE = 100_000
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("--households", type=int, default=1_000_000)
+    p.add_argument(
+        "--repeat", type=int, default=5, help="runs of geodx and conventional"
+    )
+    p.add_argument("--naive-repeat", type=int, default=1)
+    p.add_argument(
+        "--naive-sample",
+        type=int,
+        default=DEFAULT_NAIVE_SAMPLE,
+        help="household rows the naive run works on, extrapolated and labelled so "
+        f"(default {DEFAULT_NAIVE_SAMPLE:,}; 0 = all of them, slow: ~10 min at 1M)",
+    )
+    p.add_argument("--only", choices=NAMES, action="append", help="repeatable")
+    p.add_argument("--region", type=Path, help="bench this region instead of the demo")
+    return p.parse_args(argv)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _attempt(
+    c: report.Contender, label: str, call: Callable[[], runner.Run]
+) -> runner.Run | None:
+    if c.error:
+        return None
+    try:
+        run = call()
+    except runner.ChildFailed as exc:
+        c.error = str(exc)
+        _say(f"  {c.name} FAILED: {exc}")
+        return None
+    _say(f"  {label}: {run.wall_s:.2f} s, peak {run.peak_rss_mib:,.0f} MiB")
+    return run
+
+
+def _run_all(
+    args: argparse.Namespace, region: Path, out: Path
+) -> dict[str, report.Contender]:
+    chosen = args.only or list(NAMES)
+    found = {name: report.Contender(name) for name in chosen}
+    if "geodx" in found and importlib.util.find_spec("geodx.pipeline") is None:
+        found["geodx"].error = "geodx.pipeline is not importable yet: geodx skipped"
+    for i in range(args.repeat):
+        for name in [n for n in ("geodx", "conventional") if n in found]:
+            c = found[name]
+            call = (
+                (lambda: runner.geodx_cli(region, out / "geodx"))
+                if name == "geodx"
+                else (
+                    lambda: runner.baseline(
+                        "conventional", region, out / "conventional"
+                    )
+                )
+            )
+            if run := _attempt(c, f"{name} {i + 1}/{args.repeat}", call):
+                c.runs.append(run)
+    if "geodx" in found:
+        _geodx_stages(found["geodx"], args.repeat, region, out)
+    if "naive" in found:
+        sample = args.naive_sample or None
+        for i in range(args.naive_repeat):
+            call = lambda: runner.baseline("naive", region, out / "naive", sample)  # noqa: E731
+            if run := _attempt(
+                found["naive"], f"naive {i + 1}/{args.naive_repeat}", call
+            ):
+                found["naive"].runs.append(run)
+    return found
+
+
+def _geodx_stages(c: report.Contender, repeat: int, region: Path, out: Path) -> None:
+    """In-process runs of `run_region` for its stage timings, if it reports any."""
+    for i in range(repeat):
+        call = lambda: runner.geodx_stages(region, out / "geodx-stages")  # noqa: E731
+        run = _attempt(c, f"geodx run_region (stages) {i + 1}/{repeat}", call)
+        if run is None or not run.stages:
+            if run is not None:
+                _say("  run_region reports no .timings: no geodx stage breakdown")
+            return
+        c.stage_runs.append(run)
+
+
+def _agreements(
+    found: dict[str, report.Contender], region: Path, out: Path
+) -> list[compare.Agreement]:
+    ok = {n for n, c in found.items() if c.runs and not c.error}
+    pairs = [
+        (a, b)
+        for a, b in (
+            ("geodx", "conventional"),
+            ("geodx", "naive"),
+            ("conventional", "naive"),
+        )
+        if {a, b} <= ok
+    ]
+    naive = found.get("naive")
+    sampled = naive is not None and naive.extrapolated_from is not None
+    results = []
+    for a, b in pairs:
+        if b == "naive" and sampled:
+            continue
+        results.append(compare.compare(out / a, out / b, (a, b)))
+    if sampled and "naive" in ok:
+        rows = naive.extrapolated_from
+        _say(f"  conventional on the naive run's {rows:,}-row sample, for agreement")
+        run = _attempt(
+            report.Contender("conventional"),
+            "conventional (sample)",
+            lambda: runner.baseline(
+                "conventional", region, out / "conventional-sample", rows
+            ),
+        )
+        if run:
+            pair = ("conventional (same sample)", f"naive (sample of {rows:,} rows)")
+            results.append(
+                compare.compare(out / "conventional-sample", out / "naive", pair)
+            )
+    return results
+
+
+def _machine() -> dict[str, object]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    libs = [
+        "geopandas",
+        "shapely",
+        "pandas",
+        "numpy",
+        "pyogrio",
+        "pyproj",
+        "rasterio",
+        "h3",
+        "polars",
+        "polars-h3",
+        "geodx",
+    ]
+    versions = {}
+    for lib in libs:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = None
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "versions": versions,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    manifest = args.region if args.region else ensure_region(args.households)
+    region = read_region(manifest)
+    households, rows = household_total(region)
+    out = RESULTS / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"{region.name}, {households:,} households ({rows:,} points)"
+    _say(f"region {region.manifest}: {title}")
+    found = _run_all(args, region.manifest, out)
+    agreements = _agreements(found, region.manifest, out)
+    targets = report.targets(found)
+    print(f"\ngeodx bench — {title}, {dt.date.today()}")
+    print(report.table(list(found.values()), households))
+    for a in agreements:
+        print(f"agree ({a.reference} vs {a.other}): {'yes' if a.agree else 'no'}")
+        for line in a.problems:
+            print(f"    {line}")
+    for c in found.values():
+        if c.error:
+            print(f"{c.name}: {c.error}")
+    print(report.targets_text(targets))
+    latest = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "region": {
+            "manifest": str(region.manifest),
+            "name": region.name,
+            "households": households,
+            "points": rows,
+        },
+        "contenders": {n: _contender_json(c, households) for n, c in found.items()},
+        "agreement": [dataclasses.asdict(a) | {"agree": a.agree} for a in agreements],
+        "targets": targets,
+    }
+    path = RESULTS / "latest.json"
+    path.write_text(json.dumps(latest, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"written {path}")
+    return 0 if all(a.agree for a in agreements) else 1
+
+
+def _contender_json(c: report.Contender, households: int) -> dict[str, object]:
+    wall = c.wall_s
+    return {
+        "wall_s_median": wall,
+        "households_per_s": households / wall if wall else None,
+        "stages_s_median": c.stages,
+        "peak_rss_mib_max": c.peak_rss_mib,
+        "extrapolated_from_rows": c.extrapolated_from,
+        "runs": [dataclasses.asdict(r) for r in c.runs],
+        "stage_runs": [dataclasses.asdict(r) for r in c.stage_runs],
+        "error": c.error,
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The bench region: the demo generator's province, built once and cached."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pyogrio
+
+from bench.manifest import Region
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SEED = 2025
+
+
+def _generator_digest() -> str:
+    """A digest of the demo generator's source: a changed generator means a rebuild."""
+    import geodx.demo
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(geodx.demo.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def region_dir(households: int) -> Path:
+    """`bench/results/region-1m` for a million households, `region-<N>` otherwise."""
+    name = "region-1m" if households == 1_000_000 else f"region-{households}"
+    return RESULTS / name
+
+
+def ensure_region(households: int, *, seed: int = SEED) -> Path:
+    """Build the demo region with that many households unless it is cached already."""
+    folder = region_dir(households)
+    stamp_path = folder / "bench-stamp.json"
+    stamp = {"seed": seed, "households": households, "generator": _generator_digest()}
+    cached = (folder / "region.toml").exists() and stamp_path.exists()
+    if cached and json.loads(stamp_path.read_text(encoding="utf-8")) == stamp:
+        return folder / "region.toml"
+    from geodx.demo import build_synthetic_region
+
+    manifest = build_synthetic_region(folder, seed=seed, households=households)
+    stamp_path.write_text(json.dumps(stamp), encoding="utf-8")
+    return Path(manifest)
+
+
+def household_total(region: Region) -> tuple[int, int]:
+    """(sum of household weights, household rows) of a region's households file."""
+    path = region.households_path
+    cols = [region.weight] if region.weight else []
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        frame = pd.read_csv(path, usecols=cols or [region.lon])
+    elif suffix in (".parquet", ".pq"):
+        frame = pq.read_table(path, columns=cols or None).to_pandas()
+    else:
+        frame = pyogrio.read_dataframe(path, columns=cols, read_geometry=False)
+    weight = int(frame[region.weight].sum()) if region.weight else len(frame)
+    return weight, len(frame)
