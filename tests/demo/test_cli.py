@@ -48,15 +48,31 @@ def test_same_parameters_skip_the_build(built: Path) -> None:
     assert (built / "region.toml").stat().st_mtime_ns == before
 
 
-def test_force_or_new_parameters_rebuild(built: Path) -> None:
+def test_force_or_new_parameters_rebuild(
+    built: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def fake(folder: Path, *, seed: int, households: int) -> Path:
+        calls.append(households)
+        (folder / "region.toml").write_text(
+            f"# {seed} {households}\n", encoding="utf-8"
+        )
+        return folder / "region.toml"
+
+    monkeypatch.setattr("geodx.demo.cli.build_synthetic_region", fake)
     code, output = demo("--out", str(built), "--households", "600", "--seed", "3")
     assert code == 0 and output.startswith("Built")
     params = json.loads((built / PARAMS_NAME).read_text(encoding="utf-8"))
     assert params["households"] == 600
+    code, output = demo("--out", str(built), "--households", "600", "--seed", "3")
+    assert "up to date" in output
     code, output = demo(
         "--out", str(built), "--households", "600", "--seed", "3", "--force"
     )
     assert code == 0 and output.startswith("Built")
+    assert calls == [600, 600]
+    assert (built / "region.toml").read_text(encoding="utf-8") == "# 3 600\n"
 
 
 def test_a_foreign_folder_is_never_replaced(tmp_path: Path) -> None:

@@ -84,6 +84,17 @@ def test_small_region_report_and_manifest(small: Path) -> None:
     assert len(manifest["layers"]) == 9
 
 
+def test_small_region_is_deterministic(small: Path, tmp_path: Path) -> None:
+    again = build_real_region(
+        tmp_path / "again",
+        boundaries=small.parent.parent / "bounds.gpkg",
+        households_table=small.parent.parent / "census.csv",
+        table_count_column="so_ho",
+    )
+    for path in sorted(small.parent.iterdir()):
+        assert (again.parent / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 def test_missing_columns_name_the_file(tmp_path: Path) -> None:
     gpd.GeoDataFrame(
         {"id": ["1"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326
