@@ -305,13 +305,13 @@ def _check_weights(values: np.ndarray, spec: HouseholdsSpec) -> None:
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file, or of a shapefile and its sidecar files together."""
+    """SHA-256 of a file; for a shapefile, of its sidecar files' digests in name order."""
+    if path.suffix.lower() != ".shp":
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
     digest = hashlib.sha256()
-    paths = [path]
-    if path.suffix.lower() == ".shp":
-        paths = sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file())
-    for p in paths:
-        with p.open("rb") as fh:
+    for part in sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file()):
+        with part.open("rb") as fh:
             digest.update(hashlib.file_digest(fh, "sha256").digest())
     return digest.hexdigest()
 
