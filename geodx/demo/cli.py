@@ -49,7 +49,9 @@ def demo_command(
     households: Annotated[
         int, typer.Option(help="Households of the synthetic province.", min=100)
     ] = 500_000,
-    force: Annotated[bool, typer.Option(help="Rebuild even when up to date.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild even when up to date.")
+    ] = False,
 ) -> Path:
     """Build a demo region: synthetic, or synthetic data on real boundaries."""
     if (boundaries is None) != (households_table is None):
