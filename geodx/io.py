@@ -305,15 +305,18 @@ def _check_weights(values: np.ndarray, spec: HouseholdsSpec) -> None:
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file; for a shapefile, of its sidecar files' digests in name order."""
+    """SHA-256 of a file's bytes."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def sidecar_files(path: Path) -> list[Path]:
+    """The other files of a shapefile (``.dbf``, ``.shx``, ``.prj``, ...); none otherwise."""
     if path.suffix.lower() != ".shp":
-        with path.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
-    digest = hashlib.sha256()
-    for part in sorted(p for p in path.parent.glob(path.stem + ".*") if p.is_file()):
-        with part.open("rb") as fh:
-            digest.update(hashlib.file_digest(fh, "sha256").digest())
-    return digest.hexdigest()
+        return []
+    return sorted(
+        p for p in path.parent.glob(path.stem + ".*") if p.is_file() and p != path
+    )
 
 
 @contextlib.contextmanager

@@ -28,7 +28,13 @@ from geodx.coverage import (
 )
 from geodx.errors import GeodxError
 from geodx.grid import points_to_cells
-from geodx.io import atomic_output_dir, file_sha256, read_communes, read_households
+from geodx.io import (
+    atomic_output_dir,
+    file_sha256,
+    read_communes,
+    read_households,
+    sidecar_files,
+)
 from geodx.manifest import LayerSpec, Manifest, load_manifest
 from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
@@ -187,19 +193,27 @@ def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
     files += [(f"layer:{spec.id}", spec.path) for spec in manifest.layers]
     out = []
     for role, path in files:
-        try:
-            rel = str(path.relative_to(manifest.root))
-        except ValueError:
-            rel = str(path)
-        out.append(
-            {
-                "role": role,
-                "path": rel,
-                "sha256": file_sha256(path),
-                "bytes": path.stat().st_size,
-            }
-        )
+        entry: dict[str, Any] = {
+            "role": role,
+            "path": _relative(path, manifest.root),
+            "sha256": file_sha256(path),
+            "bytes": path.stat().st_size,
+        }
+        sidecars = sidecar_files(path)
+        if sidecars:
+            entry["sidecars"] = [
+                {"path": _relative(p, manifest.root), "sha256": file_sha256(p)}
+                for p in sidecars
+            ]
+        out.append(entry)
     return out
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def results_are_current(region: str | Path, out_dir: str | Path) -> bool:
