@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -59,6 +60,7 @@ def run_command(
     warnings.simplefilter("ignore")
     warnings.simplefilter("always", GeodxWarning)
     warnings.showwarning = _show_warning
+    start = time.perf_counter()
     try:
         with err.status("starting", spinner="dots") as status:
 
@@ -80,7 +82,7 @@ def run_command(
         )
     if quiet:
         return
-    total = sum(result.timings.values())
+    total = time.perf_counter() - start
     for line in report_lines(result.summary, result.communes):
         out.print(line, markup=False, soft_wrap=True)
     out.print(
