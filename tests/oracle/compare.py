@@ -43,7 +43,7 @@ def check_pct(got: Any, want: Fraction | None) -> str | None:
 
 def check_value(key: str, got: Any, want: Any) -> str | None:
     """Compare one field by the rule its name implies."""
-    if key.endswith("_pct"):
+    if key == "pct" or key.endswith("_pct"):
         return check_pct(got, want)
     if isinstance(want, bool) or (want is None and key.endswith(("_met", "_covered"))):
         ok = got is want or (isinstance(got, bool) and got == want)
@@ -82,6 +82,16 @@ def find_key(doc: Any, key: str) -> list[Any]:
         for item in doc:
             found.extend(find_key(item, key))
     return found
+
+
+def all_strings(doc: Any) -> set[str]:
+    """Every string value anywhere in a JSON document."""
+    if isinstance(doc, str):
+        return {doc}
+    values = (
+        doc.values() if isinstance(doc, dict) else doc if isinstance(doc, list) else []
+    )
+    return set().union(*(all_strings(v) for v in values))
 
 
 def iter_positions(coords: Any) -> list[tuple[float, float]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,10 +33,13 @@ def write_vector(
 ) -> Path:
     """Write geometries with attribute columns; the driver follows the file suffix."""
     frame = gpd.GeoDataFrame(dict(columns), geometry=list(geoms), crs=crs)
-    if path.suffix == ".parquet":
-        frame.to_parquet(path)
-    else:
-        frame.to_file(path)
+    with warnings.catch_warnings():
+        # a file without a CRS is written on purpose by the bad-input tests
+        warnings.filterwarnings("ignore", "'crs' was not provided", UserWarning)
+        if path.suffix == ".parquet":
+            frame.to_parquet(path)
+        else:
+            frame.to_file(path)
     return path
 
 
