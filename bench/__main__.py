@@ -199,11 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     title = f"{region.name}, {households:,} households ({rows:,} points)"
     _say(f"region {region.manifest}: {title}")
+    load_before = os.getloadavg()
     found = _run_all(args, region.manifest, out)
+    load_after = os.getloadavg()
     agreements = _agreements(found, region.manifest, out)
     targets = report.targets(found)
     print(f"\ngeodx bench — {title}, {dt.date.today()}")
     print(report.table(list(found.values()), households))
+    print(
+        f"load average (1 min) before / after the runs: {load_before[0]:.2f} / "
+        f"{load_after[0]:.2f} on {os.cpu_count()} cores"
+    )
     for a in agreements:
         print(f"agree ({a.reference} vs {a.other}): {'yes' if a.agree else 'no'}")
         for line in a.problems:
@@ -215,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     latest = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": _machine(),
+        "load_average_before_after": [load_before, load_after],
         "region": {
             "manifest": str(region.manifest),
             "name": region.name,

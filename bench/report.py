@@ -54,6 +54,12 @@ class Contender:
         return {k: statistics.median(s.get(k, 0.0) for s in scaled) for k in names}
 
     @property
+    def cpu_s(self) -> float | None:
+        """Median CPU seconds (user + system) of the end-to-end runs (not extrapolated)."""
+        cpus = [r.cpu_s for r in self.runs]
+        return statistics.median(cpus) if cpus and not self.extrapolated_from else None
+
+    @property
     def peak_rss_mib(self) -> float | None:
         """Largest peak RSS over the end-to-end runs (the conservative figure)."""
         return max((r.peak_rss_mib for r in self.runs), default=None)

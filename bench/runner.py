@@ -20,6 +20,9 @@ class Run:
 
     wall_s: float
     peak_rss_mib: float
+    cpu_s: float = (
+        0.0  # user + system CPU seconds of the child (and its waited children)
+    )
     stages: dict[str, float] = field(default_factory=dict)
     rows: int | None = None
     rows_total: int | None = None
@@ -48,7 +51,8 @@ def run_child(cmd: list[str], timings: Path | None = None) -> Run:
             raise ChildFailed(
                 f"{' '.join(cmd)} exited {proc.returncode}: " + " | ".join(tail)
             )
-    run = Run(wall_s=wall, peak_rss_mib=usage.ru_maxrss / 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    run = Run(wall_s=wall, peak_rss_mib=usage.ru_maxrss / 1024, cpu_s=cpu)
     if timings is not None and timings.exists():
         info = json.loads(timings.read_text(encoding="utf-8"))
         run.stages = info.get("stages") or {}
