@@ -17,6 +17,7 @@ from .rollup import Expected, expected
 from .worlds import World, build_mixed
 from .worlds_projected import build_utm, build_vn2000
 from .worlds_random import build_random
+from .worlds_real import build_daklak, build_dense
 
 WORLDS: dict[str, Callable[[Path], World]] = {
     "mixed": build_mixed,
@@ -25,6 +26,8 @@ WORLDS: dict[str, Callable[[Path], World]] = {
     "random-11": partial(build_random, seed=11),
     "random-12": partial(build_random, seed=12),
     "random-13": partial(build_random, seed=13),
+    "dense": build_dense,
+    "daklak-2025": build_daklak,
 }
 # the engine is given the folder for some worlds and the manifest file for others
 PASS_MANIFEST_FILE = {"vn2000", "random-12"}

@@ -131,6 +131,14 @@ def households_at(
     )
 
 
+def households_weighted(weights: np.ndarray) -> Callable[[Path], None]:
+    lon = np.random.default_rng(9).uniform(108.0, 108.04, 20)
+    lat = np.random.default_rng(10).uniform(12.6, 12.62, 20)
+    return lambda folder: write_table(
+        folder / "households.csv", {"lon": lon, "lat": lat, "ho": weights}
+    )
+
+
 def vector_without_crs(folder: Path) -> None:
     write_vector(
         folder / "fibre_khong_crs.gpkg", [box(108.0, 12.6, 108.015, 12.62)], None
@@ -200,6 +208,12 @@ CASES: dict[str, Case] = {
     "vector-without-crs": Case(vector_without_crs, ("fibre_khong_crs.gpkg",)),
     "raster-without-crs": Case(raster_without_crs, ("4g.tif",)),
     "lon-lat-swapped": Case(households_at(_lat, _lon), ("households.csv",), True),
+    "missing-coordinate": Case(
+        households_at(np.where(np.arange(20) == 7, np.nan, _lon), _lat),
+        ("households.csv",),
+    ),
+    "negative-weight": Case(households_weighted(-np.arange(20)), ("households.csv",)),
+    "duplicate-layer-id": Case(set_layer(1, "id", "fibre"), ("fibre",)),
     "households-far-away": Case(
         households_at(_lon - 105.65, _lat + 36.25), ("households.csv",), True
     ),

@@ -86,11 +86,41 @@ def _vn2000_points(folder: Path, pts: Points, rng: np.random.Generator) -> None:
         pts.add(x, y, int(rng.integers(1, 4)))
 
 
+def _vn2000_datum_points(pts: Points) -> None:
+    """Households 50-140 m (served) and 160-300 m (not) from the VN-2000 line."""
+    lon, lat = to_crs([X0 + 200, X0 + 2800], [Y0 + 200, Y0 + 800], 3405, 4756)
+    ux, uy = to_crs(lon, lat, 4756, 32649)
+    along = np.array([ux[1] - ux[0], uy[1] - uy[0]])
+    normal = np.array([-along[1], along[0]]) / np.hypot(*along)
+    col = "layer_fpt_tuyen_vn2000"
+    for k, offset in enumerate([50, -80, 140, -149.9, 160, -200, 300, -150.1]):
+        t = 0.1 + 0.1 * k
+        x, y = (
+            ux[0] + t * along[0] + offset * normal[0],
+            uy[0] + t * along[1] + offset * normal[1],
+        )
+        wlon, wlat = to_crs([x], [y], 32649, 4326)
+        pts.add(
+            wlon[0],
+            wlat[0],
+            1,
+            f"{offset} m from the VN-2000 line",
+            **{col: abs(offset) <= 150},
+        )
+
+
 def _vn2000_layers(folder: Path, rng: np.random.Generator) -> None:
     write_vector(
         folder / "viettel_vung_phu.gpkg",
         [box(X0 + 3000, Y0 + 3000, X0 + 4000, Y0 + 6000)],
         3405,
+    )
+    # VN-2000 geographic (EPSG:4756): a datum shift from WGS84, distances in UTM 49N
+    lon, lat = to_crs([X0 + 200, X0 + 2800], [Y0 + 200, Y0 + 800], 3405, 4756)
+    write_vector(
+        folder / "fpt_tuyen_vn2000.gpkg",
+        [shapely.LineString(list(zip(lon, lat, strict=True)))],
+        4756,
     )
     lon, lat = to_crs([X0 - 500, X0 + 4500], [Y0 + 3500, Y0 + 6500], 3405, 4326)
     write_vector(
@@ -116,6 +146,7 @@ def build_vn2000(folder: Path) -> World:
     pts = Points()
     _vn2000_communes(folder)
     _vn2000_points(folder, pts, rng)
+    _vn2000_datum_points(pts)
     _vn2000_layers(folder, rng)
     write_table(
         folder / "ho.parquet",
@@ -139,6 +170,8 @@ def build_vn2000(folder: Path) -> World:
                 {"id": "mobifone-5g", "kind": "mobile", "technology": "5G",
                  "operator": "MobiFone", "path": "mobifone_5g.tif",
                  "min_rsrp_dbm": -100},
+                {"id": "fpt-tuyen-vn2000", "kind": "fibre", "operator": "FPT",
+                 "path": "fpt_tuyen_vn2000.gpkg", "service_distance_m": 150},
             ],
             "targets": {"fibre_household_pct": 56, "mobile_commune_pct": 75,
                         "mobile_commune_household_pct": 87.5},

@@ -92,12 +92,12 @@ def _random_layers(folder: Path, rng: np.random.Generator) -> list[dict[str, Any
     ]  # fmt: skip
 
 
-def build_random(folder: Path, seed: int) -> World:
+def build_random(folder: Path, seed: int, households: int = 150) -> World:
     """A random 3 x 3 grid region: gaps, overlaps, vertex households, random layers."""
     rng = np.random.default_rng(seed)
     districts = bool(seed % 2)
     communes = _random_communes(folder, rng, districts)
-    households = _random_households(folder, rng, 150)
+    household_spec = _random_households(folder, rng, households)
     layers = _random_layers(folder, rng)
     commune_spec = {"path": communes.name, "code": "ma", "name": "ten"}
     if districts:
@@ -108,7 +108,7 @@ def build_random(folder: Path, seed: int) -> World:
             "region": {"name": f"Vùng ngẫu nhiên {seed} (tổng hợp)",
                        "h3_resolution": int(rng.integers(7, 11))},
             "communes": commune_spec,
-            "households": households,
+            "households": household_spec,
             "layers": layers,
             "targets": {"fibre_household_pct": int(rng.integers(20, 100)),
                         "mobile_commune_household_pct": int(rng.integers(20, 100)),
