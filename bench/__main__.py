@@ -18,6 +18,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from bench.region import RESULTS, ensure_region, household_total
 
 NAMES = ("geodx", "conventional", "naive")
 DEFAULT_NAIVE_SAMPLE = 100_000
+Job = Callable[[], runner.Run]
 
 
 def _args(argv: list[str] | None) -> argparse.Namespace:
@@ -54,13 +56,11 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _attempt(
-    c: report.Contender, label: str, call: Callable[[], runner.Run]
-) -> runner.Run | None:
+def _attempt(c: report.Contender, label: str, job: Job) -> runner.Run | None:
     if c.error:
         return None
     try:
-        run = call()
+        run = job()
     except runner.ChildFailed as exc:
         c.error = str(exc)
         _say(f"  {c.name} FAILED: {exc}")
@@ -69,35 +69,34 @@ def _attempt(
     return run
 
 
+def _job(name: str, region: Path, out: Path, sample: int | None = None) -> Job:
+    """The child process of one contender, writing into `out/<name>`."""
+    if name == "geodx":
+        return partial(runner.geodx_cli, region, out / "geodx")
+    return partial(runner.baseline, name, region, out / name, sample)
+
+
 def _run_all(
     args: argparse.Namespace, region: Path, out: Path
 ) -> dict[str, report.Contender]:
+    """geodx and conventional interleaved `--repeat` times, then naive."""
     chosen = args.only or list(NAMES)
     found = {name: report.Contender(name) for name in chosen}
     if "geodx" in found and importlib.util.find_spec("geodx.pipeline") is None:
         found["geodx"].error = "geodx.pipeline is not importable yet: geodx skipped"
+    plan = [(n, args.repeat) for n in ("geodx", "conventional") if n in found]
     for i in range(args.repeat):
-        for name in [n for n in ("geodx", "conventional") if n in found]:
-            c = found[name]
-            call = (
-                (lambda: runner.geodx_cli(region, out / "geodx"))
-                if name == "geodx"
-                else (
-                    lambda: runner.baseline(
-                        "conventional", region, out / "conventional"
-                    )
-                )
-            )
-            if run := _attempt(c, f"{name} {i + 1}/{args.repeat}", call):
-                c.runs.append(run)
+        for name, times in plan:
+            label = f"{name} {i + 1}/{times}"
+            if run := _attempt(found[name], label, _job(name, region, out)):
+                found[name].runs.append(run)
     if "geodx" in found:
         _geodx_stages(found["geodx"], args.repeat, region, out)
     if "naive" in found:
-        sample = args.naive_sample or None
+        job = _job("naive", region, out, args.naive_sample or None)
         for i in range(args.naive_repeat):
-            call = lambda: runner.baseline("naive", region, out / "naive", sample)  # noqa: E731
             if run := _attempt(
-                found["naive"], f"naive {i + 1}/{args.naive_repeat}", call
+                found["naive"], f"naive {i + 1}/{args.naive_repeat}", job
             ):
                 found["naive"].runs.append(run)
     return found
@@ -106,8 +105,8 @@ def _run_all(
 def _geodx_stages(c: report.Contender, repeat: int, region: Path, out: Path) -> None:
     """In-process runs of `run_region` for its stage timings, if it reports any."""
     for i in range(repeat):
-        call = lambda: runner.geodx_stages(region, out / "geodx-stages")  # noqa: E731
-        run = _attempt(c, f"geodx run_region (stages) {i + 1}/{repeat}", call)
+        job = partial(runner.geodx_stages, region, out / "geodx-stages")
+        run = _attempt(c, f"geodx run_region (stages) {i + 1}/{repeat}", job)
         if run is None or not run.stages:
             if run is not None:
                 _say("  run_region reports no .timings: no geodx stage breakdown")
@@ -141,8 +140,12 @@ def _agreements(
         run = _attempt(
             report.Contender("conventional"),
             "conventional (sample)",
-            lambda: runner.baseline(
-                "conventional", region, out / "conventional-sample", rows
+            partial(
+                runner.baseline,
+                "conventional",
+                region,
+                out / "conventional-sample",
+                rows,
             ),
         )
         if run:
@@ -203,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     found = _run_all(args, region.manifest, out)
     load_after = os.getloadavg()
     agreements = _agreements(found, region.manifest, out)
-    targets = report.targets(found)
+    targets = report.targets(found, households)
     print(f"\ngeodx bench — {title}, {dt.date.today()}")
     print(report.table(list(found.values()), households))
     print(

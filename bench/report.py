@@ -148,7 +148,7 @@ def _ratio(value: float | None, ref: float | None) -> str:
     return "—" if value is None or not ref else f"{value / ref:.1f}×"
 
 
-def targets(by_name: dict[str, Contender]) -> list[dict[str, Any]]:
+def targets(by_name: dict[str, Contender], households: int) -> list[dict[str, Any]]:
     """The four targets of the issue, each with its figure and met / not met."""
     geodx = by_name.get("geodx")
     wall = geodx.wall_s if geodx else None
@@ -158,7 +158,7 @@ def targets(by_name: dict[str, Contender]) -> list[dict[str, Any]]:
         out.append({"target": name, "figure": figure, "goal": goal, "met": met})
 
     add(
-        "geodx run wall, 1M households",
+        f"geodx run wall, {households:,} households",
         wall,
         f"< {TARGET_WALL_S} s",
         None if wall is None else wall < TARGET_WALL_S,
@@ -190,5 +190,5 @@ def targets_text(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         met = {True: "met", False: "NOT MET", None: "not measured"}[r["met"]]
         fig = "—" if r["figure"] is None else f"{r['figure']:,.2f}"
-        lines.append(f"  {r['target']:<34} {fig:>10}  ({r['goal']}): {met}")
+        lines.append(f"  {r['target']:<40} {fig:>10}  ({r['goal']}): {met}")
     return "\n".join(lines)
