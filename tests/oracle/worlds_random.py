@@ -18,7 +18,9 @@ NAMES = ["Xã Ea Tiêu", "Xã Hòa Đông", "Phường Ea Tam", "Xã Cư Suê", 
          "Xã Ea Ktur", "Xã Dray Sáp", "Xã Hòa Khánh", "Xã Ea Bông"]  # fmt: skip
 
 
-def _random_communes(folder: Path, rng: np.random.Generator, districts: bool) -> Path:
+def _random_communes(
+    folder: Path, rng: np.random.Generator, seed: int, districts: bool
+) -> Path:
     """A 3 x 3 grid with one cell missing (a gap) and one cell grown (overlaps)."""
     cells = [(i, j) for j in range(3) for i in range(3)]
     missing = int(rng.integers(0, 9))
@@ -38,23 +40,28 @@ def _random_communes(folder: Path, rng: np.random.Generator, districts: bool) ->
         columns["ma_huyen"] = ["420" if int(c) % 9 < 5 else "421" for c in codes]
         columns["ten_huyen"] = ["Huyện Ea Súp" if d == "420" else "Huyện Buôn Đôn"
                                 for d in columns["ma_huyen"]]  # fmt: skip
-    suffix = str(rng.choice([".geojson", ".fgb", ".gpkg"]))
+    suffix = [".geojson", ".fgb", ".gpkg"][seed % 3]
     return write_vector(folder / f"xa{suffix}", geoms, 4326, **columns)
 
 
 def _random_households(
-    folder: Path, rng: np.random.Generator, n: int
+    folder: Path, rng: np.random.Generator, seed: int, n: int
 ) -> dict[str, Any]:
-    """Random points, a few of them on grid vertices; CSV without weights or Parquet."""
+    """Random points, some on grid vertices: CSV without weights, Parquet or GeoJSON."""
     lon = rng.uniform(ORIGIN[0] - 0.005, ORIGIN[0] + 3 * STEP + 0.005, n)
     lat = rng.uniform(ORIGIN[1] - 0.005, ORIGIN[1] + 3 * STEP + 0.005, n)
     for k in range(6):
         i, j = rng.integers(0, 4, 2)
         lon[k], lat[k] = ORIGIN[0] + i * STEP, ORIGIN[1] + j * STEP
-    if rng.random() < 0.5:
+    form = (seed + 1) % 3  # every seed modulo 3 tries another format
+    if form == 0:
         write_table(folder / "ho.csv", {"lon": lon, "lat": lat})
         return {"path": "ho.csv"}
     weight = rng.integers(1, 7, n)
+    if form == 2:
+        points = shapely.points(lon, lat)
+        write_vector(folder / "ho.geojson", points, 4326, so_ho=weight)
+        return {"path": "ho.geojson", "weight": "so_ho"}
     write_table(folder / "ho.parquet", {"X": lon, "Y": lat, "so_ho": weight})
     return {"path": "ho.parquet", "lon": "X", "lat": "Y", "weight": "so_ho"}
 
@@ -81,12 +88,21 @@ def _random_layers(folder: Path, rng: np.random.Generator) -> list[dict[str, Any
         1 / 256, 0, 108.0 + float(rng.integers(0, 5)) / 256, 0, -1 / 256, 12.65
     )
     write_raster(folder / "4g.tif", values, transform, 4326, -9999.0)
+    # a raster turned by 15 degrees: the pixel rule is the full affine inverse
+    turned = (
+        Affine.translation(108.0, 12.67)
+        * Affine.rotation(15)
+        * Affine.scale(1 / 200, -1 / 200)
+    )
+    turned_values = rng.uniform(-120, -85, size=(14, 14)).astype(np.float32)
+    write_raster(folder / "5g_xoay.tif", turned_values, turned, 4326, None)
     distance = int(rng.integers(100, 400))
     return [
         {"id": "fibre-area", "kind": "fibre", "path": "fibre_area.gpkg"},
         {"id": "fibre-lines", "kind": "fibre", "path": "fibre_lines.geojson",
          "service_distance_m": distance},
         {"id": "5g", "kind": "mobile", "technology": "5G", "path": "5g.fgb"},
+        {"id": "5g-xoay", "kind": "mobile", "technology": "5G", "path": "5g_xoay.tif"},
         {"id": "4g", "kind": "mobile", "technology": "4G", "path": "4g.tif",
          "min_rsrp_dbm": float(rng.integers(-110, -95))},
     ]  # fmt: skip
@@ -96,8 +112,8 @@ def build_random(folder: Path, seed: int, households: int = 150) -> World:
     """A random 3 x 3 grid region: gaps, overlaps, vertex households, random layers."""
     rng = np.random.default_rng(seed)
     districts = bool(seed % 2)
-    communes = _random_communes(folder, rng, districts)
-    household_spec = _random_households(folder, rng, households)
+    communes = _random_communes(folder, rng, seed, districts)
+    household_spec = _random_households(folder, rng, seed, households)
     layers = _random_layers(folder, rng)
     commune_spec = {"path": communes.name, "code": "ma", "name": "ten"}
     if districts:
