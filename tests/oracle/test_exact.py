@@ -259,3 +259,28 @@ def test_region_crs_is_utm_49n(oracle: Expected) -> None:
     communes = read_communes(oracle.manifest.communes)
     assert metric_crs(communes).equals(pyproj.CRS.from_epsg(32649))
     assert shapely.is_valid(communes.geoms).all()
+
+
+def test_polygon_rings_follow_the_right_hand_rule(outputs: Outputs) -> None:
+    """RFC 7946 section 3.1.6: exterior rings counter-clockwise, holes clockwise."""
+    problems = []
+    for collection, key in (
+        (outputs.communes, "commune_code"),
+        (outputs.districts, "district_code"),
+    ):
+        for feature in collection["features"]:
+            geometry = feature["geometry"]
+            polygons = (
+                [geometry["coordinates"]]
+                if geometry["type"] == "Polygon"
+                else geometry["coordinates"]
+            )
+            for rings in polygons:
+                for i, ring in enumerate(rings):
+                    ccw = shapely.LinearRing(ring).is_ccw
+                    if ccw != (i == 0):
+                        kind = "exterior" if i == 0 else "hole"
+                        problems.append(
+                            f"{feature['properties'][key]}: {kind} ring winds the wrong way"
+                        )
+    assert not problems, report(problems)

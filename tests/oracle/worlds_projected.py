@@ -252,6 +252,14 @@ def _utm_layers(folder: Path, rng: np.random.Generator) -> None:
     write_raster(folder / "vinaphone_5g.tif", values, transform, 32649, -40.0)
 
 
+SUBFOLDER = "dữ liệu hộ"  # a relative path with diacritics and a space
+
+
+def _subfolder(folder: Path) -> Path:
+    (folder / SUBFOLDER).mkdir()
+    return folder / SUBFOLDER
+
+
 def build_utm(folder: Path) -> World:
     """UTM 49N everywhere, no districts, codes whose string order is not numeric."""
     rng = np.random.default_rng(57)
@@ -273,7 +281,7 @@ def build_utm(folder: Path) -> World:
                       "Xã Ia Lốp"],
     )  # fmt: skip
     write_vector(
-        folder / "ho.gpkg",
+        _subfolder(folder) / "hộ gia đình.gpkg",
         [shapely.Point(x, y) for x, y in zip(pts.x, pts.y, strict=True)],
         32649,
         n_ho=pts.w,
@@ -284,7 +292,7 @@ def build_utm(folder: Path) -> World:
         {
             "region": {"name": "Vùng thử UTM (tổng hợp)", "h3_resolution": 10},
             "communes": {"path": "xa.parquet"},
-            "households": {"path": "ho.gpkg", "weight": "n_ho"},
+            "households": {"path": f"{SUBFOLDER}/hộ gia đình.gpkg", "weight": "n_ho"},
             "layers": [
                 {"id": "fpt-fibre-points", "kind": "fibre", "operator": "FPT",
                  "path": "fpt_fibre_points.fgb"},
