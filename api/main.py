@@ -9,15 +9,16 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
+from api.deps import integers_are_integers
 from api.errors import register_error_handlers
-from api.openapi import to_openapi_30
+from api.openapi import bound_resolution, errors_as_json, to_openapi_30
 from api.results import load_results
-from api.routes import coverage, health, maps, ogc
+from api.routes import coverage, health, items, maps, ogc
 from api.settings import Settings
 
 log = logging.getLogger("geodx.api")
@@ -61,13 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="OGC API - Features (communes, districts, H3 cells, gaps), tables for "
         "officials (JSON, CSV, Excel) and offline Leaflet maps.",
         lifespan=lifespan,
+        dependencies=[Depends(integers_are_integers)],
     )
     app.state.settings = settings
     register_error_handlers(app)
     app.add_middleware(
         CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"]
     )
-    for module in (ogc, coverage, maps, health):
+    for module in (ogc, items, coverage, maps, health):
         app.include_router(module.router)
     app.mount(maps.LEAFLET_PREFIX, StaticFiles(directory=leaflet_dir()), name="leaflet")
 
@@ -80,7 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = to_openapi_30(doc)
+            doc = errors_as_json(to_openapi_30(doc))
+            results = getattr(app.state, "results", None)
+            if results is None:  # before startup: do not cache an unbounded document
+                return doc
+            app.openapi_schema = bound_resolution(doc, results.h3_resolution)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -79,3 +79,32 @@ def to_openapi_30(node: Any, *, in_schema: bool = False) -> Any:
     if "openapi" in out:
         out["openapi"] = OPENAPI_VERSION
     return out
+
+
+def errors_as_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """Document every 4xx/5xx body as ``application/json`` (``{"detail": ...}``).
+
+    FastAPI documents extra responses with the route's own media type (GeoJSON, HTML);
+    the error handlers always answer JSON.
+    """
+    for path_item in doc.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content")
+                if str(status)[0] in "45" and content:
+                    schema = next(iter(content.values())).get("schema", {})
+                    response["content"] = {"application/json": {"schema": schema}}
+    return doc
+
+
+def bound_resolution(doc: dict[str, Any], finest: int) -> dict[str, Any]:
+    """Set the documented maximum of every ``resolution`` parameter to the cell table's.
+
+    Cells roll up, never down: a finer resolution than the table's is answered 422.
+    """
+    for path_item in doc.get("paths", {}).values():
+        for operation in path_item.values():
+            for param in operation.get("parameters", []):
+                if param.get("name") == "resolution" and "schema" in param:
+                    param["schema"]["maximum"] = finest
+    return doc

@@ -6,15 +6,13 @@ them up) and ``gaps`` (communes below a target, largest gap first).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ResultsDep, SettingsDep
-from api.errors import BadRequest, NotFound
-from api.features import collection_body, feature_with_links, parse_bbox
+from api.deps import ResultsDep
+from api.errors import NotFound
 from api.landing import landing_html
 from api.results import RegionResults
 from api.schemas import (
@@ -79,12 +77,6 @@ CollectionId = Annotated[
         description="communes, districts, cells or gaps.",
     ),
 ]
-
-
-class GeoJSONResponse(Response):
-    """A response with the ``application/geo+json`` media type."""
-
-    media_type = GEOJSON
 
 
 def _link(
@@ -191,140 +183,3 @@ def collection(
     return _collection(request, results, collection_id)
 
 
-def _only_for(cid: str, name: str, value: object, wanted: str) -> None:
-    if value is not None and cid != wanted:
-        raise BadRequest(f"'{name}' applies to the {wanted} collection only")
-
-
-@router.get(
-    "/collections/{collectionId}/items",
-    response_class=GeoJSONResponse,
-    responses={200: {"description": "A GeoJSON FeatureCollection."}, **ERRORS},
-    operation_id="getFeatures",
-)
-def items(  # noqa: PLR0913 - the OGC API's query parameters
-    request: Request,
-    results: ResultsDep,
-    settings: SettingsDep,
-    collection_id: CollectionId,
-    bbox: Annotated[
-        str | None,
-        Query(max_length=200, description="west,south,east,north in lon/lat (CRS84)."),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        Query(
-            ge=1,
-            description="Features per page; above the maximum it is lowered to it.",
-        ),
-    ] = None,
-    offset: Annotated[int, Query(ge=0, le=10**9, description="Features to skip.")] = 0,
-    resolution: Annotated[
-        int | None,
-        Query(ge=0, le=15, description="cells only: H3 resolution to roll up to."),
-    ] = None,
-    indicator: Annotated[
-        Literal["fibre", "mobile"] | None, Query(description="gaps only: which target.")
-    ] = None,
-    district_code: Annotated[
-        str | None, Query(max_length=64, description="Filter.")
-    ] = None,
-    commune_code: Annotated[
-        str | None, Query(max_length=64, description="Filter.")
-    ] = None,
-    fibre_target_met: Annotated[bool | None, Query(description="Filter.")] = None,
-    mobile_covered: Annotated[bool | None, Query(description="Filter.")] = None,
-    f: Annotated[
-        Literal["json", "geojson"] | None, Query(description="Format.")
-    ] = None,
-) -> Response:
-    """Features of a collection, filtered by bbox and properties, paged."""
-    _only_for(collection_id, "resolution", resolution, "cells")
-    _only_for(collection_id, "indicator", indicator, "gaps")
-    index = results.collection(
-        collection_id, resolution=resolution, indicator=indicator or "fibre"
-    )
-    filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
-    for name, flag in (
-        ("fibre_target_met", fibre_target_met),
-        ("mobile_covered", mobile_covered),
-    ):
-        if flag is not None:
-            filters[name] = "true" if flag else "false"
-    if request.query_params.get("bbox-crs", CRS84) != CRS84:
-        raise BadRequest("bbox-crs: only CRS84 (lon/lat) is supported")
-    selected = index.select(parse_bbox(bbox) if bbox is not None else None, filters)
-    size = min(limit or settings.default_limit, settings.max_limit)
-    page = selected[offset : offset + size]
-    links = [
-        Link(href=str(request.url), rel="self", type=GEOJSON).model_dump(
-            exclude_none=True
-        )
-    ]
-    if offset + size < len(selected):
-        nxt = request.url.include_query_params(offset=offset + size, limit=size)
-        links.append({"href": str(nxt), "rel": "next", "type": GEOJSON})
-    if offset > 0:
-        prev = request.url.include_query_params(
-            offset=max(0, offset - size), limit=size
-        )
-        links.append({"href": str(prev), "rel": "prev", "type": GEOJSON})
-    body = collection_body(
-        [index.features[i] for i in page],
-        {
-            "numberMatched": len(selected),
-            "numberReturned": len(page),
-            "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "links": links,
-        },
-    )
-    return GeoJSONResponse(body, headers={"Cache-Control": settings.cache_control})
-
-
-@router.get(
-    "/collections/{collectionId}/items/{featureId}",
-    response_class=GeoJSONResponse,
-    responses={200: {"description": "A GeoJSON Feature."}, **ERRORS},
-    operation_id="getFeature",
-)
-def item(
-    request: Request,
-    results: ResultsDep,
-    settings: SettingsDep,
-    collection_id: CollectionId,
-    feature_id: Annotated[
-        str,
-        Path(
-            alias="featureId",
-            max_length=64,
-            description="Commune or district code, or H3 cell.",
-        ),
-    ],
-    resolution: Annotated[
-        int | None, Query(ge=0, le=15, description="cells only.")
-    ] = None,
-    indicator: Annotated[
-        Literal["fibre", "mobile"] | None, Query(description="gaps only.")
-    ] = None,
-) -> Response:
-    """One feature of a collection."""
-    _only_for(collection_id, "resolution", resolution, "cells")
-    _only_for(collection_id, "indicator", indicator, "gaps")
-    index = results.collection(
-        collection_id, resolution=resolution, indicator=indicator or "fibre"
-    )
-    feature = index.feature(feature_id)
-    if feature is None:
-        raise NotFound(
-            f"no feature '{feature_id[:40]}' in collection '{collection_id}'"
-        )
-    links = [
-        {"href": str(request.url), "rel": "self", "type": GEOJSON},
-        _link(
-            request, f"/collections/{collection_id}", "collection", JSON
-        ).model_dump(),
-    ]
-    return GeoJSONResponse(
-        feature_with_links(feature, links),
-        headers={"Cache-Control": settings.cache_control},
-    )

@@ -55,8 +55,14 @@ def test_openapi_document_is_version_30(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.0")
     assert '"type": "null"' not in json.dumps(doc)
-    responses = doc["paths"]["/collections/{collectionId}/items"]["get"]["responses"]
-    assert {"200", "400", "404", "422"} <= set(responses)
+    for cid in ("communes", "districts", "cells", "gaps"):
+        get = doc["paths"][f"/collections/{cid}/items"]["get"]
+        assert {"200", "400", "404", "422"} <= set(get["responses"])
+        assert set(get["responses"]["200"]["content"]) == {"application/geo+json"}
+        assert set(get["responses"]["400"]["content"]) == {"application/json"}
+    params = doc["paths"]["/collections/cells/items"]["get"]["parameters"]
+    limit = next(p for p in params if p["name"] == "limit")
+    assert limit["schema"]["minimum"] == 1 and "maximum" not in limit["schema"]  # clamped
 
 
 def test_collections_lists_the_four_with_extents(client: TestClient) -> None:
