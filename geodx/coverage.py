@@ -12,12 +12,10 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from geodx.manifest import Targets
-from geodx.overlay import build_grid, polygon_pairs
+from geodx.overlay import polygon_pairs
 from geodx.points import HouseholdPoints
 
 INDICATORS = ("fibre", "mobile", "mobile_5g")
-COMMUNE_GRID_M = 1000.0
-COMMUNE_GRID_DEG = 0.01
 
 
 @dataclass
@@ -48,8 +46,7 @@ def assign_communes(
     Assignment
     """
     x, y = households.xy(communes.crs)
-    cell = COMMUNE_GRID_DEG if communes.crs.is_geographic else COMMUNE_GRID_M
-    grid = build_grid(x, y, cell_size=cell)
+    grid = households.grid(communes.crs, cell_size=households.grid_cell(communes.crs))
     geoms = np.asarray(communes.geometry.values, dtype=object).copy()
     point, geom = polygon_pairs(x, y, geoms, grid=grid)
     commune = np.full(len(x), np.iinfo(np.int64).max, dtype=np.int64)

@@ -38,6 +38,10 @@ class GridIndex:
         Cell centres.
     half_diagonal : float
         Half the diagonal of a grown box.
+    cell_size : float
+        Side of a cell.
+    cell_of : ndarray of int64
+        The cell of each point.
     """
 
     order: NDArray[np.int64]
@@ -46,6 +50,8 @@ class GridIndex:
     centres_x: NDArray[np.float64]
     centres_y: NDArray[np.float64]
     half_diagonal: float
+    cell_size: float
+    cell_of: NDArray[np.int64]
 
     @property
     def n_cells(self) -> int:
@@ -90,12 +96,14 @@ def build_grid(
             np.zeros(0),
             np.zeros(0),
             0.0,
+            cell_size,
+            empty,
         )
     x0, y0 = float(x.min()), float(y.min())
     ix = ((x - x0) / cell_size).astype(np.int64)
     iy = ((y - y0) / cell_size).astype(np.int64)
     key = ix * (int(iy.max()) + 1) + iy
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)
     sorted_key = key[order]
     first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     starts = np.r_[first, n].astype(np.int64)
@@ -113,24 +121,17 @@ def build_grid(
         centres_x=np.asarray(xmin + side / 2, dtype=np.float64),
         centres_y=np.asarray(ymin + side / 2, dtype=np.float64),
         half_diagonal=side * np.sqrt(2) / 2,
+        cell_size=cell_size,
+        cell_of=_cell_of(order, starts, n),
     )
 
 
-def _split_pairs(
-    grid: GridIndex,
-    cell: NDArray[np.int64],
-    geom: NDArray[np.int64],
-    whole: NDArray[np.bool_],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Expand (cell, geometry) pairs to (point, geometry) pairs: certain ones and to-test ones."""
-    sure_points, sure_owner = grid.points_of(cell[whole])
-    test_points, test_owner = grid.points_of(cell[~whole])
-    return (
-        sure_points,
-        geom[whole][sure_owner],
-        test_points,
-        geom[~whole][test_owner],
-    )
+def _cell_of(
+    order: NDArray[np.int64], starts: NDArray[np.int64], n: int
+) -> NDArray[np.int64]:
+    cell_of = np.empty(n, dtype=np.int64)
+    cell_of[order] = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+    return cell_of
 
 
 def polygon_pairs(
@@ -139,6 +140,7 @@ def polygon_pairs(
     polygons: NDArray[np.object_],
     *,
     grid: GridIndex,
+    any_only: bool = False,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Return every (point, polygon) pair where the polygon covers the point.
 
@@ -150,19 +152,33 @@ def polygon_pairs(
         Polygons or multipolygons; they are prepared in place.
     grid : GridIndex
         :func:`build_grid` of the same points.
+    any_only : bool
+        Only whether some polygon covers each point matters: once a cell is wholly
+        covered, its other pairs are skipped (pairs are then not complete).
 
     Returns
     -------
     points, polygons : ndarray of int64
-        Pairs, in no particular order. A point on a polygon's boundary is covered.
+        Pairs, each once, in no particular order. A point on a polygon's boundary is
+        covered.
     """
     shapely.prepare(polygons)
     tree = shapely.STRtree(polygons)
     cell, geom = tree.query(grid.boxes, predicate="intersects")
     whole = shapely.covers(polygons[geom], grid.boxes[cell])
-    sure_p, sure_g, test_p, test_g = _split_pairs(grid, cell, geom, whole)
+    sure_p, sure_owner = grid.points_of(cell[whole])
+    out_p, out_g = [sure_p], [geom[whole][sure_owner]]
+    partial = ~whole
+    if any_only:
+        done = np.zeros(grid.n_cells, dtype=bool)
+        done[cell[whole]] = True
+        partial &= ~done[cell]
+    test_p, test_owner = grid.points_of(cell[partial])
+    test_g = geom[partial][test_owner]
     hit = shapely.intersects_xy(polygons[test_g], x[test_p], y[test_p])
-    return np.r_[sure_p, test_p[hit]], np.r_[sure_g, test_g[hit]]
+    out_p.append(test_p[hit])
+    out_g.append(test_g[hit])
+    return np.concatenate(out_p), np.concatenate(out_g)
 
 
 def covered_by_polygons(
@@ -183,7 +199,7 @@ def covered_by_polygons(
     [True, True, False]
     """
     out = np.zeros(len(x), dtype=bool)
-    points, _ = polygon_pairs(x, y, polygons, grid=grid)
+    points, _ = polygon_pairs(x, y, polygons, grid=grid, any_only=True)
     out[points] = True
     return out
 

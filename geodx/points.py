@@ -9,7 +9,13 @@ import numpy as np
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
+from geodx.overlay import GridIndex, build_grid
+
 WGS84 = CRS.from_epsg(4326)
+# Index cells of about 500 m: large enough to keep the cell count low, small enough
+# for most cells to lie wholly inside or outside a commune or coverage polygon.
+GRID_CELL_DEG = 0.005
+GRID_CELL_M = 500.0
 
 
 @dataclass
@@ -37,6 +43,7 @@ class HouseholdPoints:
         default_factory=dict, repr=False
     )
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _grids: dict[tuple[str, float], GridIndex] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.x)
@@ -57,10 +64,29 @@ class HouseholdPoints:
                 )
             return self._cache[key]
 
+    def grid(self, crs: CRS, *, cell_size: float) -> GridIndex:
+        """The points in ``crs`` grouped by a square grid of ``cell_size`` (cached).
+
+        Communes and layers in the same CRS share one grid.
+        """
+        key = (crs.to_wkt(), cell_size)
+        with self._lock:
+            cached = self._grids.get(key)
+        if cached is not None:
+            return cached
+        x, y = self.xy(crs)
+        grid = build_grid(x, y, cell_size=cell_size)
+        with self._lock:
+            return self._grids.setdefault(key, grid)
+
     @property
     def lng_lat(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """WGS84 longitude and latitude."""
         return self.xy(WGS84)
+
+    def grid_cell(self, crs: CRS) -> float:
+        """The index cell size for ``crs``: 0.005 degree or 500 m."""
+        return GRID_CELL_DEG if crs.is_geographic else GRID_CELL_M
 
     @property
     def integral(self) -> bool:

@@ -10,7 +10,7 @@ from pyproj import CRS, Transformer
 from geodx.errors import CRSError, GeometryError
 from geodx.io import read_vector, repair_geometries
 from geodx.manifest import LayerSpec
-from geodx.overlay import build_grid, covered_by_polygons, within_distance
+from geodx.overlay import covered_by_polygons, within_distance
 from geodx.points import HouseholdPoints
 
 # Geometry type ids (GEOS): families a layer file may hold.
@@ -22,13 +22,6 @@ _FAMILIES = {
     3: "polygons",
     6: "polygons",
 }
-GRID_CELL_M = 500.0
-GRID_CELL_DEG = 0.005
-
-
-def grid_cell_for(crs: CRS) -> float:
-    """A grid cell size for point indexing in ``crs`` (about 500 m)."""
-    return GRID_CELL_DEG if crs.is_geographic else GRID_CELL_M
 
 
 def read_layer_geometries(spec: LayerSpec) -> tuple[np.ndarray, CRS, str]:
@@ -69,7 +62,7 @@ class ServedArea:
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
         """Return whether each household is inside a served-area polygon."""
         x, y = households.xy(self.crs)
-        grid = build_grid(x, y, cell_size=grid_cell_for(self.crs))
+        grid = households.grid(self.crs, cell_size=households.grid_cell(self.crs))
         return covered_by_polygons(x, y, self.geoms, grid=grid)
 
 
@@ -95,12 +88,14 @@ class NetworkReach:
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
         """Return whether each household is within the service distance."""
         x, y = households.xy(self.crs)
+        cell = households.grid_cell(self.crs)
         return within_distance(
             x,
             y,
             self.geoms,
             distance=self.spec.service_distance_m,
-            cell_size=GRID_CELL_M,
+            cell_size=cell,
+            grid=households.grid(self.crs, cell_size=cell),
         )
 
 

@@ -104,3 +104,22 @@ def test_network_pieces_keep_every_segment() -> None:
     d_lines = shapely.distance(lines[:, None], probe[None, :]).min(axis=0)
     d_pieces = shapely.distance(pieces[:, None], probe[None, :]).min(axis=0)
     assert (d_lines == d_pieces).all()
+
+
+def test_dense_cells_are_refined_and_pairs_stay_unique() -> None:
+    rng = np.random.default_rng(7)
+    # 20,000 points crowded around polygon edges, so many cells are split twice.
+    x = np.r_[rng.normal(300, 3, 10_000), rng.uniform(0, 1000, 10_000)]
+    y = np.r_[rng.uniform(150, 650, 10_000), rng.normal(600, 2, 10_000)]
+    _, _, _, polys = _world(0)
+    overlapping = np.r_[polys, [shapely.box(290, 590, 310, 610), shapely.box(0, 0, 1000, 600)]]
+    p, g = polygon_pairs(x, y, overlapping.copy(), grid=build_grid(x, y, cell_size=250))
+    keys = p * 10 + g
+    assert len(np.unique(keys)) == len(keys)
+    pts = shapely.points(x, y)
+    expected = {
+        int(i) * 10 + j
+        for j, poly in enumerate(overlapping)
+        for i in np.flatnonzero(shapely.intersects(poly, pts))
+    }
+    assert set(keys.tolist()) == expected
