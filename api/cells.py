@@ -96,12 +96,15 @@ def roll_up(cells: pd.DataFrame, resolution: int, base: int) -> pd.DataFrame:
 
 
 def cell_polygons(cells: pd.Series) -> np.ndarray:
-    """Hexagon polygons (lon/lat) of H3 cells."""
-    polys = []
-    for cell in cells:
-        ring = [(lng, lat) for lat, lng in h3.cell_to_boundary(cell)]
-        polys.append(shapely.Polygon(ring))
-    return np.asarray(polys, dtype=object)
+    """Hexagon (or pentagon) polygons, lon/lat, of H3 cells."""
+    if len(cells) == 0:
+        return np.asarray([], dtype=object)
+    rings = [h3.cell_to_boundary(c) for c in cells]
+    sizes = np.fromiter((len(r) for r in rings), dtype=np.intp, count=len(rings))
+    latlng = np.asarray([pt for ring in rings for pt in ring], dtype=float)
+    index = np.repeat(np.arange(len(rings)), sizes)
+    shells = shapely.linearrings(latlng[:, ::-1], indices=index)
+    return np.asarray(shapely.polygons(shells), dtype=object)
 
 
 def resolution_for_at_most(totals: pd.DataFrame, max_cells: int) -> int:

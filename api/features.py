@@ -16,7 +16,6 @@ import numpy as np
 import orjson
 import pandas as pd
 import shapely
-from shapely.geometry import mapping
 
 from api.errors import BadRequest
 
@@ -62,27 +61,39 @@ def rfc7946_geometries(geoms: Sequence[Any] | np.ndarray) -> np.ndarray:
 
 
 def _column_kind(values: pd.Series) -> str | None:
-    present = [
-        v
-        for v in values
-        if v is not None and not (isinstance(v, float) and math.isnan(v))
-    ]
-    if not present:
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "number"
+    present = [v for v in values if v is not None and v == v]  # v == v drops NaN
+    if all(isinstance(v, str) for v in present):
         return "str"
     if all(isinstance(v, bool | np.bool_) for v in present):
         return "bool"
-    if all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present
-    ):
+    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present):
         return "int"
-    if all(
-        isinstance(v, int | float | np.number) and not isinstance(v, bool)
-        for v in present
-    ):
+    if all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present):
         return "number"
-    if all(isinstance(v, str) for v in present):
-        return "str"
     return None
+
+
+def json_records(props: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of JSON-safe Python values (NaN, inf and NA -> None)."""
+    columns: dict[str, list[Any]] = {}
+    for name in props.columns:
+        col = props[name]
+        if pd.api.types.is_float_dtype(col.dtype):
+            arr = col.to_numpy(dtype=float)
+            columns[name] = [v if math.isfinite(v) else None for v in arr.tolist()]
+        elif pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_integer_dtype(col.dtype):
+            columns[name] = col.tolist()
+        else:
+            columns[name] = [clean_value(v) for v in col.tolist()]
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def parse_filter_value(name: str, kind: str, raw: str) -> Any:
@@ -140,21 +151,18 @@ class FeatureIndex:
         """
         props = props.reset_index(drop=True)
         fixed = rfc7946_geometries(geoms)
-        columns = list(props.columns)
-        records = props.to_numpy(dtype=object)
         ids = [str(v) for v in props[id_col]]
-        features = []
-        for fid, row, geom in zip(ids, records, fixed, strict=True):
-            feature = {
-                "type": "Feature",
-                "id": fid,
-                "geometry": None if geom is None or geom.is_empty else mapping(geom),
-                "properties": {
-                    c: clean_value(v) for c, v in zip(columns, row, strict=True)
-                },
-            }
-            features.append(orjson.dumps(feature))
-        kinds = {c: k for c in columns if (k := _column_kind(props[c])) is not None}
+        texts = shapely.to_geojson(fixed)
+        blank = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+        geometry_json = [
+            b"null" if no else str(t).encode() for t, no in zip(texts, blank, strict=True)
+        ]
+        features = [
+            b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"geometry":' + geom
+            + b',"properties":' + orjson.dumps(rec, option=orjson.OPT_SERIALIZE_NUMPY) + b"}"
+            for fid, geom, rec in zip(ids, geometry_json, json_records(props), strict=True)
+        ]  # fmt: skip
+        kinds = {c: k for c in props.columns if (k := _column_kind(props[c])) is not None}
         return cls(ids, features, props, fixed, kinds)
 
     def __len__(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.resources import files
@@ -39,6 +40,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.results = load_results(settings.results_dir)
     app.state.map_cache = {}
     log.info("serving results from %s", settings.results_dir)
+    if settings.warm_maps:
+        threading.Thread(target=maps.warm, args=(app,), name="warm-maps", daemon=True).start()
     yield
 
 

@@ -177,6 +177,7 @@ class RegionResults:
         self._code_pos = {
             str(c): i for i, c in enumerate(self.communes["commune_code"])
         }
+        self.cells_index()  # the finest level, built now rather than on a first request
 
     @property
     def name(self) -> str:

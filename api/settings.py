@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     map_max_cells: int = Field(
         6000, ge=1, description="Hexagons on a coverage map are rolled up until fewer."
     )
+    warm_maps: bool = Field(
+        True, description="Render the coverage maps in the background at startup."
+    )
     tiles_url: str | None = Field(
         None, description="Base-map tile URL template; none by default (works offline)."
     )

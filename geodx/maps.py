@@ -231,17 +231,22 @@ def add_title(m: folium.Map, title: str, subtitle: str, *, synthetic: bool) -> N
 
 
 def add_legend(
-    m: folium.Map, scale: DivergingScale, heading: str, counts: Sequence[int]
+    m: folium.Map,
+    scale: DivergingScale,
+    heading: str,
+    counts: Sequence[int],
+    *,
+    pivot_label: str = "Mục tiêu / target",
+    counted: str = "số xã / communes",
 ) -> None:
-    """The colour classes, the target, and how many communes fall in each class."""
+    """Add the colour classes, the pivot (target) and how many features each class has."""
     rows = "".join(
         f'<div><i style="background:{colour}"></i>{esc(label)} ({n})</div>'
         for (label, colour), n in zip(scale.classes(), counts, strict=True)
     )
-    content = (
-        f"<b>{esc(heading)}</b><div>Mục tiêu / target: {esc(f'{scale.target_pct:g}')} %</div>"
-        + rows
-    )
+    pivot = f"{pivot_label}: {scale.target_pct:g} %"
+    content = f"<b>{esc(heading)}</b><div>{esc(pivot)}</div>{rows}"
+    content += f'<div style="color:#555">({esc(counted)})</div>'
     HtmlControl(content, position="bottomright", css_class="geodx-box").add_to(m)
 
 
@@ -261,6 +266,19 @@ def _walk(element: Any) -> Iterable[Any]:
     yield element
     for child in getattr(element, "_children", {}).values():
         yield from _walk(child)
+
+
+def pivot_label(indicator: str) -> str:
+    """What the centre of the colour scale is, for ``indicator``.
+
+    Fibre: the household target. 4G/5G: the share of households that makes a commune
+    count as covered. 5G has no 2025 target, so the same share is only a reference.
+    """
+    if indicator == "mobile_5g":
+        return "Mốc so sánh / reference (4G/5G rule)"
+    if indicator == "mobile":
+        return "Xã được phủ khi / commune covered at"
+    return "Mục tiêu / target"
 
 
 def _met_text(value: Any) -> str:
@@ -412,7 +430,11 @@ def coverage_map(
         synthetic=synthetic,
     )
     add_legend(
-        m, scale, f"{label} (%)", class_counts(communes[f"{indicator}_pct"], scale)
+        m,
+        scale,
+        f"{label} (%)",
+        class_counts(communes[f"{indicator}_pct"], scale),
+        pivot_label=pivot_label(indicator),
     )
     folium.LayerControl(collapsed=False).add_to(m)
     check_offline(m, assets)
@@ -470,7 +492,14 @@ def commune_map(
         f"{label}: tỷ lệ hộ được phủ theo ô H3 / share per H3 cell",
         synthetic=synthetic,
     )
-    add_legend(m, scale, f"{label} (%)", class_counts(cells[f"{indicator}_pct"], scale))
+    add_legend(
+        m,
+        scale,
+        f"{label} (%)",
+        class_counts(cells[f"{indicator}_pct"], scale),
+        pivot_label=pivot_label(indicator),
+        counted="số ô H3 / H3 cells",
+    )
     folium.LayerControl(collapsed=False).add_to(m)
     check_offline(m, assets)
     return m

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import geopandas as gpd
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.cells import add_percentages, cell_polygons, resolution_for_at_most
@@ -17,6 +18,7 @@ from api.settings import Settings
 from geodx.maps import MapAssets, commune_map, coverage_map
 
 router = APIRouter(prefix="/maps", tags=["maps"])
+log = logging.getLogger("geodx.api")
 
 LEAFLET_PREFIX = "/static/leaflet"
 ASSETS = MapAssets(f"{LEAFLET_PREFIX}/leaflet.js", f"{LEAFLET_PREFIX}/leaflet.css")
@@ -44,8 +46,19 @@ def _target(results: RegionResults, indicator: str) -> float:
     return results.targets[key]
 
 
-def _cached(request: Request, key: tuple[str, ...], build: object) -> str:
-    cache: dict[tuple[str, ...], str] = request.app.state.map_cache
+def warm(app: FastAPI) -> None:
+    """Render every coverage map into the cache (run in a background thread)."""
+    try:
+        for indicator in get_args(Indicator):
+            _cached(app, ("coverage", indicator),
+                    lambda i=indicator: render_coverage(app.state.results,
+                                                        app.state.settings, i))  # fmt: skip
+    except Exception:  # noqa: BLE001 - a request will render it again, and say why
+        log.exception("could not pre-render the coverage maps")
+
+
+def _cached(app: FastAPI, key: tuple[str, ...], build: object) -> str:
+    cache: dict[tuple[str, ...], str] = app.state.map_cache
     with _lock:
         page = cache.get(key)
     if page is None:  # built outside the lock: other maps keep being served meanwhile
@@ -146,7 +159,7 @@ def coverage(
 ) -> HTMLResponse:
     """Map of communes coloured by coverage around the target, with layers and hexagons."""
     page = _cached(
-        request,
+        request.app,
         ("coverage", indicator),
         lambda: render_coverage(results, settings, indicator),
     )
@@ -171,7 +184,7 @@ def commune(
     """Map of one commune with its H3 cells."""
     results.commune(commune_code)  # 404 before caching anything
     page = _cached(
-        request,
+        request.app,
         ("commune", commune_code, indicator),
         lambda: render_commune(results, settings, commune_code, indicator),
     )

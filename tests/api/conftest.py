@@ -195,7 +195,7 @@ def write_results(out: Path, *, synthetic: bool = True) -> Path:
         cells["commune_code"].astype(object).where(cells["commune_code"].notna(), None)
     )
     cells.to_parquet(out / "cells.parquet", index=False)
-    total = _sums(hh)
+    total = _sums(hh[hh["commune_code"].notna()])  # households in communes
     with_hh = [c for c in communes if c["properties"]["households"] > 0]
     covered = sum(bool(c["properties"]["mobile_covered"]) for c in with_hh)
     summary = {

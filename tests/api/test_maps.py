@@ -38,7 +38,9 @@ def test_coverage_map_has_layers_legend_and_label(client: TestClient, indicator:
     assert not EXTERNAL.search(page), "the page loads something from another host"
     assert "cdn" not in page.lower()
     assert shows(page, "H3 hexagons") and shows(page, "district boundaries")
-    assert shows(page, "target: ") and "L.control.layers" in page
+    assert shows(page, {"fibre": "target: 90 %", "mobile": "covered at: 95 %",
+                        "mobile_5g": "reference (4G/5G rule): 95 %"}[indicator])
+    assert "L.control.layers" in page
     assert shows(page, "SYNTHETIC DATA")
     assert shows(page, "Tỉnh Đắk Lắk (thử nghiệm)")
 

@@ -1,0 +1,52 @@
+"""``geodx serve REGION``: compute the region (unless its results are current) and serve it.
+
+The lead CLI registers it: ``app.command("serve")(serve_command)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DEFAULT_OUT = Path("build") / "serve"
+
+
+def default_out(region: Path) -> Path:
+    """``build/serve/<region folder name>`` for a region folder or its ``region.toml``."""
+    folder = region.parent if region.suffix == ".toml" else region
+    return DEFAULT_OUT / (folder.resolve().name or "region")
+
+
+def serve_command(
+    region: Annotated[
+        Path, typer.Argument(help="Region folder holding region.toml, or the file.")
+    ],
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Results folder (default build/serve/<region>)."),
+    ] = None,
+) -> None:
+    """Compute coverage for a region (or reuse current results) and serve the API and maps."""
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import Settings
+    from geodx.pipeline import results_are_current, run_region
+
+    out_dir = out or default_out(region)
+    if results_are_current(region, out_dir):
+        typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
+    else:
+        typer.echo(f"computing {region} into {out_dir} …", err=True)
+        run_region(region, out_dir)
+    app = create_app(Settings(results_dir=out_dir))
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"map: http://{shown}:{port}/maps/coverage?indicator=fibre")
+    typer.echo(f"API: http://{shown}:{port}/  (OpenAPI: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info")

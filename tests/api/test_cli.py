@@ -1,0 +1,62 @@
+"""``geodx serve``: computes only when the results are stale, then starts uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from api.cli import default_out, serve_command
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    import uvicorn
+
+    import geodx.pipeline as pipeline
+
+    seen: dict[str, Any] = {"run": 0}
+    current = {"value": False}
+
+    def run_region(region: Path, out_dir: Path) -> None:
+        seen["run"] += 1
+        seen["out"] = out_dir
+
+    monkeypatch.setattr(pipeline, "run_region", run_region)
+    monkeypatch.setattr(pipeline, "results_are_current", lambda r, o: current["value"])
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    seen["current"] = current
+    return seen
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command("serve")(serve_command)
+    app.command("other")(lambda: None)  # two commands: typer keeps the sub-command name
+    return app
+
+
+def test_serve_computes_stale_results_then_serves(calls: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli(), ["serve", "region", "--port", "8123", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert calls["run"] == 1 and calls["out"] == out
+    assert calls["host"] == "127.0.0.1" and calls["port"] == 8123
+    assert "http://127.0.0.1:8123/maps/coverage" in r.output
+
+
+def test_serve_reuses_current_results(calls: dict[str, Any], tmp_path: Path) -> None:
+    calls["current"]["value"] = True
+    r = CliRunner().invoke(cli(), ["serve", str(tmp_path), "--host", "::1"])
+    assert r.exit_code == 0, r.output
+    assert calls["run"] == 0 and calls["host"] == "::1"
+    assert "http://[::1]:8000/" in r.output
+
+
+def test_default_out_names_the_region_folder(tmp_path: Path) -> None:
+    region = tmp_path / "Đắk Lắk"
+    assert default_out(region) == Path("build/serve/Đắk Lắk")
+    assert default_out(region / "region.toml") == Path("build/serve/Đắk Lắk")
