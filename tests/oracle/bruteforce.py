@@ -202,11 +202,13 @@ def read_communes(spec: dict[str, Any]) -> Communes:
 def assign_communes(hh: Households, communes: Communes) -> tuple[list, list[int]]:
     """Per household: the covering commune with the smallest code, and how many."""
     xs, ys = hh.xy_in(communes.crs)
+    points = shapely.points(xs, ys)
+    # covering[i, j]: does commune i's polygon cover household j (boundary included)?
+    covering = np.vstack([shapely.covers(geom, points) for geom in communes.geoms])
     chosen: list[str | None] = []
     counts: list[int] = []
-    for x, y in zip(xs, ys, strict=True):
-        covering = shapely.covers(communes.geoms, shapely.Point(x, y))
-        codes = sorted({communes.codes[i] for i in np.flatnonzero(covering)})
+    for j in range(len(points)):
+        codes = sorted({communes.codes[i] for i in np.flatnonzero(covering[:, j])})
         chosen.append(codes[0] if codes else None)
         counts.append(len(codes))
     return chosen, counts
@@ -246,15 +248,13 @@ def covered_by_vector(layer: Layer, hh: Households, communes: Communes) -> np.nd
     if source != "polygons" and not _is_metric(crs):
         crs = metric_crs(communes)
         frame = frame.to_crs(crs)
-    geoms = np.asarray(frame.geometry.values)
-    xs, ys = hh.xy_in(crs)
-    out = np.zeros(len(xs), dtype=bool)
-    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
-        point = shapely.Point(x, y)
+    points = shapely.points(*hh.xy_in(crs))
+    out = np.zeros(len(points), dtype=bool)
+    for geom in frame.geometry.values:
         if source == "polygons":
-            out[i] = bool(shapely.covers(geoms, point).any())
+            out |= shapely.covers(geom, points)
         else:
-            out[i] = bool(shapely.dwithin(geoms, point, layer.service_distance_m).any())
+            out |= shapely.dwithin(geom, points, layer.service_distance_m)
     return out
 
 

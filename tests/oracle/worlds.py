@@ -221,6 +221,22 @@ def _mixed_random(pts: Points, rng: np.random.Generator, n: int) -> None:
         n -= 1
 
 
+MIXED_LAYERS = [
+    {"id": "vnpt-fibre", "kind": "fibre", "operator": "VNPT",
+     "path": "vnpt_fibre.geojson"},
+    {"id": "Viettel.Fibre", "kind": "fibre", "operator": "Viettel",
+     "path": "viettel_fibre.gpkg", "service_distance_m": 300},
+    {"id": "FPT Fibre", "kind": "fibre", "operator": "FPT", "path": "fpt_fibre.fgb",
+     "service_distance_m": 250.0},
+    {"id": "viettel-4g", "kind": "mobile", "technology": "4G", "operator": "Viettel",
+     "path": "viettel_4g.tif", "min_rsrp_dbm": -105},
+    {"id": "mobifone-4g", "kind": "mobile", "technology": "4G",
+     "operator": "MobiFone", "path": "mobifone_4g.tif"},
+    {"id": "vnpt-5g", "kind": "mobile", "technology": "5G", "operator": "VNPT",
+     "path": "vnpt_5g.parquet"},
+]  # fmt: skip
+
+
 def build_mixed(folder: Path) -> World:
     """Six communes in two districts, households as CSV, six layers in five formats."""
     rng = np.random.default_rng(2024)
@@ -239,50 +255,6 @@ def build_mixed(folder: Path) -> World:
             "so_ho": pts.w,
         },
     )
-    layers = [
-        {
-            "id": "vnpt-fibre",
-            "kind": "fibre",
-            "operator": "VNPT",
-            "path": "vnpt_fibre.geojson",
-        },
-        {
-            "id": "Viettel.Fibre",
-            "kind": "fibre",
-            "operator": "Viettel",
-            "path": "viettel_fibre.gpkg",
-            "service_distance_m": 300,
-        },
-        {
-            "id": "FPT Fibre",
-            "kind": "fibre",
-            "operator": "FPT",
-            "path": "fpt_fibre.fgb",
-            "service_distance_m": 250.0,
-        },
-        {
-            "id": "viettel-4g",
-            "kind": "mobile",
-            "technology": "4G",
-            "operator": "Viettel",
-            "path": "viettel_4g.tif",
-            "min_rsrp_dbm": -105,
-        },
-        {
-            "id": "mobifone-4g",
-            "kind": "mobile",
-            "technology": "4G",
-            "operator": "MobiFone",
-            "path": "mobifone_4g.tif",
-        },
-        {
-            "id": "vnpt-5g",
-            "kind": "mobile",
-            "technology": "5G",
-            "operator": "VNPT",
-            "path": "vnpt_5g.parquet",
-        },
-    ]
     manifest = write_manifest(
         folder,
         {
@@ -290,7 +262,7 @@ def build_mixed(folder: Path) -> World:
             "communes": {"path": "communes.gpkg"},
             "households": {"path": "ho_gia_dinh.csv", "lon": "kinh_do", "lat": "vi_do",
                            "weight": "so_ho"},
-            "layers": layers,
+            "layers": MIXED_LAYERS,
         },
     )  # fmt: skip
     commune_facts = [

@@ -140,6 +140,21 @@ def _vn2000_layers(folder: Path, rng: np.random.Generator) -> None:
     )
 
 
+VN2000_LAYERS = [
+    {"id": "vnpt-cap-quang", "kind": "fibre", "operator": "VNPT",
+     "path": "vnpt_cap_quang.geojson"},
+    {"id": "viettel-vung-phu", "kind": "fibre", "operator": "Viettel",
+     "path": "viettel_vung_phu.gpkg"},
+    {"id": "viettel-4g", "kind": "mobile", "technology": "4G",
+     "operator": "Viettel", "path": "viettel_4g.shp"},
+    {"id": "mobifone-5g", "kind": "mobile", "technology": "5G",
+     "operator": "MobiFone", "path": "mobifone_5g.tif",
+     "min_rsrp_dbm": -100},
+    {"id": "fpt-tuyen-vn2000", "kind": "fibre", "operator": "FPT",
+     "path": "fpt_tuyen_vn2000.gpkg", "service_distance_m": 150},
+]  # fmt: skip
+
+
 def build_vn2000(folder: Path) -> World:
     """VN-2000 Shapefile communes, Parquet households, a 56% fibre target."""
     rng = np.random.default_rng(56)
@@ -160,19 +175,7 @@ def build_vn2000(folder: Path) -> World:
                          "district_code": "ma_huyen", "district_name": "ten_huyen"},
             "households": {"path": "ho.parquet", "lon": "lng_wgs84", "lat": "lat_wgs84",
                            "weight": "weight_hh"},
-            "layers": [
-                {"id": "vnpt-cap-quang", "kind": "fibre", "operator": "VNPT",
-                 "path": "vnpt_cap_quang.geojson"},
-                {"id": "viettel-vung-phu", "kind": "fibre", "operator": "Viettel",
-                 "path": "viettel_vung_phu.gpkg"},
-                {"id": "viettel-4g", "kind": "mobile", "technology": "4G",
-                 "operator": "Viettel", "path": "viettel_4g.shp"},
-                {"id": "mobifone-5g", "kind": "mobile", "technology": "5G",
-                 "operator": "MobiFone", "path": "mobifone_5g.tif",
-                 "min_rsrp_dbm": -100},
-                {"id": "fpt-tuyen-vn2000", "kind": "fibre", "operator": "FPT",
-                 "path": "fpt_tuyen_vn2000.gpkg", "service_distance_m": 150},
-            ],
+            "layers": VN2000_LAYERS,
             "targets": {"fibre_household_pct": 56, "mobile_commune_pct": 75,
                         "mobile_commune_household_pct": 87.5},
         },
@@ -260,15 +263,7 @@ def _subfolder(folder: Path) -> Path:
     return folder / SUBFOLDER
 
 
-def build_utm(folder: Path) -> World:
-    """UTM 49N everywhere, no districts, codes whose string order is not numeric."""
-    rng = np.random.default_rng(57)
-    pts = Points()
-    _utm_edges(pts)
-    _utm_krong_na(pts)
-    while len(pts.x) < 200:
-        x, y = rng.uniform(U0 - 300, U0 + 3999), rng.uniform(V0 - 300, V0 + 3300)
-        pts.add(round(x, 1), round(y, 1), int(rng.integers(1, 5)))
+def _utm_communes(folder: Path) -> None:
     write_vector(
         folder / "xa.parquet",
         [box(U0, V0, U0 + 2000, V0 + 2000), box(U0 + 2000, V0, U0 + 4000, V0 + 2000),
@@ -280,6 +275,28 @@ def build_utm(folder: Path) -> World:
         commune_name=["Phường Thống Nhất", "Xã Ea Nuôl", "Xã Buôn Đôn", "Xã Krông Na",
                       "Xã Ia Lốp"],
     )  # fmt: skip
+
+
+UTM_LAYERS = [
+    {"id": "fpt-fibre-points", "kind": "fibre", "operator": "FPT",
+     "path": "fpt_fibre_points.fgb"},
+    {"id": "viettel-4g", "kind": "mobile", "technology": "4G",
+     "operator": "Viettel", "path": "viettel_4g.fgb"},
+    {"id": "vinaphone-5g", "kind": "mobile", "technology": "5G",
+     "operator": "VinaPhone", "path": "vinaphone_5g.tif"},
+]  # fmt: skip
+
+
+def build_utm(folder: Path) -> World:
+    """UTM 49N everywhere, no districts, codes whose string order is not numeric."""
+    rng = np.random.default_rng(57)
+    pts = Points()
+    _utm_edges(pts)
+    _utm_krong_na(pts)
+    while len(pts.x) < 200:
+        x, y = rng.uniform(U0 - 300, U0 + 3999), rng.uniform(V0 - 300, V0 + 3300)
+        pts.add(round(x, 1), round(y, 1), int(rng.integers(1, 5)))
+    _utm_communes(folder)
     write_vector(
         _subfolder(folder) / "hộ gia đình.gpkg",
         [shapely.Point(x, y) for x, y in zip(pts.x, pts.y, strict=True)],
@@ -293,14 +310,7 @@ def build_utm(folder: Path) -> World:
             "region": {"name": "Vùng thử UTM (tổng hợp)", "h3_resolution": 10},
             "communes": {"path": "xa.parquet"},
             "households": {"path": f"{SUBFOLDER}/hộ gia đình.gpkg", "weight": "n_ho"},
-            "layers": [
-                {"id": "fpt-fibre-points", "kind": "fibre", "operator": "FPT",
-                 "path": "fpt_fibre_points.fgb"},
-                {"id": "viettel-4g", "kind": "mobile", "technology": "4G",
-                 "operator": "Viettel", "path": "viettel_4g.fgb"},
-                {"id": "vinaphone-5g", "kind": "mobile", "technology": "5G",
-                 "operator": "VinaPhone", "path": "vinaphone_5g.tif"},
-            ],
+            "layers": UTM_LAYERS,
             "targets": {"fibre_household_pct": 57, "mobile_commune_household_pct": 57,
                         "mobile_commune_pct": 50},
         },

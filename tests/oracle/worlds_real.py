@@ -2,7 +2,7 @@
 
 The real boundaries are simplified, so neighbours overlap and leave gaps; households are
 put exactly on their vertices, a hair away from them, and at random, so the engine's
-grid index meets real, ragged shapes. A dense synthetic world (4,000 households) makes
+grid index meets real, ragged shapes. A dense synthetic world (20,000 households) makes
 sure most households fall in grid cells the index decides without a per-point test.
 """
 
@@ -103,6 +103,6 @@ def build_daklak(folder: Path) -> World:
 
 
 def build_dense(folder: Path) -> World:
-    """A random world with 4,000 households: the grid index decides most of them."""
-    world = build_random(folder, seed=14, households=4000)
+    """A random world with 20,000 households: the grid index decides most of them."""
+    world = build_random(folder, seed=14, households=20_000)
     return World("dense", world.manifest)
