@@ -1,4 +1,8 @@
-"""Annotated dependency aliases shared by the routes."""
+"""Annotated dependency aliases shared by the routes.
+
+The dependencies are ``async``: they only read ``app.state`` or the query string, and a
+plain ``def`` would cost a thread-pool round trip on every request.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,13 @@ from api.results import RegionResults
 from api.settings import Settings
 
 
-def get_results(request: Request) -> RegionResults:
+async def get_results(request: Request) -> RegionResults:
     """The region's results, loaded once by the lifespan."""
     results: RegionResults = request.app.state.results
     return results
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
@@ -32,7 +36,7 @@ INTEGER_PARAMS = ("limit", "offset", "resolution")
 _INTEGER = re.compile(r"-?[0-9]+")
 
 
-def integers_are_integers(request: Request) -> None:
+async def integers_are_integers(request: Request) -> None:
     """Refuse ``limit=3.0`` and the like: pydantic would read it as the integer 3.
 
     The OpenAPI document says these are integers, so anything else is a 422.

@@ -191,13 +191,11 @@ class FeatureIndex:
             if kind is None:
                 raise BadRequest(f"unknown query parameter or property '{name[:60]}'")
             value = parse_filter_value(name, kind, raw)
-            column = self.props[name].to_numpy(dtype=object)
             if value is None:
                 keep &= pd.isna(self.props[name]).to_numpy()
             else:
-                keep &= np.array(
-                    [v == value and v is not None for v in column], dtype=bool
-                )
+                column = self.props[name].to_numpy(dtype=object)
+                keep &= np.asarray(column == value, dtype=bool)
         if bbox is not None:
             hit = np.zeros(len(self.ids), dtype=bool)
             for box in _split_antimeridian(bbox):

@@ -3,6 +3,10 @@
 ``/collections/communes/items`` and friends are listed in the OpenAPI document with
 exactly the parameters each accepts (``resolution`` for cells, ``indicator`` for
 gaps); the generic ``/collections/{collectionId}/items`` only answers 404 for others.
+
+Handlers are ``async``: a page is a slice of bytes serialised at startup (microseconds
+of work), so a thread-pool hop would cost more than the work. Rolling cells up to a new
+resolution is the exception and runs in the thread pool.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ResultsDep, SettingsDep
 from api.errors import BadRequest, NotFound
@@ -170,7 +175,7 @@ def _route(path: str, operation_id: str, one: bool = False):  # type: ignore[no-
 
 
 @_route("/collections/communes/items", "getCommunes")
-def communes(
+async def communes(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -189,7 +194,7 @@ def communes(
 
 
 @_route("/collections/districts/items", "getDistricts")
-def districts(
+async def districts(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -206,7 +211,7 @@ def districts(
 
 
 @_route("/collections/cells/items", "getCells")
-def cells(
+async def cells(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -217,12 +222,12 @@ def cells(
     f: FormatQ = None,  # noqa: ARG001
 ) -> Response:
     """H3 hexagons with the totals of every household in them."""
-    index = results.cells_index(resolution)
+    index = await run_in_threadpool(results.cells_index, resolution)
     return page_of(request, settings, index, bbox, limit, offset, own=frozenset({"resolution"}))
 
 
 @_route("/collections/gaps/items", "getGapFeatures")
-def gaps(
+async def gaps(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -239,7 +244,7 @@ def gaps(
 
 
 @_route("/collections/communes/items/{featureId}", "getCommune", one=True)
-def commune(
+async def commune(
     request: Request, results: ResultsDep, settings: SettingsDep, feature_id: FeatureIdP
 ) -> Response:
     """One commune, by its code."""
@@ -247,7 +252,7 @@ def commune(
 
 
 @_route("/collections/districts/items/{featureId}", "getDistrict", one=True)
-def district(
+async def district(
     request: Request, results: ResultsDep, settings: SettingsDep, feature_id: FeatureIdP
 ) -> Response:
     """One district, by its code."""
@@ -255,7 +260,7 @@ def district(
 
 
 @_route("/collections/cells/items/{featureId}", "getCell", one=True)
-def cell(
+async def cell(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -263,11 +268,12 @@ def cell(
     resolution: ResolutionQ = None,
 ) -> Response:
     """One H3 cell, by its index (at ``resolution``, default the table's)."""
-    return one_of(request, settings, results.cells_index(resolution), "cells", feature_id)
+    index = await run_in_threadpool(results.cells_index, resolution)
+    return one_of(request, settings, index, "cells", feature_id)
 
 
 @_route("/collections/gaps/items/{featureId}", "getGapFeature", one=True)
-def gap(
+async def gap(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -282,12 +288,12 @@ CollectionIdP = Annotated[str, Path(alias="collectionId", max_length=64)]
 
 
 @router.get("/collections/{collectionId}/items", include_in_schema=False)
-def unknown_items(collection_id: CollectionIdP) -> None:
+async def unknown_items(collection_id: CollectionIdP) -> None:
     """Any other collection: 404."""
     raise NotFound(f"no collection '{collection_id[:40]}'; see /collections")
 
 
 @router.get("/collections/{collectionId}/items/{featureId}", include_in_schema=False)
-def unknown_item(collection_id: CollectionIdP, feature_id: FeatureIdP) -> None:  # noqa: ARG001
+async def unknown_item(collection_id: CollectionIdP, feature_id: FeatureIdP) -> None:  # noqa: ARG001
     """Any other collection: 404."""
     raise NotFound(f"no collection '{collection_id[:40]}'; see /collections")

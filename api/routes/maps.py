@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Annotated, Literal, get_args
 
 import geopandas as gpd
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.cells import add_percentages, cell_polygons, resolution_for_at_most
 from api.deps import ResultsDep, SettingsDep
@@ -44,6 +46,14 @@ def _target(results: RegionResults, indicator: str) -> float:
         else "mobile_commune_household_pct"
     )
     return results.targets[key]
+
+
+async def _page(app: FastAPI, key: tuple[str, ...], build: Callable[[], str]) -> str:
+    """A cached page, or build it in the thread pool (rendering takes seconds)."""
+    page = app.state.map_cache.get(key)
+    if isinstance(page, str):
+        return page
+    return await run_in_threadpool(_cached, app, key, build)
 
 
 def warm(app: FastAPI) -> None:
@@ -149,7 +159,7 @@ def render_commune(
     responses={**HTML_200, **ERRORS},
     operation_id="getCoverageMap",
 )
-def coverage(
+async def coverage(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -158,7 +168,7 @@ def coverage(
     ] = "fibre",
 ) -> HTMLResponse:
     """Map of communes coloured by coverage around the target, with layers and hexagons."""
-    page = _cached(
+    page = await _page(
         request.app,
         ("coverage", indicator),
         lambda: render_coverage(results, settings, indicator),
@@ -172,7 +182,7 @@ def coverage(
     responses={**HTML_200, **ERRORS},
     operation_id="getCommuneMap",
 )
-def commune(
+async def commune(
     request: Request,
     results: ResultsDep,
     settings: SettingsDep,
@@ -183,7 +193,7 @@ def commune(
 ) -> HTMLResponse:
     """Map of one commune with its H3 cells."""
     results.commune(commune_code)  # 404 before caching anything
-    page = _cached(
+    page = await _page(
         request.app,
         ("commune", commune_code, indicator),
         lambda: render_commune(results, settings, commune_code, indicator),

@@ -97,7 +97,7 @@ def _link(
     responses={200: {"content": {"text/html": {}}}, **ERRORS},
     operation_id="getLandingPage",
 )
-def landing(
+async def landing(
     request: Request,
     results: ResultsDep,
     f: Annotated[
@@ -131,7 +131,7 @@ def landing(
     responses=ERRORS,
     operation_id="getConformance",
 )
-def conformance() -> Conformance:
+async def conformance() -> Conformance:
     """Conformance classes implemented by this service."""
     return Conformance(conformsTo=CONFORMANCE)
 
@@ -159,7 +159,7 @@ def _collection(request: Request, results: RegionResults, cid: str) -> Collectio
     responses=ERRORS,
     operation_id="getCollections",
 )
-def collections(request: Request, results: ResultsDep) -> Collections:
+async def collections(request: Request, results: ResultsDep) -> Collections:
     """The feature collections: communes, districts, cells, gaps."""
     return Collections(
         links=[_link(request, "/collections", "self", JSON)],
@@ -174,7 +174,7 @@ def collections(request: Request, results: ResultsDep) -> Collections:
     responses=ERRORS,
     operation_id="describeCollection",
 )
-def collection(
+async def collection(
     request: Request, results: ResultsDep, collection_id: CollectionId
 ) -> Collection:
     """Metadata of one feature collection."""
