@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 DEMO   := build/demo
 OUT    := build/demo-out
 
-.PHONY: setup run test bench lint typecheck clean
+.PHONY: setup run test bench lint typecheck clean browser
 
 setup: $(BIN)/geodx
 
@@ -19,7 +19,12 @@ run: setup
 	$(BIN)/geodx demo --out $(DEMO)
 	$(BIN)/geodx run $(DEMO) --out $(OUT)
 
-test: setup
+# Debian's Chromium for the map tests (headless; they are skipped when it is missing).
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium) \
+		|| echo "warning: could not install chromium; browser tests will be skipped"
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 bench: setup
