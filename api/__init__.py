@@ -1,0 +1,1 @@
+"""geodx web service: OGC API - Features, tables for officials, offline maps."""

@@ -29,7 +29,9 @@ def serve_command(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port.")] = 8000,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Results folder (default build/serve/<region>)."),
+        typer.Option(
+            "--out", "-o", help="Results folder (default build/serve/<region>)."
+        ),
     ] = None,
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""

@@ -45,6 +45,12 @@ async def integers_are_integers(request: Request) -> None:
         for value in request.query_params.getlist(name):
             if not _INTEGER.fullmatch(value.strip()):
                 raise RequestValidationError(
-                    [{"loc": ("query", name), "msg": "Input should be a valid integer",
-                      "type": "int_parsing", "input": value[:40]}]  # fmt: skip
+                    [
+                        {
+                            "loc": ("query", name),
+                            "msg": "Input should be a valid integer",
+                            "type": "int_parsing",
+                            "input": value[:40],
+                        }
+                    ]  # fmt: skip
                 )

@@ -8,7 +8,6 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
 
 HEADERS = {
     "commune_code": ("commune_code", "Mã xã"),
@@ -67,11 +66,9 @@ def to_xlsx(table: pd.DataFrame, *, title: str) -> bytes:
     for row in ws.iter_rows(min_row=1):
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = TYPE_STRING
+                cell.data_type = "s"  # a string, never a formula
     for i, name in enumerate(table.columns, start=1):
-        width = max(
-            [len(str(name)), *(len(str(v)) for v in table.iloc[:, i - 1])] or [8]
-        )
+        width = max([len(str(name)), *(len(str(v)) for v in table.iloc[:, i - 1])])
         ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, width + 2)
     ws.freeze_panes = "A2"
     buf = io.BytesIO()

@@ -73,9 +73,14 @@ def _column_kind(values: pd.Series) -> str | None:
         return "str"
     if all(isinstance(v, bool | np.bool_) for v in present):
         return "bool"
-    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present):
+    if all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in present
+    ):
         return "int"
-    if all(isinstance(v, int | float | np.number) and not isinstance(v, bool) for v in present):
+    if all(
+        isinstance(v, int | float | np.number) and not isinstance(v, bool)
+        for v in present
+    ):
         return "number"
     return None
 
@@ -88,12 +93,17 @@ def json_records(props: pd.DataFrame) -> list[dict[str, Any]]:
         if pd.api.types.is_float_dtype(col.dtype):
             arr = col.to_numpy(dtype=float)
             columns[name] = [v if math.isfinite(v) else None for v in arr.tolist()]
-        elif pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_integer_dtype(col.dtype):
+        elif pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_integer_dtype(
+            col.dtype
+        ):
             columns[name] = col.tolist()
         else:
             columns[name] = [clean_value(v) for v in col.tolist()]
     names = list(columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+    return [
+        dict(zip(names, row, strict=True))
+        for row in zip(*columns.values(), strict=True)
+    ]
 
 
 def parse_filter_value(name: str, kind: str, raw: str) -> Any:
@@ -155,14 +165,17 @@ class FeatureIndex:
         texts = shapely.to_geojson(fixed)
         blank = shapely.is_missing(fixed) | shapely.is_empty(fixed)
         geometry_json = [
-            b"null" if no else str(t).encode() for t, no in zip(texts, blank, strict=True)
+            b"null" if no else str(t).encode()
+            for t, no in zip(texts, blank, strict=True)
         ]
         features = [
             b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"geometry":' + geom
             + b',"properties":' + orjson.dumps(rec, option=orjson.OPT_SERIALIZE_NUMPY) + b"}"
             for fid, geom, rec in zip(ids, geometry_json, json_records(props), strict=True)
         ]  # fmt: skip
-        kinds = {c: k for c in props.columns if (k := _column_kind(props[c])) is not None}
+        kinds = {
+            c: k for c in props.columns if (k := _column_kind(props[c])) is not None
+        }
         return cls(ids, features, props, fixed, kinds)
 
     def __len__(self) -> int:

@@ -41,7 +41,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.map_cache = {}
     log.info("serving results from %s", settings.results_dir)
     if settings.warm_maps:
-        threading.Thread(target=maps.warm, args=(app,), name="warm-maps", daemon=True).start()
+        threading.Thread(
+            target=maps.warm, args=(app,), name="warm-maps", daemon=True
+        ).start()
     yield
 
 

@@ -193,7 +193,7 @@ class RegionResults:
     def h3_resolution(self) -> int:
         """Resolution of the cell table (from its cells; else from the summary)."""
         if len(self.cell_totals):
-            return int(self.cell_totals["resolution"].iat[0])
+            return int(self.cell_totals["resolution"].to_numpy()[0])
         res = self.summary.get("h3_resolution")
         return res if isinstance(res, int) and 0 <= res <= 15 else 9
 
@@ -227,7 +227,7 @@ class RegionResults:
             raise UnknownCommune(f"no commune with code '{code[:40]}'")
         row = self.communes.iloc[pos].to_dict()
         return {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in row.items()
         }
 

@@ -19,19 +19,23 @@ class Settings(BaseSettings):
     )
 
     results_dir: Path = Field(
-        Path("build/demo-out"),
+        default=Path("build/demo-out"),
         description="Folder written by `geodx run` (communes.geojson, summary.json, ...).",
     )
-    default_limit: int = Field(100, ge=1, le=10_000)
-    max_limit: int = Field(1000, ge=1, le=100_000)
+    default_limit: int = Field(default=100, ge=1, le=10_000)
+    max_limit: int = Field(default=1000, ge=1, le=100_000)
     map_max_cells: int = Field(
-        6000, ge=1, description="Hexagons on a coverage map are rolled up until fewer."
+        default=6000,
+        ge=1,
+        description="Hexagons on a coverage map are rolled up until fewer.",
     )
     warm_maps: bool = Field(
-        True, description="Render the coverage maps in the background at startup."
+        default=True,
+        description="Render the coverage maps in the background at startup.",
     )
     tiles_url: str | None = Field(
-        None, description="Base-map tile URL template; none by default (works offline)."
+        default=None,
+        description="Base-map tile URL template; none by default (works offline).",
     )
     tiles_attribution: str = "Base map"
     cors_origins: list[str] = ["*"]

@@ -106,13 +106,23 @@ def app_factory() -> object:
     return app
 
 
-def start_server(results: Path, static: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    results: Path, static: Path, workers: int
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     code = (
         "import sys; from bench.load import serve_child; "
         "serve_child(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))"
     )
-    cmd = [sys.executable, "-c", code, str(results), str(static), str(port), str(workers)]
+    cmd = [
+        sys.executable,
+        "-c",
+        code,
+        str(results),
+        str(static),
+        str(port),
+        str(workers),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -148,7 +158,9 @@ def run_wrk(url: str, connections: int, duration: float) -> Figures:
     """``wrk --latency`` for ``duration`` seconds; parse requests and percentiles."""
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
            "--timeout", "10s", url]  # fmt: skip
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, timeout=duration + 60
+    )
     pct = {}
     for line in out.stdout.splitlines():
         m = WRK_LINE.match(line)
@@ -170,7 +182,9 @@ async def _httpx_load(url: str, connections: int, duration: float, cap: int) -> 
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + duration
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections
+    )
     async with httpx.AsyncClient(limits=limits, timeout=10) as client:
 
         async def worker() -> None:
@@ -204,11 +218,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=2025)
-    parser.add_argument("--results", type=Path, help="serve this results folder instead")
+    parser.add_argument(
+        "--results", type=Path, help="serve this results folder instead"
+    )
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
-    parser.add_argument("--max-requests", type=int, default=200_000, help="httpx client cap")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--max-requests", type=int, default=200_000, help="httpx client cap"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes"
+    )
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     args = parser.parse_args(argv)
 
@@ -217,9 +237,19 @@ def main(argv: list[str] | None = None) -> int:
     static.mkdir(parents=True, exist_ok=True)
     from api.results import load_results
 
-    west, south, east, north = load_results(results).cells_index().extent or [0, 0, 1, 1]
+    west, south, east, north = load_results(results).cells_index().extent or [
+        0,
+        0,
+        1,
+        1,
+    ]
     # a window of about a twentieth of the region's width, in its middle
-    cx, cy, dx, dy = (west + east) / 2, (south + north) / 2, (east - west) / 40, (north - south) / 40
+    cx, cy, dx, dy = (
+        (west + east) / 2,
+        (south + north) / 2,
+        (east - west) / 40,
+        (north - south) / 40,
+    )
     bbox = f"{cx - dx:.5f},{cy - dy:.5f},{cx + dx:.5f},{cy + dy:.5f}"
     endpoints = [
         Endpoint("communes items (100)", "/collections/communes/items?limit=100", "communes.json"),
@@ -231,14 +261,21 @@ def main(argv: list[str] | None = None) -> int:
     load = (
         (lambda url: run_wrk(url, args.connections, args.duration))
         if use_wrk
-        else (lambda url: run_httpx(url, args.connections, args.duration, args.max_requests))
+        else (
+            lambda url: run_httpx(
+                url, args.connections, args.duration, args.max_requests
+            )
+        )
     )
     proc, base = start_server(results, static, args.workers)
     try:
         sizes = save_bytes(base, endpoints, static)
         rows = []
         for ep in endpoints:
-            for kind, path in (("app", ep.path), ("static", f"{STATIC_PREFIX}/{ep.static_name}")):
+            for kind, path in (
+                ("app", ep.path),
+                ("static", f"{STATIC_PREFIX}/{ep.static_name}"),
+            ):
                 print(f"  {ep.name} [{kind}] …", flush=True)
                 rows.append((ep.name, kind, sizes[ep.name], load(base + path)))
     finally:

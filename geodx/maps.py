@@ -19,7 +19,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 from shapely.geometry import mapping
 
@@ -109,13 +109,13 @@ _CSS = """<style>
 </style>"""
 
 
-class HtmlControl(MacroElement):  # type: ignore[misc]  # folium is untyped
+class HtmlControl(MacroElement):
     """A Leaflet control holding already-escaped HTML (legend, title)."""
 
     _template = _CONTROL
 
     def __init__(self, content: str, *, position: str, css_class: str) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._name = "HtmlControl"
         self.content = content
         self.position = position
@@ -215,7 +215,9 @@ def base_map(
             tiles=tiles_url, attr=esc(attribution), name="Base map"
         ).add_to(m)
     m.fit_bounds([[south, west], [north, east]])
-    m.get_root().header.add_child(Element(_CSS))
+    root = m.get_root()
+    assert isinstance(root, Figure)
+    root.header.add_child(Element(_CSS))
     return m
 
 

@@ -11,11 +11,13 @@ resolution is the exception and runs in the thread pool.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from fastapi.types import DecoratedCallable
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ResultsDep, SettingsDep
@@ -30,9 +32,15 @@ GEOJSON = "application/geo+json"
 # Query parameters with a meaning of their own; every other one filters on a property.
 RESERVED = frozenset({"bbox", "limit", "offset", "f", "bbox-crs"})
 ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorMessage, "description": "Bad request (bbox, filter, parameter)."},
+    400: {
+        "model": ErrorMessage,
+        "description": "Bad request (bbox, filter, parameter).",
+    },
     404: {"model": ErrorMessage, "description": "Unknown collection or feature."},
-    422: {"model": ErrorMessage, "description": "A parameter has the wrong type or range."},
+    422: {
+        "model": ErrorMessage,
+        "description": "A parameter has the wrong type or range.",
+    },
 }
 FEATURE_SCHEMA = {
     "type": "object",
@@ -56,22 +64,23 @@ PAGE_SCHEMA = {
         "links": {"type": "array", "items": {"type": "object"}},
     },
 }
-PAGE = {
+PAGE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A GeoJSON FeatureCollection, paged by next/prev links.",
         "content": {GEOJSON: {"schema": PAGE_SCHEMA}},
     }
 }
-ONE = {
-    200: {"description": "A GeoJSON Feature.", "content": {GEOJSON: {"schema": FEATURE_SCHEMA}}}
+ONE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A GeoJSON Feature.",
+        "content": {GEOJSON: {"schema": FEATURE_SCHEMA}},
+    }
 }
 
 _LON = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[0-9]{1,2})(?:\.[0-9]+)?)"
 _LAT = r"-?(?:90(?:\.0+)?|[0-8]?[0-9](?:\.[0-9]+)?)"
 _HEIGHT = r"-?[0-9]{1,5}(?:\.[0-9]+)?"
-BBOX_PATTERN = (
-    rf"^(?:{_LON},{_LAT},{_LON},{_LAT}|{_LON},{_LAT},{_HEIGHT},{_LON},{_LAT},{_HEIGHT})$"
-)
+BBOX_PATTERN = rf"^(?:{_LON},{_LAT},{_LON},{_LAT}|{_LON},{_LAT},{_HEIGHT},{_LON},{_LAT},{_HEIGHT})$"
 BBoxQ = Annotated[
     str | None,
     Query(
@@ -83,11 +92,15 @@ BBoxQ = Annotated[
 ]
 LimitQ = Annotated[
     int | None,
-    Query(ge=1, description="Features per page; above the maximum it is lowered to it."),
+    Query(
+        ge=1, description="Features per page; above the maximum it is lowered to it."
+    ),
 ]
 OffsetQ = Annotated[int, Query(ge=0, le=10**9, description="Features to skip.")]
 FormatQ = Annotated[Literal["json", "geojson"] | None, Query(description="Format.")]
-CodeQ = Annotated[str | None, Query(max_length=64, description="Keep features with this code.")]
+CodeQ = Annotated[
+    str | None, Query(max_length=64, description="Keep features with this code.")
+]
 FlagQ = Annotated[bool | None, Query(description="Keep features with this flag.")]
 ResolutionQ = Annotated[
     int | None, Query(ge=0, le=15, description="H3 resolution to roll the cells up to.")
@@ -95,7 +108,9 @@ ResolutionQ = Annotated[
 IndicatorQ = Annotated[
     Literal["fibre", "mobile"], Query(description="Which target: fibre or mobile.")
 ]
-FeatureIdP = Annotated[str, Path(alias="featureId", max_length=64, description="Feature id.")]
+FeatureIdP = Annotated[
+    str, Path(alias="featureId", max_length=64, description="Feature id.")
+]
 
 
 class GeoJSONResponse(Response):
@@ -134,7 +149,9 @@ def page_of(
         nxt = request.url.include_query_params(offset=offset + size, limit=size)
         links.append({"href": str(nxt), "rel": "next", "type": GEOJSON})
     if offset > 0:
-        prev = request.url.include_query_params(offset=max(0, offset - size), limit=size)
+        prev = request.url.include_query_params(
+            offset=max(0, offset - size), limit=size
+        )
         links.append({"href": str(prev), "rel": "prev", "type": GEOJSON})
     body = collection_body(
         [index.features[i] for i in page],
@@ -158,14 +175,21 @@ def one_of(
     base = str(request.url_for("root")).rstrip("/")
     links = [
         {"href": str(request.url), "rel": "self", "type": GEOJSON},
-        {"href": f"{base}/collections/{cid}", "rel": "collection", "type": "application/json"},
+        {
+            "href": f"{base}/collections/{cid}",
+            "rel": "collection",
+            "type": "application/json",
+        },
     ]
     return GeoJSONResponse(
-        feature_with_links(feature, links), headers={"Cache-Control": settings.cache_control}
+        feature_with_links(feature, links),
+        headers={"Cache-Control": settings.cache_control},
     )
 
 
-def _route(path: str, operation_id: str, one: bool = False):  # type: ignore[no-untyped-def]
+def _route(
+    path: str, operation_id: str, one: bool = False
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
     return router.get(
         path,
         response_class=GeoJSONResponse,
@@ -190,7 +214,9 @@ async def communes(
 ) -> Response:
     """Communes with their figures, targets and gaps."""
     flags = {"fibre_target_met": fibre_target_met, "mobile_covered": mobile_covered}
-    return page_of(request, settings, results.communes_index, bbox, limit, offset, flags)
+    return page_of(
+        request, settings, results.communes_index, bbox, limit, offset, flags
+    )
 
 
 @_route("/collections/districts/items", "getDistricts")
@@ -207,7 +233,9 @@ async def districts(
 ) -> Response:
     """Districts: the same figures rolled up."""
     flags = {"fibre_target_met": fibre_target_met}
-    return page_of(request, settings, results.districts_index, bbox, limit, offset, flags)
+    return page_of(
+        request, settings, results.districts_index, bbox, limit, offset, flags
+    )
 
 
 @_route("/collections/cells/items", "getCells")
@@ -223,7 +251,9 @@ async def cells(
 ) -> Response:
     """H3 hexagons with the totals of every household in them."""
     index = await run_in_threadpool(results.cells_index, resolution)
-    return page_of(request, settings, index, bbox, limit, offset, own=frozenset({"resolution"}))
+    return page_of(
+        request, settings, index, bbox, limit, offset, own=frozenset({"resolution"})
+    )
 
 
 @_route("/collections/gaps/items", "getGapFeatures")
@@ -240,7 +270,9 @@ async def gaps(
 ) -> Response:
     """Communes below a target, largest number of missing households first."""
     index = results.gaps_index[indicator]
-    return page_of(request, settings, index, bbox, limit, offset, own=frozenset({"indicator"}))
+    return page_of(
+        request, settings, index, bbox, limit, offset, own=frozenset({"indicator"})
+    )
 
 
 @_route("/collections/communes/items/{featureId}", "getCommune", one=True)

@@ -181,5 +181,3 @@ async def collection(
     if collection_id not in COLLECTIONS:
         raise NotFound(f"no collection '{collection_id[:40]}'; see /collections")
     return _collection(request, results, collection_id)
-
-

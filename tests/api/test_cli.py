@@ -21,12 +21,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     seen: dict[str, Any] = {"run": 0}
     current = {"value": False}
 
-    def run_region(region: Path, out_dir: Path) -> None:
+    def run_region(region: Path, out_dir: Path) -> None:  # noqa: ARG001
         seen["run"] += 1
         seen["out"] = out_dir
 
     monkeypatch.setattr(pipeline, "run_region", run_region)
-    monkeypatch.setattr(pipeline, "results_are_current", lambda r, o: current["value"])
+    monkeypatch.setattr(pipeline, "results_are_current", lambda *_: current["value"])
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     seen["current"] = current
     return seen
@@ -39,9 +39,13 @@ def cli() -> typer.Typer:
     return app
 
 
-def test_serve_computes_stale_results_then_serves(calls: dict[str, Any], tmp_path: Path) -> None:
+def test_serve_computes_stale_results_then_serves(
+    calls: dict[str, Any], tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    r = CliRunner().invoke(cli(), ["serve", "region", "--port", "8123", "--out", str(out)])
+    r = CliRunner().invoke(
+        cli(), ["serve", "region", "--port", "8123", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     assert calls["run"] == 1 and calls["out"] == out
     assert calls["host"] == "127.0.0.1" and calls["port"] == 8123

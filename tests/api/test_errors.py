@@ -61,7 +61,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("url", "status"), BAD)
-def test_bad_requests_get_4xx_with_a_message(client: TestClient, url: str, status: int) -> None:
+def test_bad_requests_get_4xx_with_a_message(
+    client: TestClient, url: str, status: int
+) -> None:
     r = client.get(url)
     assert r.status_code == status, r.text
     detail = r.json()["detail"]
@@ -74,11 +76,15 @@ def test_unknown_paths_get_json_404(client: TestClient) -> None:
 
 
 def test_status_table_covers_the_domain_errors() -> None:
-    assert STATUS_CODES[UnknownCommune] == 404 and STATUS_CODES[InvalidResolution] == 422
+    assert (
+        STATUS_CODES[UnknownCommune] == 404 and STATUS_CODES[InvalidResolution] == 422
+    )
     assert STATUS_CODES[BadRequest] == 400 and STATUS_CODES[NotFound] == 404
 
 
-def test_missing_results_folder_fails_at_startup_naming_the_file(tmp_path: Path) -> None:
+def test_missing_results_folder_fails_at_startup_naming_the_file(
+    tmp_path: Path,
+) -> None:
     app = create_app(Settings(results_dir=tmp_path / "absent"))
     with pytest.raises(InputFileError, match="summary.json"), TestClient(app):
         pass

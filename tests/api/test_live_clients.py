@@ -64,7 +64,9 @@ def server(results_dir: Path) -> Iterator[str]:
             proc.wait()
 
 
-def test_gdal_reads_every_commune_with_the_same_figures(server: str, results_dir: Path) -> None:
+def test_gdal_reads_every_commune_with_the_same_figures(
+    server: str, results_dir: Path
+) -> None:
     import pyogrio
 
     layers = dict(pyogrio.list_layers(f"OAPIF:{server}/"))
@@ -74,10 +76,17 @@ def test_gdal_reads_every_commune_with_the_same_figures(server: str, results_dir
     want = pd.DataFrame([f["properties"] for f in doc["features"]])
     assert list(got["commune_code"]) == list(want["commune_code"])
     assert list(got["commune_name"]) == list(want["commune_name"])  # exact Vietnamese
-    for col in ("households", "fibre_households", "fibre_gap_households", "mobile_households"):
+    for col in (
+        "households",
+        "fibre_households",
+        "fibre_gap_households",
+        "mobile_households",
+    ):
         assert list(got[col]) == list(want[col])
     for col in ("fibre_pct", "mobile_pct", "layer_viettel_4g_pct"):
-        np.testing.assert_array_equal(got[col].to_numpy(float), want[col].to_numpy(float))
+        np.testing.assert_array_equal(
+            got[col].to_numpy(float), want[col].to_numpy(float)
+        )
 
 
 def test_gdal_reads_every_cell(server: str, results_dir: Path) -> None:
@@ -89,7 +98,9 @@ def test_gdal_reads_every_cell(server: str, results_dir: Path) -> None:
     assert sorted(got["h3"]) == sorted(totals.index)
     got = got.set_index("h3").loc[totals.index]
     assert (got["households"].to_numpy() == totals["households"].to_numpy()).all()
-    assert (got["fibre_households"].to_numpy() == totals["fibre_households"].to_numpy()).all()
+    assert (
+        got["fibre_households"].to_numpy() == totals["fibre_households"].to_numpy()
+    ).all()
 
 
 # Decodes the screenshot in the page itself (no imaging library needed here) and
@@ -147,9 +158,14 @@ def test_chromium_renders_maps_offline(server: str, browser: Any, path: str) -> 
     errors: list[str] = []
     page = browser.new_page(viewport={"width": 1000, "height": 700})
     try:
-        page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
+        page.on(
+            "request",
+            lambda r: None if r.url.startswith(server) else outside.append(r.url),
+        )
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on(
+            "console", lambda m: errors.append(m.text) if m.type == "error" else None
+        )
         page.goto(server + path, wait_until="load", timeout=30_000)
         shot = page.screenshot()
         polygons = page.locator("path.leaflet-interactive").count()

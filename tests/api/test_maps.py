@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from geodx.maps import DivergingScale
+
 
 def js(text: str) -> str:
     """``text`` as Jinja's ``tojson`` writes it inside a page (ASCII, <>&' escaped)."""
@@ -30,16 +30,26 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
 
 
 @pytest.mark.parametrize("indicator", ["fibre", "mobile", "mobile_5g"])
-def test_coverage_map_has_layers_legend_and_label(client: TestClient, indicator: str) -> None:
+def test_coverage_map_has_layers_legend_and_label(
+    client: TestClient, indicator: str
+) -> None:
     r = client.get(f"/maps/coverage?indicator={indicator}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
-    assert "/static/leaflet/leaflet.js" in page and "/static/leaflet/leaflet.css" in page
+    assert (
+        "/static/leaflet/leaflet.js" in page and "/static/leaflet/leaflet.css" in page
+    )
     assert not EXTERNAL.search(page), "the page loads something from another host"
     assert "cdn" not in page.lower()
     assert shows(page, "H3 hexagons") and shows(page, "district boundaries")
-    assert shows(page, {"fibre": "target: 90 %", "mobile": "covered at: 95 %",
-                        "mobile_5g": "reference (4G/5G rule): 95 %"}[indicator])
+    assert shows(
+        page,
+        {
+            "fibre": "target: 90 %",
+            "mobile": "covered at: 95 %",
+            "mobile_5g": "reference (4G/5G rule): 95 %",
+        }[indicator],
+    )
     assert "L.control.layers" in page
     assert shows(page, "SYNTHETIC DATA")
     assert shows(page, "Tỉnh Đắk Lắk (thử nghiệm)")
@@ -70,7 +80,9 @@ def test_commune_map_shows_its_cells(client: TestClient, results_dir: Path) -> N
     page = client.get("/maps/communes/24121?indicator=mobile").text
     assert shows(page, "Xã Hòa Phú") and shows(page, "commune boundary")
     assert shows(page, "H3 — 4G/5G (%)") and shows(page, "Ô H3 / H3 cell")
-    assert page.count(js("<th>Ô H3 / H3 cell</th>")) == 3 * n  # one per cell in 3 overlays
+    assert (
+        page.count(js("<th>Ô H3 / H3 cell</th>")) == 3 * n
+    )  # one per cell in 3 overlays
 
 
 def test_leaflet_is_served_by_the_app(client: TestClient) -> None:

@@ -29,7 +29,12 @@ def test_commune_report_figures_targets_gap_and_breakdowns(client: TestClient) -
     assert body["district_name"] == "Thành phố Buôn Ma Thuột"
     assert body["synthetic"] is True
     fibre = next(t for t in body["targets"] if t["indicator"] == "fibre")
-    assert fibre == {"indicator": "fibre", "target_pct": 90.0, "met": False, "gap_households": 53}
+    assert fibre == {
+        "indicator": "fibre",
+        "target_pct": 90.0,
+        "met": False,
+        "gap_households": 53,
+    }
     by_tech = {x["indicator"]: x for x in body["by_technology"]}
     assert by_tech["fibre"]["households"] == 12 and by_tech["mobile"]["pct"] == 100.0
     assert set(body["by_operator"]) == {"VNPT", "Viettel"}
@@ -87,7 +92,9 @@ def test_gaps_csv_has_bom_and_vietnamese_headers(client: TestClient) -> None:
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert rows[0][:2] == ["Mã xã", "Tên xã"] and "Số hộ còn thiếu" in rows[0]
     assert rows[1][1] == SPECIAL and rows[1][4] == "Cáp quang"
-    english = client.get("/gaps?indicator=mobile&format=csv").content.decode("utf-8-sig")
+    english = client.get("/gaps?indicator=mobile&format=csv").content.decode(
+        "utf-8-sig"
+    )
     assert english.splitlines()[0].startswith("commune_code,commune_name")
 
 
@@ -101,6 +108,8 @@ def test_gaps_xlsx_reads_back(client: TestClient) -> None:
 
 
 def test_xlsx_never_turns_text_into_formulas() -> None:
-    data = to_xlsx(pd.DataFrame({"name": ["=HYPERLINK(1)", "Xã A"], "n": [1, 2]}), title="t")
+    data = to_xlsx(
+        pd.DataFrame({"name": ["=HYPERLINK(1)", "Xã A"], "n": [1, 2]}), title="t"
+    )
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
     assert ws["A2"].data_type == "s" and ws["A2"].value == "=HYPERLINK(1)"

@@ -15,7 +15,9 @@ from shapely.geometry import shape
 GEOJSON = "application/geo+json"
 
 
-def walk_pages(client: TestClient, url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def walk_pages(
+    client: TestClient, url: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Follow ``next`` links; return every feature and every page."""
     features, pages = [], []
     while url:
@@ -25,7 +27,9 @@ def walk_pages(client: TestClient, url: str) -> tuple[list[dict[str, Any]], list
         page = orjson.loads(r.content)  # strict JSON: NaN would not parse
         pages.append(page)
         features += page["features"]
-        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), "")
+        url = next(
+            (link["href"] for link in page["links"] if link["rel"] == "next"), ""
+        )
     return features, pages
 
 
@@ -37,7 +41,9 @@ def test_landing_page_links_to_the_api_definition_and_data(client: TestClient) -
     assert body["synthetic"] is True and "synthetic" in body["title"]
 
 
-def test_landing_page_in_html_labels_synthetic_data_and_escapes(client: TestClient) -> None:
+def test_landing_page_in_html_labels_synthetic_data_and_escapes(
+    client: TestClient,
+) -> None:
     r = client.get("/", headers={"accept": "text/html"})
     assert r.headers["content-type"].startswith("text/html")
     assert "SYNTHETIC DATA" in r.text and "Tỉnh Đắk Lắk (thử nghiệm)" in r.text
@@ -62,7 +68,9 @@ def test_openapi_document_is_version_30(client: TestClient) -> None:
         assert set(get["responses"]["400"]["content"]) == {"application/json"}
     params = doc["paths"]["/collections/cells/items"]["get"]["parameters"]
     limit = next(p for p in params if p["name"] == "limit")
-    assert limit["schema"]["minimum"] == 1 and "maximum" not in limit["schema"]  # clamped
+    assert (
+        limit["schema"]["minimum"] == 1 and "maximum" not in limit["schema"]
+    )  # clamped
 
 
 def test_collections_lists_the_four_with_extents(client: TestClient) -> None:
@@ -75,13 +83,19 @@ def test_collections_lists_the_four_with_extents(client: TestClient) -> None:
     assert client.get("/collections/cells").json()["id"] == "cells"
 
 
-def test_paging_walks_every_commune_with_counts(client: TestClient, results_dir: Path) -> None:
+def test_paging_walks_every_commune_with_counts(
+    client: TestClient, results_dir: Path
+) -> None:
     features, pages = walk_pages(client, "/collections/communes/items")
-    expected = json.loads((results_dir / "communes.geojson").read_text(encoding="utf-8"))
+    expected = json.loads(
+        (results_dir / "communes.geojson").read_text(encoding="utf-8")
+    )
     assert [f["id"] for f in features] == [
         f["properties"]["commune_code"] for f in expected["features"]
     ]
-    assert [f["properties"] for f in features] == [f["properties"] for f in expected["features"]]
+    assert [f["properties"] for f in features] == [
+        f["properties"] for f in expected["features"]
+    ]
     assert all(p["numberMatched"] == 5 for p in pages)
     assert [p["numberReturned"] for p in pages] == [2, 2, 1]
     assert any(link["rel"] == "prev" for link in pages[1]["links"])
@@ -96,7 +110,9 @@ def test_limit_above_maximum_is_clamped_and_paged(client: TestClient) -> None:
 
 def test_geometry_follows_rfc7946(big_client: TestClient) -> None:
     for cid in ("communes", "districts", "cells", "gaps"):
-        page = orjson.loads(big_client.get(f"/collections/{cid}/items?limit=1000").content)
+        page = orjson.loads(
+            big_client.get(f"/collections/{cid}/items?limit=1000").content
+        )
         for feature in page["features"]:
             geom = shape(feature["geometry"])
             polys = getattr(geom, "geoms", [geom])
@@ -107,7 +123,9 @@ def test_geometry_follows_rfc7946(big_client: TestClient) -> None:
 
 
 def test_bbox_selects_intersecting_features(client: TestClient) -> None:
-    page = client.get("/collections/communes/items?bbox=108.005,12.605,108.015,12.615").json()
+    page = client.get(
+        "/collections/communes/items?bbox=108.005,12.605,108.015,12.615"
+    ).json()
     assert [f["id"] for f in page["features"]] == ["24121"]
     page = client.get("/collections/communes/items?bbox=100,0,101,1").json()
     assert page["numberMatched"] == 0 and page["features"] == []
@@ -138,17 +156,26 @@ def test_cells_add_up_to_every_household_and_roll_up(
     cells = pd.read_parquet(results_dir / "cells.parquet")
     fine = big_client.get("/collections/cells/items?limit=1000").json()
     assert fine["numberMatched"] == cells["h3"].nunique()
-    for col in ("households", "fibre_households", "mobile_households", "mobile_5g_households"):
+    for col in (
+        "households",
+        "fibre_households",
+        "mobile_households",
+        "mobile_5g_households",
+    ):
         assert sum(f["properties"][col] for f in fine["features"]) == cells[col].sum()
     for res in (8, 7, 5, 0):
-        coarse = big_client.get(f"/collections/cells/items?resolution={res}&limit=1000").json()
+        coarse = big_client.get(
+            f"/collections/cells/items?resolution={res}&limit=1000"
+        ).json()
         assert sum(f["properties"]["households"] for f in coarse["features"]) == (
             cells["households"].sum()
         )
         assert all(f["properties"]["resolution"] == res for f in coarse["features"])
 
 
-def test_a_cell_shared_by_communes_and_unassigned_households(big_client: TestClient) -> None:
+def test_a_cell_shared_by_communes_and_unassigned_households(
+    big_client: TestClient,
+) -> None:
     features = big_client.get("/collections/cells/items?limit=1000").json()["features"]
     unassigned = [f for f in features if f["properties"]["communes"] == 0]
     assert sum(f["properties"]["households"] for f in unassigned) == 6
@@ -162,8 +189,12 @@ def test_one_feature_by_id(client: TestClient) -> None:
     body = r.json()
     assert body["properties"]["commune_name"] == 'Xã Ea <Tu> "Mới" & Co'
     assert {link["rel"] for link in body["links"]} == {"self", "collection"}
-    cell = client.get("/collections/cells/items?resolution=6").json()["features"][0]["id"]
-    assert client.get(f"/collections/cells/items/{cell}?resolution=6").json()["id"] == cell
+    cell = client.get("/collections/cells/items?resolution=6").json()["features"][0][
+        "id"
+    ]
+    assert (
+        client.get(f"/collections/cells/items/{cell}?resolution=6").json()["id"] == cell
+    )
 
 
 def test_gaps_collection_largest_gap_first(client: TestClient) -> None:

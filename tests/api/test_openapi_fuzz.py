@@ -44,6 +44,8 @@ def test_api_conforms_to_its_openapi(api_schema: Any, mode: GenerationMode) -> N
             # A bbox whose south is above its north passes the schema (OpenAPI cannot
             # compare two items of a value) and is refused with a documented 400.
             bbox = mode is GenerationMode.POSITIVE and "bbox" in (case.query or {})
-            case.call_and_validate(excluded_checks=[positive_data_acceptance] if bbox else [])
+            case.call_and_validate(
+                excluded_checks=[positive_data_acceptance] if bbox else []
+            )
 
         check()
