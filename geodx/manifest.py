@@ -205,8 +205,13 @@ class _Parser:
             isinstance(value, bool) and kind in (int, float, (int, float))
         )
         if not ok:
-            names = kind.__name__ if isinstance(kind, type) else "number"
-            raise self.fail(where, f"'{key}' must be a {names}, got {value!r}")
+            names = {"str": "a string", "int": "an integer", "bool": "true or false"}
+            name = (
+                names.get(kind.__name__, "a number")
+                if isinstance(kind, type)
+                else "a number"
+            )
+            raise self.fail(where, f"'{key}' must be {name}, got {value!r}")
         return value
 
     def number(

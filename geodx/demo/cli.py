@@ -19,9 +19,6 @@ from typing import Annotated, Any
 import typer
 
 from geodx.demo.errors import DemoInputError
-from geodx.demo.real import REPORT_NAME, build_real_region
-from geodx.demo.synthetic import build_synthetic_region
-from geodx.demo.writer import write_json
 from geodx.errors import GeodxError
 
 PARAMS_NAME = "demo.json"
@@ -70,7 +67,7 @@ def demo_command(
             build_into(
                 out,
                 params,
-                lambda d: build_synthetic_region(d, seed=seed, households=households),
+                lambda d: _synthetic()(d, seed=seed, households=households),
             )
             typer.echo(
                 f"Built the synthetic demo province (synthetic data, {households:,} "
@@ -95,7 +92,7 @@ def _build_real(
     build_into(
         out,
         params,
-        lambda d: build_real_region(
+        lambda d: _real()(
             d,
             boundaries=boundaries,
             households_table=households_table,
@@ -103,7 +100,7 @@ def _build_real(
             seed=seed,
         ),
     )
-    report = json.loads((out / REPORT_NAME).read_text(encoding="utf-8"))
+    report = json.loads((out / _report_name()).read_text(encoding="utf-8"))
     manifest = out / "region.toml"
     typer.echo(
         "Built a demo region on real boundaries (household positions and networks "
@@ -177,6 +174,8 @@ def build_into(
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; a region folder is for sharing
         build(tmp)
+        from geodx.demo.writer import write_json
+
         write_json(tmp / PARAMS_NAME, params)
         if out.exists():
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -193,3 +192,22 @@ def build_into(
 def _replaceable(out: Path) -> bool:
     """Whether ``out`` may be replaced: an empty folder or an earlier demo build."""
     return out.is_dir() and ((out / PARAMS_NAME).is_file() or not any(out.iterdir()))
+
+
+# The generators pull in geopandas and rasterio: imported when a demo is built.
+def _synthetic() -> Callable[..., Path]:
+    from geodx.demo.synthetic import build_synthetic_region
+
+    return build_synthetic_region
+
+
+def _real() -> Callable[..., Path]:
+    from geodx.demo.real import build_real_region
+
+    return build_real_region
+
+
+def _report_name() -> str:
+    from geodx.demo.real import REPORT_NAME
+
+    return REPORT_NAME

@@ -60,7 +60,7 @@ def test_force_or_new_parameters_rebuild(
         )
         return folder / "region.toml"
 
-    monkeypatch.setattr("geodx.demo.cli.build_synthetic_region", fake)
+    monkeypatch.setattr("geodx.demo.cli._synthetic", lambda: fake)
     code, output = demo("--out", str(built), "--households", "600", "--seed", "3")
     assert code == 0 and output.startswith("Built")
     params = json.loads((built / PARAMS_NAME).read_text(encoding="utf-8"))
