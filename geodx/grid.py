@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import h3
 import numpy as np
 import polars as pl
 import polars_h3 as plh3
@@ -24,6 +23,7 @@ def points_to_cells(
 
     Examples
     --------
+    >>> import h3
     >>> c = points_to_cells(np.array([12.6667]), np.array([108.05]), resolution=9)
     >>> cells_to_str(c)[0] == h3.latlng_to_cell(12.6667, 108.05, 9)
     True
@@ -37,5 +37,14 @@ def points_to_cells(
 
 
 def cells_to_str(cells: NDArray[np.uint64]) -> list[str]:
-    """H3 indexes as hexadecimal strings."""
-    return [h3.int_to_str(int(c)) for c in cells]
+    """H3 cell indexes as the library's 15-character hexadecimal strings.
+
+    Examples
+    --------
+    >>> cells_to_str(np.array([0x8965b2c0017ffff], dtype=np.uint64))
+    ['8965b2c0017ffff']
+    """
+    text = np.asarray(cells, dtype=">u8").tobytes().hex()
+    # A cell index's top four bits are zero (reserved bit and mode 1 start at bit 59),
+    # so its hexadecimal form is 15 digits: drop the leading "0" of each 16.
+    return [text[i + 1 : i + 16] for i in range(0, len(text), 16)]

@@ -48,7 +48,7 @@ class DivergingScale:
     Examples
     --------
     >>> scale = DivergingScale(90.0)
-    >>> scale.colour(95.0) == ABOVE[0], scale.colour(10.0) == BELOW[0]
+    >>> scale.colour(92.0) == ABOVE[0], scale.colour(10.0) == BELOW[0]
     (True, True)
     >>> scale.colour(None) == NO_DATA
     True

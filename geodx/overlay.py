@@ -40,8 +40,6 @@ class GridIndex:
         Half the diagonal of a grown box.
     cell_size : float
         Side of a cell.
-    cell_of : ndarray of int64
-        The cell of each point.
     """
 
     order: NDArray[np.int64]
@@ -51,12 +49,31 @@ class GridIndex:
     centres_y: NDArray[np.float64]
     half_diagonal: float
     cell_size: float
-    cell_of: NDArray[np.int64]
 
     @property
     def n_cells(self) -> int:
         """Number of occupied cells."""
         return len(self.boxes)
+
+    def restrict(self, keep: NDArray[np.bool_]) -> GridIndex:
+        """The same grid holding only the points where ``keep`` is true.
+
+        Point indices still refer to the full arrays; cells left empty are dropped.
+        No sorting is needed: the kept points stay in cell order.
+        """
+        kept = keep[self.order]
+        cell = np.repeat(np.arange(self.n_cells), np.diff(self.starts))[kept]
+        counts = np.bincount(cell, minlength=self.n_cells)
+        occupied = counts > 0
+        return GridIndex(
+            order=self.order[kept],
+            starts=np.r_[0, np.cumsum(counts[occupied])].astype(np.int64),
+            boxes=self.boxes[occupied],
+            centres_x=self.centres_x[occupied],
+            centres_y=self.centres_y[occupied],
+            half_diagonal=self.half_diagonal,
+            cell_size=self.cell_size,
+        )
 
     def points_of(self, cells: NDArray[np.int64]) -> tuple[NDArray[np.int64], ...]:
         """Return ``(points, owner)``: the points of ``cells`` and their index in ``cells``."""
@@ -97,7 +114,6 @@ def build_grid(
             np.zeros(0),
             0.0,
             cell_size,
-            empty,
         )
     x0, y0 = float(x.min()), float(y.min())
     ix = ((x - x0) / cell_size).astype(np.int64)
@@ -122,16 +138,7 @@ def build_grid(
         centres_y=np.asarray(ymin + side / 2, dtype=np.float64),
         half_diagonal=side * np.sqrt(2) / 2,
         cell_size=cell_size,
-        cell_of=_cell_of(order, starts, n),
     )
-
-
-def _cell_of(
-    order: NDArray[np.int64], starts: NDArray[np.int64], n: int
-) -> NDArray[np.int64]:
-    cell_of = np.empty(n, dtype=np.int64)
-    cell_of[order] = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-    return cell_of
 
 
 def polygon_pairs(
@@ -288,12 +295,10 @@ def within_distance(
     grid = grid or build_grid(x, y, cell_size=cell_size)
     inner = shapely.buffer(pieces, distance * _INNER, quad_segs=_QUAD_SEGS)
     out |= covered_by_polygons(x, y, inner, grid=grid)
-    rest = np.flatnonzero(~out)
     outer = shapely.buffer(pieces, distance * _OUTER, quad_segs=_QUAD_SEGS)
-    rx, ry = x[rest], y[rest]
-    maybe = rest[
-        covered_by_polygons(rx, ry, outer, grid=build_grid(rx, ry, cell_size=cell_size))
-    ]
+    maybe = np.flatnonzero(
+        covered_by_polygons(x, y, outer, grid=grid.restrict(~out)) & ~out
+    )
     tree = shapely.STRtree(pieces)
     hit, _ = tree.query(
         shapely.points(x[maybe], y[maybe]), predicate="dwithin", distance=distance

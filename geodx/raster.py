@@ -20,7 +20,7 @@ def points_to_pixels(
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
     """Return ``(row, col, inside)`` of the pixel containing each point.
 
-    ``col = floor(x')`` and ``row = floor(y')`` with ``(x', y') = ~transform * (x, y)``;
+    ``col = floor(x')`` and ``row = floor(y')`` with ``(x', y')`` the inverse transform of ``(x, y)``;
     a point on a pixel edge belongs to the pixel to its right / below (larger index).
 
     Examples
@@ -30,7 +30,7 @@ def points_to_pixels(
     >>> r, c, ok = points_to_pixels(np.array([5.0, 10.0, -1.0]), np.array([95.0, 90.0, 95.0]),
     ...                             t, width=3, height=3)
     >>> r.tolist(), c.tolist(), ok.tolist()
-    ([0, 1, 0], [0, 1, -1], [True, True, False])
+    ([0, 1, -1], [0, 1, -1], [True, True, False])
     """
     inv = ~transform
     fx = inv.a * x + inv.b * y + inv.c
