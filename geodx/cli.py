@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -45,7 +47,12 @@ def run_command(
         Path, typer.Argument(help="Region folder holding region.toml, or the file.")
     ],
     out_dir: Annotated[
-        Path, typer.Option("--out", "-o", help="Output folder (replaced whole).")
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output folder (replaced whole); '-' writes communes GeoJSON to stdout.",
+        ),
     ],
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress, no report.")
@@ -61,6 +68,9 @@ def run_command(
     warnings.simplefilter("always", GeodxWarning)
     warnings.showwarning = _show_warning
     start = time.perf_counter()
+    to_stdout = out_dir == "-"
+    scratch = tempfile.TemporaryDirectory(prefix="geodx-") if to_stdout else None
+    target = Path(scratch.name) / "out" if scratch else Path(out_dir)
     try:
         with err.status("starting", spinner="dots") as status:
 
@@ -68,7 +78,7 @@ def run_command(
                 if not quiet:
                     status.update(f"{stage} …")
 
-            result = run_region(region, out_dir, progress=progress)
+            result = run_region(region, target, progress=progress)
     except GeodxError as exc:
         if debug:
             raise
@@ -80,11 +90,19 @@ def run_command(
             f"internal error ({type(exc).__name__}): {exc}; run again with --debug",
             code=1,
         )
+    if scratch is not None:
+        # GeoJSON on stdout, ready to pipe; the report goes to stderr.
+        sys.stdout.buffer.write((target / "communes.geojson").read_bytes())
+        sys.stdout.buffer.flush()
+        scratch.cleanup()
     if quiet:
         return
     total = time.perf_counter() - start
+    console = err if to_stdout else out
     for line in report_lines(result.summary, result.communes):
-        out.print(line, markup=False, soft_wrap=True)
+        console.print(line, markup=False, soft_wrap=True)
+    if to_stdout:
+        return
     out.print(
         f"wrote {result.out_dir}/ (communes.geojson, districts.geojson, summary.json, "
         f"cells.parquet) in {total:.1f} s",

@@ -1,0 +1,76 @@
+"""The command line: the report, GeoJSON on stdout, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geodx.demo import build_synthetic_region
+
+
+def geodx(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "geodx", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_synthetic_region(
+        tmp_path_factory.mktemp("demo"), seed=5, households=3_000
+    )
+
+
+def test_run_prints_the_report_and_writes_the_outputs(
+    region: Path, tmp_path: Path
+) -> None:
+    done = geodx("run", str(region), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(
+        (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
+    )
+    assert "synthetic" in done.stdout.splitlines()[0].lower()
+    assert f"{summary['fibre_pct']:6.2f}% of households" in done.stdout
+    assert f"missing {summary['fibre_gap_households']:,} households" in done.stdout
+    worst = max(
+        json.loads((tmp_path / "out" / "communes.geojson").read_text(encoding="utf-8"))[
+            "features"
+        ],
+        key=lambda f: (
+            f["properties"]["fibre_gap_households"],
+            f["properties"]["commune_code"],
+        ),
+    )["properties"]
+    if worst["fibre_gap_households"]:
+        assert worst["commune_name"] in done.stdout
+
+
+def test_out_dash_writes_communes_geojson_to_stdout(region: Path) -> None:
+    done = geodx("run", str(region), "--out", "-")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["type"] == "FeatureCollection"
+    assert {f["properties"]["commune_code"] for f in doc["features"]}
+    assert "households" in done.stderr
+
+
+def test_manifest_error_is_one_line(region: Path, tmp_path: Path) -> None:
+    copy = shutil.copytree(region.parent, tmp_path / "region")
+    bad = copy / "region.toml"
+    text = bad.read_text(encoding="utf-8")
+    bad.write_text(
+        text.replace("h3_resolution = 9", "h3_resolution = 17"), encoding="utf-8"
+    )
+    done = geodx("run", str(bad), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0
+    assert "h3_resolution' was 17; expected 0-15" in done.stderr
+    assert not (tmp_path / "out").exists()
