@@ -83,6 +83,8 @@ def serve_child(results: str, static: str, port: int, workers: int) -> None:
     import uvicorn
 
     os.environ["GEODX_RESULTS_DIR"] = results
+    # no background rendering while measuring: save_bytes renders every map first
+    os.environ["GEODX_WARM_MAPS"] = "false"
     os.environ["GEODX_BENCH_STATIC"] = static
     uvicorn.run(
         "bench.load:app_factory",
@@ -141,7 +143,9 @@ def start_server(
 def save_bytes(base: str, endpoints: list[Endpoint], static: Path) -> dict[str, int]:
     """Fetch each endpoint once (this also warms its caches) and save the body."""
     sizes = {}
-    with httpx.Client(base_url=base, timeout=120) as client:
+    with httpx.Client(base_url=base, timeout=300) as client:
+        for indicator in ("fibre", "mobile", "mobile_5g"):  # render every map now
+            client.get(f"/maps/coverage?indicator={indicator}").raise_for_status()
         for ep in endpoints:
             r = client.get(ep.path)
             r.raise_for_status()

@@ -48,10 +48,10 @@ def _target(results: RegionResults, indicator: str) -> float:
     return results.targets[key]
 
 
-async def _page(app: FastAPI, key: tuple[str, ...], build: Callable[[], str]) -> str:
+async def _page(app: FastAPI, key: tuple[str, ...], build: Callable[[], str]) -> bytes:
     """A cached page, or build it in the thread pool (rendering takes seconds)."""
     page = app.state.map_cache.get(key)
-    if isinstance(page, str):
+    if isinstance(page, bytes):
         return page
     return await run_in_threadpool(_cached, app, key, build)
 
@@ -67,13 +67,13 @@ def warm(app: FastAPI) -> None:
         log.exception("could not pre-render the coverage maps")
 
 
-def _cached(app: FastAPI, key: tuple[str, ...], build: object) -> str:
-    cache: dict[tuple[str, ...], str] = app.state.map_cache
+def _cached(app: FastAPI, key: tuple[str, ...], build: object) -> bytes:
+    cache: dict[tuple[str, ...], bytes] = app.state.map_cache
     with _lock:
         page = cache.get(key)
     if page is None:  # built outside the lock: other maps keep being served meanwhile
         assert callable(build)
-        page = str(build())
+        page = str(build()).encode()  # kept encoded: pages are megabytes
         with _lock:
             while len(cache) >= MAX_CACHED_PAGES:
                 cache.pop(next(iter(cache)))

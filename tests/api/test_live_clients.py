@@ -151,6 +151,7 @@ def browser() -> Iterator[Any]:
         "/maps/coverage?indicator=mobile_5g",
         "/maps/communes/24133",
         "/?f=html",
+        "/docs",
     ],
 )
 def test_chromium_renders_maps_offline(server: str, browser: Any, path: str) -> None:

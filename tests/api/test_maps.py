@@ -100,3 +100,18 @@ def test_diverging_scale_is_centred_on_the_target() -> None:
     full = DivergingScale(100.0)
     assert full.colour(99.9) != full.colour(100.0)
     assert len(full.classes()) == 6
+
+
+def test_a_base_map_is_optional_and_escaped(results_dir: Path) -> None:
+    from fastapi.testclient import TestClient as Client
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    url = "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"
+    settings = Settings(results_dir=results_dir, tiles_url=url, warm_maps=False,
+                        tiles_attribution='<b>Sở TT&TT</b>')  # fmt: skip
+    with Client(create_app(settings)) as c:
+        page = c.get("/maps/coverage").text
+    assert shows(page, url) and shows(page, "Base map")
+    assert js("<b>Sở") not in page and shows(page, "&lt;b&gt;Sở TT&amp;TT&lt;/b&gt;")
