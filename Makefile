@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := build/demo
 OUT    := build/demo-out
+PORT   ?= 8000
 
 .PHONY: setup run test bench lint typecheck clean browser
 
@@ -15,9 +16,12 @@ $(BIN)/geodx: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Build the synthetic demo province, compute it (printing the report), then serve it
+# on 127.0.0.1:$(PORT) with its maps (Ctrl+C stops the server).
 run: setup
 	$(BIN)/geodx demo --out $(DEMO)
 	$(BIN)/geodx run $(DEMO) --out $(OUT)
+	$(BIN)/geodx serve $(DEMO) --out $(OUT) --host 127.0.0.1 --port $(PORT)
 
 # Debian's Chromium for the map tests (headless; they are skipped when it is missing).
 browser:

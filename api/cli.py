@@ -39,15 +39,20 @@ def serve_command(
 
     from api.main import create_app
     from api.settings import Settings
+    from geodx.errors import GeodxError
     from geodx.pipeline import results_are_current, run_region
 
     out_dir = out or default_out(region)
-    if results_are_current(region, out_dir):
-        typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
-    else:
-        typer.echo(f"computing {region} into {out_dir} …", err=True)
-        run_region(region, out_dir)
-    app = create_app(Settings(results_dir=out_dir))
+    try:
+        if results_are_current(region, out_dir):
+            typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
+        else:
+            typer.echo(f"computing {region} into {out_dir} …", err=True)
+            run_region(region, out_dir)
+        app = create_app(Settings(results_dir=out_dir))
+    except GeodxError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"map: http://{shown}:{port}/maps/coverage?indicator=fibre")
     typer.echo(f"API: http://{shown}:{port}/  (OpenAPI: /docs)")

@@ -55,6 +55,24 @@ def _respond(exc: Exception, status: int) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status)
 
 
+# Parameters whose schema pattern is not a message a person can read.
+_PATTERN_HINTS = {
+    "bbox": "expected 4 or 6 comma-separated numbers in lon/lat (CRS84): "
+    "west,south,east,north with lon in -180..180 and lat in -90..90",
+}
+
+
+def _message(err: dict[str, object]) -> str:
+    loc = err.get("loc") or ()
+    name = str(loc[-1]) if isinstance(loc, tuple | list) and loc else ""
+    if err.get("type") == "string_pattern_mismatch":
+        hint = _PATTERN_HINTS.get(name, "not in the expected format")
+        given = str(err.get("input"))
+        given = given if len(given) <= 80 else given[:77] + "..."
+        return f"{given!r} is not valid; {hint}"
+    return str(err.get("msg", "invalid"))
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     """One line naming each bad parameter: ``query parameter 'limit': ...``."""
     parts = []
@@ -63,7 +81,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
         where = (
             f"{loc[0]} parameter '{'.'.join(loc[1:])}'" if len(loc) > 1 else "request"
         )
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        parts.append(f"{where}: {_message(err)}")
     return "; ".join(parts) or "invalid request"
 
 

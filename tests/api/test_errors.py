@@ -88,3 +88,13 @@ def test_missing_results_folder_fails_at_startup_naming_the_file(
     app = create_app(Settings(results_dir=tmp_path / "absent"))
     with pytest.raises(InputFileError, match="summary.json"), TestClient(app):
         pass
+
+
+def test_bad_bbox_message_is_readable_not_a_regex(client: TestClient) -> None:
+    r = client.get("/collections/communes/items", params={"bbox": "1,2,3"})
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert "'1,2,3' is not valid; expected 4 or 6 comma-separated numbers" in detail
+    assert "(?:" not in detail
+    r = client.get("/collections/communes/items", params={"bbox": "9" * 500})
+    assert r.status_code == 422 and len(r.json()["detail"]) < 300
