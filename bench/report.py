@@ -121,6 +121,7 @@ def table(contenders: list[Contender], households: int) -> str:
             )
     lines += [
         _line("total wall, end to end", [_fmt(c.wall_s) for c in shown]),
+        _line("CPU s (user+sys)", [_fmt(c.cpu_s) for c in shown]),
         _line(
             "households / s",
             [_fmt(households / c.wall_s, ",.0f") if c.wall_s else "—" for c in shown],
