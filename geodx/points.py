@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,45 +41,49 @@ class HouseholdPoints:
     y: NDArray[np.float64]
     weight: NDArray[np.float64]
     crs: CRS = WGS84
-    _cache: dict[str, tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
-        default_factory=dict, repr=False
-    )
+    _cache: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+    _locks: dict[Hashable, threading.Lock] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _grids: dict[tuple[str, float], GridIndex] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.x)
 
+    def _cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """Compute ``make()`` once per key; threads asking for the same key wait."""
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
+
     def xy(self, crs: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Return the coordinates in ``crs``."""
+        """Return the coordinates in ``crs`` (transformed once, then cached)."""
         if crs == self.crs:
             return self.x, self.y
-        key = crs.to_wkt()
-        with self._lock:
-            if key not in self._cache:
-                # A Transformer is not shared between threads: one per call.
-                transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
-                tx, ty = transformer.transform(self.x, self.y)
-                self._cache[key] = (
-                    np.asarray(tx, dtype=np.float64),
-                    np.asarray(ty, dtype=np.float64),
-                )
-            return self._cache[key]
+
+        def transform() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            # A Transformer is not shared between threads: one per call.
+            transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
+            tx, ty = transformer.transform(self.x, self.y)
+            return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+
+        result: tuple[NDArray[np.float64], NDArray[np.float64]]
+        result = self._cached(("xy", crs.to_wkt()), transform)
+        return result
 
     def grid(self, crs: CRS, *, cell_size: float) -> GridIndex:
         """The points in ``crs`` grouped by a square grid of ``cell_size`` (cached).
 
         Communes and layers in the same CRS share one grid.
         """
-        key = (crs.to_wkt(), cell_size)
-        with self._lock:
-            cached = self._grids.get(key)
-        if cached is not None:
-            return cached
-        x, y = self.xy(crs)
-        grid = build_grid(x, y, cell_size=cell_size)
-        with self._lock:
-            return self._grids.setdefault(key, grid)
+
+        def build() -> GridIndex:
+            x, y = self.xy(crs)
+            return build_grid(x, y, cell_size=cell_size)
+
+        grid: GridIndex = self._cached(("grid", crs.to_wkt(), cell_size), build)
+        return grid
 
     @property
     def lng_lat(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
