@@ -5,6 +5,7 @@ The lead CLI registers it: ``app.command("serve")(serve_command)``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +34,15 @@ def serve_command(
             "--out", "-o", help="Results folder (default build/serve/<region>)."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            max=64,
+            help="Server processes; 0: one per CPU core, at most 4.",
+        ),
+    ] = 0,
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
     import uvicorn
@@ -56,4 +66,14 @@ def serve_command(
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"map: http://{shown}:{port}/maps/coverage?indicator=fibre")
     typer.echo(f"API: http://{shown}:{port}/  (OpenAPI: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    workers = workers or min(4, os.cpu_count() or 1)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    # Several processes: each builds the app from the environment (GEODX_*), which
+    # now names the results folder checked above.
+    os.environ["GEODX_RESULTS_DIR"] = str(Path(out_dir).resolve())
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=host, port=port,
+        workers=workers, log_level="info",
+    )  # fmt: skip
