@@ -68,7 +68,12 @@ def test_polygon_pairs_lists_every_covering_polygon() -> None:
     x = np.array([5.0, 10.0, 15.0, 25.0])
     y = np.full(4, 5.0)
     p, g = polygon_pairs(x, y, polys, grid=build_grid(x, y, cell_size=3))
-    assert sorted(zip(p.tolist(), g.tolist(), strict=True)) == [(0, 0), (1, 0), (1, 1), (2, 1)]
+    assert sorted(zip(p.tolist(), g.tolist(), strict=True)) == [
+        (0, 0),
+        (1, 0),
+        (1, 1),
+        (2, 1),
+    ]
 
 
 @given(seed=st.integers(0, 10_000), d=st.sampled_from([5.0, 60.0, 250.0]))
@@ -112,7 +117,9 @@ def test_dense_cells_are_refined_and_pairs_stay_unique() -> None:
     x = np.r_[rng.normal(300, 3, 10_000), rng.uniform(0, 1000, 10_000)]
     y = np.r_[rng.uniform(150, 650, 10_000), rng.normal(600, 2, 10_000)]
     _, _, _, polys = _world(0)
-    overlapping = np.r_[polys, [shapely.box(290, 590, 310, 610), shapely.box(0, 0, 1000, 600)]]
+    overlapping = np.r_[
+        polys, [shapely.box(290, 590, 310, 610), shapely.box(0, 0, 1000, 600)]
+    ]
     p, g = polygon_pairs(x, y, overlapping.copy(), grid=build_grid(x, y, cell_size=250))
     keys = p * 10 + g
     assert len(np.unique(keys)) == len(keys)
