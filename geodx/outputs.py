@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,30 @@ def write_outputs(
     hh = result.households
     integral = hh.integral
     slugs = [spec.slug for spec in manifest.layers]
+    # The cell table is the largest job; it runs beside the commune and district files.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        cells = pool.submit(
+            cell_table, result, communes, integral=integral, slugs=slugs
+        )
+        table, sums = _write_areas(out, manifest, communes, result, integral, slugs)
+        write_table(out / "cells.parquet", cells.result())
+    summary = summarise(
+        manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
+    )
+    write_bytes(out / "summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    return summary, table
+
+
+def _write_areas(
+    out: Path,
+    manifest: Manifest,
+    communes: gpd.GeoDataFrame,
+    result: Overlay,
+    integral: bool,
+    slugs: list[str],
+) -> tuple[pd.DataFrame, IndicatorSums]:
+    """Write communes.geojson and districts.geojson; return the commune table and sums."""
+    hh = result.households
     group = result.assignment.commune + 1  # 0: unassigned
     sums = sum_by(group, len(communes) + 1, hh.weight, result.indicators, result.layers)
     table = commune_table(
@@ -72,15 +97,7 @@ def write_outputs(
             ids=districts["district_code"],
         ),
     )
-    write_table(
-        out / "cells.parquet",
-        cell_table(result, communes, integral=integral, slugs=slugs),
-    )
-    summary = summarise(
-        manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
-    )
-    write_bytes(out / "summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    return summary, table
+    return table, sums
 
 
 def district_table(

@@ -39,7 +39,7 @@ from geodx.manifest import LayerSpec, Manifest, load_manifest
 from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
 from geodx.validate import check_households_in_region
-from layers.registry import open_layer
+from layers.registry import is_raster, open_layer
 
 Progress = Callable[[str], None]
 
@@ -114,9 +114,13 @@ def overlay(
         cells_job = pool.submit(
             points_to_cells, lat, lng, resolution=manifest.h3_resolution
         )
-        jobs = [
-            pool.submit(_layer_task, spec, households, utm) for spec in manifest.layers
-        ]
+        # Vector layers first (networks are the slowest), rasters last: the pool
+        # ends with short jobs and both cores stay busy to the end.
+        first = sorted(manifest.layers, key=is_raster)
+        futures = {
+            spec.id: pool.submit(_layer_task, spec, households, utm) for spec in first
+        }
+        jobs = [futures[spec.id] for spec in manifest.layers]
         with clock.stage("assign communes"):
             assignment = assign_communes(households, communes)
         with clock.stage("index households on H3"):
