@@ -19,7 +19,6 @@ from geodx.coverage import (
     commune_table,
     count,
     coverage_properties,
-    gap,
     pct,
     sum_by,
     target_met,
@@ -211,10 +210,13 @@ def summarise(
 ) -> dict[str, Any]:
     """The region's totals, targets, definitions and input checksums."""
     targets = manifest.targets
-    hh = float(sums.households[1:].sum())
-    fibre = float(sums.indicators["fibre"][1:].sum())
-    mobile = float(sums.indicators["mobile"][1:].sum())
-    m5g = float(sums.indicators["mobile_5g"][1:].sum())
+    # The province is one group: the sums over its communes (index 0 is unassigned).
+    province = _regroup(sums, np.arange(1, len(sums.households)), np.zeros(
+        len(sums.households) - 1, dtype=np.int64), 1)  # fmt: skip
+    hh = float(province.households[0])
+    figures = coverage_properties(
+        province, 0, targets, integral=integral, layer_slugs=[]
+    )
     counts = _commune_counts(table, manifest)
     overlap = float(result.households.weight[result.assignment.overlap].sum())
     summary: dict[str, Any] = {
@@ -222,18 +224,11 @@ def summarise(
         "synthetic": manifest.synthetic,
         "source": manifest.source,
         "h3_resolution": manifest.h3_resolution,
-        "households": count(hh, integral),
+        "households": figures.pop("households"),
         "unassigned_households": count(float(sums.households[0]), integral),
         "overlap_households": count(overlap, integral),
         "household_points": len(result.households),
-        "fibre_households": count(fibre, integral),
-        "fibre_pct": pct(fibre, hh),
-        "fibre_target_met": target_met(fibre, hh, targets.fibre_household_pct),
-        "fibre_gap_households": gap(fibre, hh, targets.fibre_household_pct),
-        "mobile_households": count(mobile, integral),
-        "mobile_pct": pct(mobile, hh),
-        "mobile_5g_households": count(m5g, integral),
-        "mobile_5g_pct": pct(m5g, hh),
+        **figures,
         **counts,
         "counts_exact": integral,
         "targets": asdict(targets),
