@@ -231,7 +231,10 @@ def main(argv: list[str] | None = None) -> int:
         "--max-requests", type=int, default=200_000, help="httpx client cap"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="uvicorn worker processes"
+        "--workers",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="uvicorn worker processes (default: as geodx serve, one per core)",
     )
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     args = parser.parse_args(argv)
