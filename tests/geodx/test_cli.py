@@ -74,3 +74,22 @@ def test_manifest_error_is_one_line(region: Path, tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0
     assert "h3_resolution' was 17; expected 0-15" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_results_are_current_until_an_input_changes(
+    region: Path, tmp_path: Path
+) -> None:
+    from geodx.pipeline import results_are_current, run_region
+
+    copy = shutil.copytree(region.parent, tmp_path / "region")
+    out = tmp_path / "out"
+    assert not results_are_current(copy, out)
+    run_region(copy, out)
+    assert results_are_current(copy, out)
+    households = next(p for p in copy.iterdir() if p.name.startswith("households"))
+    households.write_bytes(
+        households.read_bytes() + b"\n"
+        if households.suffix == ".csv"
+        else households.read_bytes()[:-1]
+    )
+    assert not results_are_current(copy, out)
