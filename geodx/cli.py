@@ -111,23 +111,16 @@ def run_command(
     )
 
 
-def _register_optional() -> None:
-    """Commands whose modules are optional in a partial install."""
-    try:
-        from geodx.demo.cli import demo_command
-    except ImportError:
-        pass
-    else:
-        app.command("demo")(demo_command)
-    try:
-        from api.cli import serve_command  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        app.command("serve")(serve_command)
+def _register_commands() -> None:
+    """The demo and serve commands; their modules import their heavy libraries lazily."""
+    from api.cli import serve_command
+    from geodx.demo.cli import demo_command
+
+    app.command("demo")(demo_command)
+    app.command("serve")(serve_command)
 
 
-_register_optional()
+_register_commands()
 
 
 def main() -> None:

@@ -8,27 +8,10 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pandas as pd
 import shapely
-from pyproj import CRS
-
-from geodx.points import WGS84
 
 DECIMALS = 7
-
-
-def to_wgs84(geoms: np.ndarray, crs: CRS) -> np.ndarray:
-    """Geometries in WGS84 lon/lat (vertex by vertex, ``always_xy``)."""
-    if CRS(crs) == WGS84:
-        return geoms
-    from pyproj import Transformer
-
-    transformer = Transformer.from_crs(crs, WGS84, always_xy=True)
-    coords = shapely.get_coordinates(geoms)
-    x, y = transformer.transform(coords[:, 0], coords[:, 1])
-    return np.asarray(
-        shapely.set_coordinates(np.array(geoms, dtype=object), np.column_stack([x, y])),
-        dtype=object,
-    )
 
 
 def rfc7946(geoms: np.ndarray) -> np.ndarray:
@@ -47,13 +30,8 @@ def clean(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    try:
-        import pandas as pd
-
-        if value is pd.NA:
-            return None
-    except ImportError:  # pragma: no cover - pandas is a dependency
-        pass
+    if value is pd.NA:
+        return None
     return value
 
 

@@ -23,7 +23,7 @@ from geodx.coverage import (
     sum_by,
     target_met,
 )
-from geodx.geojson import clean, feature_collection, to_wgs84
+from geodx.geojson import clean, feature_collection
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
 from geodx.manifest import Manifest
@@ -42,6 +42,7 @@ def write_outputs(
     out: Path,
     manifest: Manifest,
     communes: gpd.GeoDataFrame,
+    communes_wgs84: np.ndarray,
     result: Overlay,
     *,
     inputs: list[dict[str, Any]],
@@ -56,7 +57,9 @@ def write_outputs(
         cells = pool.submit(
             cell_table, result, communes, integral=integral, slugs=slugs
         )
-        table, sums = _write_areas(out, manifest, communes, result, integral, slugs)
+        table, sums = _write_areas(
+            out, manifest, communes, communes_wgs84, result, integral, slugs
+        )
         write_table(out / "cells.parquet", cells.result())
     summary = summarise(
         manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
@@ -69,6 +72,7 @@ def _write_areas(
     out: Path,
     manifest: Manifest,
     communes: gpd.GeoDataFrame,
+    geoms: np.ndarray,
     result: Overlay,
     integral: bool,
     slugs: list[str],
@@ -80,7 +84,6 @@ def _write_areas(
     table = commune_table(
         communes, sums, manifest.targets, integral=integral, layer_slugs=slugs
     )
-    geoms = to_wgs84(np.asarray(communes.geometry.values, dtype=object), communes.crs)
     write_bytes(
         out / "communes.geojson",
         feature_collection(geoms, _records(table), ids=table["commune_code"]),
@@ -185,9 +188,8 @@ def cell_table(
 
     columns: dict[str, pa.Array] = {
         "h3": pa.array(cells_to_str(cells[keys // stride]), type=pa.string()),
-        "commune_code": pa.array(
-            [codes[c] if c >= 0 else None for c in commune], type=pa.string()
-        ),
+        # commune -1 (unassigned) picks the trailing None.
+        "commune_code": pa.array(np.r_[codes, [None]][commune], type=pa.string()),
         "households": col(sums.households),
         "fibre_households": col(sums.indicators["fibre"]),
         "mobile_households": col(sums.indicators["mobile"]),

@@ -34,10 +34,6 @@ class GridIndex:
         ``order[starts[c]:starts[c + 1]]`` are the points of cell ``c``.
     boxes : ndarray of shapely Polygons
         One (slightly grown) box per occupied cell.
-    centres_x, centres_y : ndarray of float64
-        Cell centres.
-    half_diagonal : float
-        Half the diagonal of a grown box.
     cell_size : float
         Side of a cell.
     """
@@ -45,9 +41,6 @@ class GridIndex:
     order: NDArray[np.int64]
     starts: NDArray[np.int64]
     boxes: NDArray[np.object_]
-    centres_x: NDArray[np.float64]
-    centres_y: NDArray[np.float64]
-    half_diagonal: float
     cell_size: float
 
     @property
@@ -69,9 +62,6 @@ class GridIndex:
             order=self.order[kept],
             starts=np.r_[0, np.cumsum(counts[occupied])].astype(np.int64),
             boxes=self.boxes[occupied],
-            centres_x=self.centres_x[occupied],
-            centres_y=self.centres_y[occupied],
-            half_diagonal=self.half_diagonal,
             cell_size=self.cell_size,
         )
 
@@ -107,13 +97,7 @@ def build_grid(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return GridIndex(
-            empty,
-            np.zeros(1, dtype=np.int64),
-            np.empty(0, dtype=object),
-            np.zeros(0),
-            np.zeros(0),
-            0.0,
-            cell_size,
+            empty, np.zeros(1, dtype=np.int64), np.empty(0, dtype=object), cell_size
         )
     x0, y0 = float(x.min()), float(y.min())
     ix = ((x - x0) / cell_size).astype(np.int64)
@@ -134,9 +118,6 @@ def build_grid(
         order=order.astype(np.int64),
         starts=starts,
         boxes=boxes,
-        centres_x=np.asarray(xmin + side / 2, dtype=np.float64),
-        centres_y=np.asarray(ymin + side / 2, dtype=np.float64),
-        half_diagonal=side * np.sqrt(2) / 2,
         cell_size=cell_size,
     )
 
@@ -292,7 +273,7 @@ def within_distance(
     pieces = network_pieces(features)
     if len(pieces) == 0 or len(x) == 0:
         return out
-    grid = grid or build_grid(x, y, cell_size=cell_size)
+    grid = grid if grid is not None else build_grid(x, y, cell_size=cell_size)
     inner = shapely.buffer(pieces, distance * _INNER, quad_segs=_QUAD_SEGS)
     out |= covered_by_polygons(x, y, inner, grid=grid)
     outer = shapely.buffer(pieces, distance * _OUTER, quad_segs=_QUAD_SEGS)

@@ -18,14 +18,11 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
+import shapely
 
 from geodx import __version__
-from geodx.coverage import (
-    Assignment,
-    IndicatorSums,
-    assign_communes,
-    sum_by,
-)
+from geodx.coverage import Assignment, assign_communes
+from geodx.crs import reproject
 from geodx.errors import GeodxError
 from geodx.grid import points_to_cells
 from geodx.io import (
@@ -80,9 +77,9 @@ class _Clock:
         self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
-def metric_crs(communes: gpd.GeoDataFrame) -> Any:
+def metric_crs(communes_wgs84: np.ndarray) -> Any:
     """The region's metric CRS: the UTM zone ``estimate_utm_crs`` gives for the communes."""
-    return communes.to_crs(WGS84).estimate_utm_crs()
+    return gpd.GeoSeries(communes_wgs84, crs=WGS84).estimate_utm_crs()
 
 
 def _layer_task(
@@ -99,6 +96,7 @@ def overlay(
     households: HouseholdPoints,
     clock: _Clock,
     *,
+    utm: Any,
     workers: int = 2,
 ) -> Overlay:
     """Answer every per-household question of the manifest.
@@ -106,7 +104,6 @@ def overlay(
     Layers run in a small thread pool: shapely, pyproj, numpy and polars release the
     GIL in their heavy loops, so two cores do two layers at once.
     """
-    utm = metric_crs(communes)
     n = len(households)
     households.xy(communes.crs)  # warm the transform cache before threads share it
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -173,16 +170,26 @@ def run_region(
         manifest = load_manifest(region)
     with clock.stage("read communes"):
         communes = read_communes(manifest.communes)
+        geoms = np.asarray(communes.geometry.values, dtype=object)
+        communes_wgs84 = reproject(geoms, communes.crs, WGS84)
     with clock.stage("read households"):
         households = read_households(manifest.households)
-        check_households_in_region(households, communes, path=manifest.households.path)
+        bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
+        check_households_in_region(households, bounds, path=manifest.households.path)
     with clock.stage("overlay (wall)"):
-        result = overlay(manifest, communes, households, clock)
+        utm = metric_crs(communes_wgs84)
+        result = overlay(manifest, communes, households, clock, utm=utm)
     with clock.stage("checksum inputs"):
         inputs = input_checksums(manifest)
     with clock.stage("write outputs"), atomic_output_dir(Path(out_dir)) as tmp:
         summary, table = write_outputs(
-            tmp, manifest, communes, result, inputs=inputs, engine=__version__
+            tmp,
+            manifest,
+            communes,
+            communes_wgs84,
+            result,
+            inputs=inputs,
+            engine=__version__,
         )
     return RunResult(Path(out_dir), summary, table, clock.timings)
 
@@ -242,4 +249,4 @@ OUTPUT_FILES = (
     "cells.parquet",
 )
 
-__all__ = ["RunResult", "run_region", "results_are_current", "IndicatorSums", "sum_by"]
+__all__ = ["RunResult", "results_are_current", "run_region"]

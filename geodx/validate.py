@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 
 from geodx.errors import CRSError
-from geodx.points import WGS84, HouseholdPoints
+from geodx.points import HouseholdPoints
 
 # A region's households may spill a little beyond its communes (slivers, border
 # villages); when most fall outside, the coordinates are wrong, not the households.
@@ -17,12 +16,15 @@ MARGIN_DEG = 0.1
 
 
 def check_households_in_region(
-    households: HouseholdPoints, communes: gpd.GeoDataFrame, *, path: Path
+    households: HouseholdPoints,
+    bounds: tuple[float, float, float, float],
+    *,
+    path: Path,
 ) -> None:
     """Raise :class:`CRSError` when household positions cannot be right.
 
     Checks that WGS84 positions are finite and in range, and that most households fall
-    within the communes' bounding box (grown by 0.1 degree); says when swapping lon and
+    within ``bounds``, the communes' WGS84 bounding box, grown by 0.1 degree; says when swapping lon and
     lat would fix it.
     """
     if len(households) == 0:
@@ -32,7 +34,7 @@ def check_households_in_region(
         raise CRSError(
             f"{path}: household coordinates cannot be transformed to WGS84 lon/lat"
         )
-    west, south, east, north = communes.to_crs(WGS84).total_bounds
+    west, south, east, north = bounds
     box = (west - MARGIN_DEG, south - MARGIN_DEG, east + MARGIN_DEG, north + MARGIN_DEG)
     weight = np.maximum(households.weight, 1e-12)
     outside = 1 - _share_inside(lng, lat, box, weight)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
-from geodx.errors import CRSError, GeometryError
+from geodx.crs import is_metric, reproject
+from geodx.errors import GeometryError
 from geodx.io import read_vector, repair_geometries
 from geodx.manifest import LayerSpec
 from geodx.overlay import covered_by_polygons, within_distance
@@ -79,11 +80,11 @@ class NetworkReach:
         metric_crs: CRS,
     ) -> None:
         self.spec, self.source = spec, source
-        if _is_metric(crs):
+        if is_metric(crs):
             self.crs, self.geoms = crs, geoms
         else:
             self.crs = metric_crs
-            self.geoms = _reproject(geoms, crs, metric_crs)
+            self.geoms = reproject(geoms, crs, metric_crs)
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
         """Return whether each household is within the service distance."""
@@ -97,26 +98,6 @@ class NetworkReach:
             cell_size=cell,
             grid=households.grid(self.crs, cell_size=cell),
         )
-
-
-def _is_metric(crs: CRS) -> bool:
-    if not crs.is_projected:
-        return False
-    unit = crs.axis_info[0].unit_name.lower() if crs.axis_info else ""
-    return unit in {"metre", "meter", "m"}
-
-
-def _reproject(geoms: np.ndarray, source: CRS, target: CRS) -> np.ndarray:
-    transformer = Transformer.from_crs(source, target, always_xy=True)
-    coords = shapely.get_coordinates(geoms)
-    x, y = transformer.transform(coords[:, 0], coords[:, 1])
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise CRSError(
-            f"geometries cannot be transformed from {source.name} to {target.name}"
-        )
-    return np.asarray(
-        shapely.set_coordinates(geoms.copy(), np.column_stack([x, y])), dtype=object
-    )
 
 
 def open_vector_layer(spec: LayerSpec, *, metric_crs: CRS) -> ServedArea | NetworkReach:

@@ -24,11 +24,15 @@ def test_cells_equal_h3_latlng_to_cell() -> None:
         ]
 
 
-def test_known_cell_of_buon_ma_thuot() -> None:
-    # Buôn Ma Thuột city centre, checked against h3-js.
-    assert cells_to_str(
-        points_to_cells(np.array([12.6667]), np.array([108.05]), resolution=5)
-    ) == [h3.latlng_to_cell(12.6667, 108.05, 5)]
+def test_literal_cells_of_known_points() -> None:
+    # Buôn Ma Thuột and Tuy Hòa centres; literals pin the cell strings and their format.
+    lat = np.array([12.6667, 12.6667, 13.0955])
+    lng = np.array([108.05, 108.05, 109.3209])
+    got = [
+        cells_to_str(points_to_cells(lat[i : i + 1], lng[i : i + 1], resolution=r))[0]
+        for i, r in enumerate((5, 9, 9))
+    ]
+    assert got == ["8565b2cffffffff", "8965b2ce093ffff", "896933d9233ffff"]
 
 
 def test_resolution_out_of_range() -> None:
