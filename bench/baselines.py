@@ -49,13 +49,18 @@ def _points_in(
     return pts
 
 
+def _hit(joined: gpd.GeoDataFrame, n: int) -> np.ndarray:
+    """Households (left index) that a join matched at least once."""
+    flags = np.zeros(n, bool)
+    flags[np.unique(joined.index.to_numpy())] = True
+    return flags
+
+
 def _in_polygons(pts: gpd.GeoSeries, polys: gpd.GeoDataFrame) -> np.ndarray:
     joined = gpd.sjoin(
         gpd.GeoDataFrame(geometry=pts), polys[["geometry"]], predicate="intersects"
     )
-    flags = np.zeros(len(pts), bool)
-    flags[np.unique(joined.index.to_numpy())] = True
-    return flags
+    return _hit(joined, len(pts))
 
 
 def _near_naive(
@@ -63,9 +68,7 @@ def _near_naive(
 ) -> np.ndarray:
     left = gpd.GeoDataFrame(geometry=pts_m)
     joined = gpd.sjoin_nearest(left, net_m[["geometry"]], max_distance=distance)
-    flags = np.zeros(len(pts_m), bool)
-    flags[np.unique(joined.index.to_numpy())] = True
-    return flags
+    return _hit(joined, len(pts_m))
 
 
 def _near_conventional(
@@ -75,9 +78,7 @@ def _near_conventional(
     joined = gpd.sjoin(
         left, net_m[["geometry"]], predicate="dwithin", distance=distance
     )
-    flags = np.zeros(len(pts_m), bool)
-    flags[np.unique(joined.index.to_numpy())] = True
-    return flags
+    return _hit(joined, len(pts_m))
 
 
 def _vector_layer(

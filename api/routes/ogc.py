@@ -15,12 +15,12 @@ from api.deps import ResultsDep
 from api.errors import NotFound
 from api.landing import landing_html
 from api.results import RegionResults
+from api.routes.items import ERRORS
 from api.schemas import (
     CRS84,
     Collection,
     Collections,
     Conformance,
-    ErrorMessage,
     Extent,
     LandingPage,
     Link,
@@ -55,19 +55,6 @@ COLLECTIONS = {
         "Communes below a target, largest number of missing households first "
         "(`indicator=fibre` or `mobile`).",
     ),
-}
-# Query parameters with a meaning of their own; every other one filters on a property.
-RESERVED = {"bbox", "limit", "offset", "resolution", "indicator", "f", "bbox-crs"}
-ERRORS: dict[int | str, dict[str, object]] = {
-    400: {
-        "model": ErrorMessage,
-        "description": "Bad request (bbox, filter, parameter).",
-    },
-    404: {"model": ErrorMessage, "description": "Unknown collection or feature."},
-    422: {
-        "model": ErrorMessage,
-        "description": "A parameter has the wrong type or range.",
-    },
 }
 CollectionId = Annotated[
     str,
