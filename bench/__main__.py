@@ -82,8 +82,8 @@ def _run_all(
     """geodx and conventional interleaved `--repeat` times, then naive."""
     chosen = args.only or list(NAMES)
     found = {name: report.Contender(name) for name in chosen}
-    if "geodx" in found and importlib.util.find_spec("geodx.pipeline") is None:
-        found["geodx"].error = "geodx.pipeline is not importable yet: geodx skipped"
+    if "geodx" in found and importlib.util.find_spec("app.pipeline") is None:
+        found["geodx"].error = "app.pipeline is not importable yet: geodx skipped"
     plan = [(n, args.repeat) for n in ("geodx", "conventional") if n in found]
     for i in range(args.repeat):
         for name, times in plan:

@@ -1,4 +1,4 @@
-"""Child process: run `geodx.pipeline.run_region` and save its stage timings.
+"""Child process: run `app.pipeline.run_region` and save its stage timings.
 
 ``python -m bench.geodx_stages REGION OUT TIMINGS_JSON``. The result object's
 ``.timings`` (stage -> seconds) is used when the engine provides it; otherwise only the
@@ -16,7 +16,7 @@ from pathlib import Path
 def main(argv: list[str]) -> None:
     region, out, timings = Path(argv[0]), Path(argv[1]), Path(argv[2])
     start = time.perf_counter()
-    from geodx.pipeline import run_region  # imports are part of what is timed
+    from app.pipeline import run_region  # imports are part of what is timed
 
     result = run_region(region, out)
     total = time.perf_counter() - start

@@ -57,8 +57,8 @@ class Figures:
 
 def prepare_results(households: int, seed: int) -> Path:
     """Build the demo region and compute it, unless current results are there."""
-    from geodx.demo import build_synthetic_region
-    from geodx.pipeline import results_are_current, run_region
+    from app.pipeline import results_are_current, run_region
+    from data import build_synthetic_region
 
     region_dir = WORK / f"region-{households}-{seed}"
     out_dir = WORK / f"out-{households}-{seed}"

@@ -18,10 +18,10 @@ SEED = 2025
 
 def _generator_digest() -> str:
     """A digest of the demo generator's source: a changed generator means a rebuild."""
-    import geodx.demo
+    import data
 
     digest = hashlib.sha256()
-    for path in sorted(Path(geodx.demo.__file__).parent.glob("*.py")):
+    for path in sorted(Path(data.__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -40,7 +40,7 @@ def ensure_region(households: int, *, seed: int = SEED) -> Path:
     cached = (folder / "region.toml").exists() and stamp_path.exists()
     if cached and json.loads(stamp_path.read_text(encoding="utf-8")) == stamp:
         return folder / "region.toml"
-    from geodx.demo import build_synthetic_region
+    from data import build_synthetic_region
 
     manifest = build_synthetic_region(folder, seed=seed, households=households)
     stamp_path.write_text(json.dumps(stamp), encoding="utf-8")

@@ -67,7 +67,7 @@ def geodx_cli(region: Path, out: Path) -> Run:
 
 
 def geodx_stages(region: Path, out: Path) -> Run:
-    """`geodx.pipeline.run_region` in a child, for its `.timings` (when it has them)."""
+    """`app.pipeline.run_region` in a child, for its `.timings` (when it has them)."""
     timings = out.with_suffix(".timings.json")
     timings.unlink(missing_ok=True)
     cmd = [

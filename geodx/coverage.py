@@ -57,6 +57,18 @@ def assign_communes(
 
 
 @dataclass
+class Overlay:
+    """Per-household answers: commune, H3 cell, and each indicator and layer."""
+
+    households: HouseholdPoints
+    assignment: Assignment
+    cells: np.ndarray  # uint64 H3 indexes
+    indicators: dict[str, np.ndarray]
+    layers: dict[str, np.ndarray]
+    sources: dict[str, str]
+
+
+@dataclass
 class IndicatorSums:
     """Household weights summed per group, for the total and each indicator and layer."""
 

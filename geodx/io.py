@@ -1,15 +1,10 @@
-"""File access of the core: reading inputs with clear errors, writing outputs atomically."""
+"""File access of the core: reading inputs with clear errors, writing output files."""
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
-import os
-import shutil
-import tempfile
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -317,29 +312,6 @@ def sidecar_files(path: Path) -> list[Path]:
     return sorted(
         p for p in path.parent.glob(path.stem + ".*") if p.is_file() and p != path
     )
-
-
-@contextlib.contextmanager
-def atomic_output_dir(out: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``out``; on success it replaces ``out`` whole.
-
-    On any error the temporary folder is removed and ``out`` is left as it was.
-    """
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_bytes(path: Path, data: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +16,7 @@ import shapely
 
 from geodx.coverage import (
     IndicatorSums,
+    Overlay,
     commune_table,
     count,
     coverage_properties,
@@ -27,9 +28,6 @@ from geodx.geojson import clean, feature_collection
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
 from geodx.manifest import Manifest
-
-if TYPE_CHECKING:
-    from geodx.pipeline import Overlay
 
 ID_COLUMNS = ["commune_code", "commune_name", "district_code", "district_name"]
 

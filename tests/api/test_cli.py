@@ -9,14 +9,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from api.cli import default_out, serve_command
+from app.serve import default_out, serve_command
 
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     import uvicorn
 
-    import geodx.pipeline as pipeline
+    import app.pipeline as pipeline
 
     seen: dict[str, Any] = {"run": 0}
     current = {"value": False}

@@ -16,8 +16,8 @@ from api.settings import Settings
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path]]:
-    from geodx.demo import build_synthetic_region
-    from geodx.pipeline import run_region
+    from app.pipeline import run_region
+    from data import build_synthetic_region
 
     root = tmp_path_factory.mktemp("real")
     manifest = build_synthetic_region(root / "region", seed=11, households=3000)

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from geodx.demo.census import (
+from data.census import (
     CensusRow,
     Crosswalk,
     carry_households,

@@ -9,8 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from geodx.demo.cli import PARAMS_NAME, build_into, demo_command
-from geodx.demo.errors import DemoInputError
+from data.cli import PARAMS_NAME, build_into, demo_command
+from data.errors import DemoInputError
 
 app = typer.Typer()
 app.command("demo")(demo_command)
@@ -60,7 +60,7 @@ def test_force_or_new_parameters_rebuild(
         )
         return folder / "region.toml"
 
-    monkeypatch.setattr("geodx.demo.cli._synthetic", lambda: fake)
+    monkeypatch.setattr("data.cli._synthetic", lambda: fake)
     code, output = demo("--out", str(built), "--households", "600", "--seed", "3")
     assert code == 0 and output.startswith("Built")
     params = json.loads((built / PARAMS_NAME).read_text(encoding="utf-8"))

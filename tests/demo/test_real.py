@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 import shapely
 
-from geodx.demo import build_real_region
-from geodx.demo.errors import DemoInputError
+from data import build_real_region
+from data.errors import DemoInputError
 from geodx.errors import MissingColumn
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"

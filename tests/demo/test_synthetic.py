@@ -14,8 +14,8 @@ import pytest
 import rasterio
 import shapely
 
-from geodx.demo import build_synthetic_region
-from geodx.demo.errors import DemoInputError
+from data import build_synthetic_region
+from data.errors import DemoInputError
 
 HOUSEHOLDS = 2_000
 LAYER_KEYS = {

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from geodx.demo import build_synthetic_region
+from data import build_synthetic_region
 
 
 def geodx(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "geodx", *args],
+        [sys.executable, "-m", "app", *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -79,7 +79,7 @@ def test_manifest_error_is_one_line(region: Path, tmp_path: Path) -> None:
 def test_results_are_current_until_an_input_changes(
     region: Path, tmp_path: Path
 ) -> None:
-    from geodx.pipeline import results_are_current, run_region
+    from app.pipeline import results_are_current, run_region
 
     copy = shutil.copytree(region.parent, tmp_path / "region")
     out = tmp_path / "out"

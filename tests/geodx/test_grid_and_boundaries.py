@@ -41,5 +41,5 @@ def test_resolution_out_of_range() -> None:
 
 
 def test_core_does_not_pull_in_the_web_stack() -> None:
-    code = "import geodx.pipeline, sys; assert not {'fastapi', 'starlette'} & set(sys.modules)"
+    code = "import app.pipeline, sys; assert not {'fastapi', 'starlette'} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)

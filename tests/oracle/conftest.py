@@ -59,7 +59,7 @@ def oracle(world: World) -> Expected:
 
 @pytest.fixture(scope="module")
 def outputs(world: World, tmp_path_factory: pytest.TempPathFactory) -> Outputs:
-    from geodx.pipeline import run_region
+    from app.pipeline import run_region
 
     out = tmp_path_factory.mktemp(f"out-{world.name}") / "result"
     region = (

@@ -34,9 +34,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def geodx_command() -> list[str]:
-    """The installed console script, else ``python -m geodx`` from the repository."""
+    """The installed console script, else ``python -m app`` from the repository."""
     script = Path(sys.executable).with_name("geodx")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "geodx"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "app"]
 
 
 def run_cli(region: Path, out: Path) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from geodx.demo.errors import DemoInputError
+from data.errors import DemoInputError
 from geodx.errors import GeodxError
 
 PARAMS_NAME = "demo.json"
@@ -174,7 +174,7 @@ def build_into(
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; a region folder is for sharing
         build(tmp)
-        from geodx.demo.writer import write_json
+        from data.writer import write_json
 
         write_json(tmp / PARAMS_NAME, params)
         if out.exists():
@@ -196,18 +196,18 @@ def _replaceable(out: Path) -> bool:
 
 # The generators pull in geopandas and rasterio: imported when a demo is built.
 def _synthetic() -> Callable[..., Path]:
-    from geodx.demo.synthetic import build_synthetic_region
+    from data.synthetic import build_synthetic_region
 
     return build_synthetic_region
 
 
 def _real() -> Callable[..., Path]:
-    from geodx.demo.real import build_real_region
+    from data.real import build_real_region
 
     return build_real_region
 
 
 def _report_name() -> str:
-    from geodx.demo.real import REPORT_NAME
+    from data.real import REPORT_NAME
 
     return REPORT_NAME

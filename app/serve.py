@@ -49,8 +49,8 @@ def serve_command(
 
     from api.main import create_app
     from api.settings import Settings
+    from app.pipeline import results_are_current, run_region
     from geodx.errors import GeodxError
-    from geodx.pipeline import results_are_current, run_region
 
     out_dir = out or default_out(region)
     try:

@@ -1,7 +1,7 @@
 """Writing the coverage layers and the manifest of a demo region.
 
 Shared by the synthetic province and the real-boundary build: both describe their area
-as a :class:`~geodx.demo.world.World`, and get the same operators and file formats.
+as a :class:`~data.world.World`, and get the same operators and file formats.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import geopandas as gpd
 import numpy as np
 import pyproj
 
-from geodx.demo import network
-from geodx.demo.radio import Operator4G, grid_over, rsrp_raster
-from geodx.demo.world import World
-from geodx.demo.writer import manifest_text, write_raster, write_vector
+from data import network
+from data.radio import Operator4G, grid_over, rsrp_raster
+from data.world import World
+from data.writer import manifest_text, write_raster, write_vector
 
 H3_RESOLUTION = 9
 TARGETS = {

@@ -11,7 +11,7 @@ import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon
 
-from geodx.demo.world import (
+from data.world import (
     FIBRE_AREA,
     FIBRE_SPLITTERS,
     FIBRE_STREETS,

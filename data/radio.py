@@ -15,7 +15,7 @@ import shapely
 from affine import Affine
 from numpy.typing import NDArray
 
-from geodx.demo.world import FloatArray, World, hill_factor
+from data.world import FloatArray, World, hill_factor
 
 NODATA = -9999.0
 REACH_M = 16_000.0

@@ -13,8 +13,8 @@ import shapely
 from shapely.geometry import MultiPoint, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geodx.demo.names import labelled, unique_names
-from geodx.demo.world import (
+from data.names import labelled, unique_names
+from data.world import (
     FloatArray,
     Settlements,
     World,

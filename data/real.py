@@ -1,7 +1,7 @@
 """A demo region on real commune boundaries with real household counts.
 
 The boundaries and the number of households per commune are real (after carrying census
-counts to the boundary communes, see :mod:`geodx.demo.census`); where the households
+counts to the boundary communes, see :mod:`data.census`); where the households
 live inside each commune, and every network, are synthetic, and labelled so.
 """
 
@@ -16,8 +16,8 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geodx.demo.assemble import write_layers, write_manifest
-from geodx.demo.census import (
+from data.assemble import write_layers, write_manifest
+from data.census import (
     CarryReport,
     carry_households,
     normalise_code,
@@ -25,13 +25,13 @@ from geodx.demo.census import (
     read_census,
     read_crosswalk,
 )
-from geodx.demo.errors import DemoInputError
-from geodx.demo.placement import (
+from data.errors import DemoInputError
+from data.placement import (
     apartment_weights,
     multinomial_counts,
     scatter_clusters,
 )
-from geodx.demo.world import (
+from data.world import (
     FloatArray,
     IntArray,
     Settlements,
@@ -42,7 +42,7 @@ from geodx.demo.world import (
     random_points_in,
     road_network,
 )
-from geodx.demo.writer import write_households, write_json, write_vector
+from data.writer import write_households, write_json, write_vector
 from geodx.errors import InputFileError
 
 BOUNDARY_CODE_COLUMNS = ("ward_code", "commune_code", "ma_xa", "code")

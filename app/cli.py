@@ -60,7 +60,7 @@ def run_command(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Compute coverage for a region and write communes, districts, summary and cells."""
-    from geodx.pipeline import run_region
+    from app.pipeline import run_region
     from geodx.report import report_lines
 
     # Users see geodx's own warnings (repairs, ignored settings), not library chatter.
@@ -113,8 +113,8 @@ def run_command(
 
 def _register_commands() -> None:
     """The demo and serve commands; their modules import their heavy libraries lazily."""
-    from api.cli import serve_command
-    from geodx.demo.cli import demo_command
+    from app.serve import serve_command
+    from data.cli import demo_command
 
     app.command("demo")(demo_command)
     app.command("serve")(serve_command)

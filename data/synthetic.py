@@ -13,19 +13,19 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geodx.demo.assemble import write_layers, write_manifest
-from geodx.demo.errors import DemoInputError
-from geodx.demo.names import REGION_NAME
-from geodx.demo.placement import (
+from data.assemble import write_layers, write_manifest
+from data.errors import DemoInputError
+from data.names import REGION_NAME
+from data.placement import (
     along_lines,
     apartment_weights,
     just_outside,
     multinomial_counts,
     scatter_clusters,
 )
-from geodx.demo.province import build_communes, build_world
-from geodx.demo.world import FloatArray, IntArray, World, random_points_in
-from geodx.demo.writer import write_households, write_vector
+from data.province import build_communes, build_world
+from data.world import FloatArray, IntArray, World, random_points_in
+from data.writer import write_households, write_vector
 
 MIN_HOUSEHOLDS = 100
 TOWN_SHARE = 0.32  # of clustered households, in towns; the rest live in villages

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geodx.demo.world import FloatArray, IntArray, random_points_in
+from data.world import FloatArray, IntArray, random_points_in
 
 M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQUATOR = 111_320.0

@@ -21,7 +21,7 @@ import pyproj
 import rasterio
 from numpy.typing import NDArray
 
-from geodx.demo.radio import NODATA, RasterGrid
+from data.radio import NODATA, RasterGrid
 
 FIXED_DATE = "2025-01-01T00:00:00.000Z"
 

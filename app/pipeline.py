@@ -1,6 +1,6 @@
 """``geodx run``: from a region manifest to the four outputs of the contract.
 
-This module is the composition root: it reads the inputs (``geodx.io``), opens the
+This module is part of the composition root (``app/``): it reads the inputs (``geodx.io``), opens the
 coverage layers (``layers``), runs the core math and writes the outputs atomically.
 """
 
@@ -21,36 +21,24 @@ import pandas as pd
 import shapely
 
 from geodx import __version__
-from geodx.coverage import Assignment, assign_communes
+from geodx.coverage import Overlay, assign_communes
 from geodx.crs import reproject
 from geodx.errors import GeodxError
 from geodx.grid import points_to_cells
 from geodx.io import (
-    atomic_output_dir,
     file_sha256,
     read_communes,
     read_households,
     sidecar_files,
 )
 from geodx.manifest import LayerSpec, Manifest, load_manifest
+from geodx.outdir import atomic_output_dir
 from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
 from geodx.validate import check_households_in_region
 from layers.registry import is_raster, open_layer
 
 Progress = Callable[[str], None]
-
-
-@dataclass
-class Overlay:
-    """Per-household answers: commune, H3 cell, and each indicator and layer."""
-
-    households: HouseholdPoints
-    assignment: Assignment
-    cells: np.ndarray  # uint64 H3 indexes
-    indicators: dict[str, np.ndarray]
-    layers: dict[str, np.ndarray]
-    sources: dict[str, str]
 
 
 @dataclass
