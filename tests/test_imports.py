@@ -25,7 +25,9 @@ FORBIDDEN = {
 
 def imported(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    names = [
+        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    ]
     names += [
         n.module or ""
         for n in ast.walk(tree)
@@ -52,7 +54,9 @@ def test_the_guard_sees_a_wrong_import(tmp_path: Path) -> None:
     assert imported(module) == {"api", "layers"}
 
 
-@pytest.mark.parametrize("module", ["geodx.coverage", "geodx.outputs", "layers.registry"])
+@pytest.mark.parametrize(
+    "module", ["geodx.coverage", "geodx.outputs", "layers.registry"]
+)
 def test_core_and_layers_do_not_pull_in_the_web_stack(module: str) -> None:
     code = (
         f"import {module}, sys; "
