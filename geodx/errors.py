@@ -19,6 +19,10 @@ class InputFileError(GeodxError, OSError):
     """An input file is missing, unreadable or corrupt."""
 
 
+class OutputDirError(GeodxError, OSError):
+    """``--out`` names a folder geodx must not replace, or another run is writing it."""
+
+
 class MissingColumn(GeodxError, KeyError):
     """A column named in the manifest is not in the file."""
 
