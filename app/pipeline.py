@@ -32,7 +32,7 @@ from geodx.io import (
     sidecar_files,
 )
 from geodx.manifest import LayerSpec, Manifest, load_manifest
-from geodx.outdir import atomic_output_dir
+from geodx.outdir import locked_output_dir, snapshot
 from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
 from geodx.validate import check_households_in_region
@@ -140,7 +140,8 @@ def run_region(
     region : str or Path
         A folder holding ``region.toml``, or the manifest itself.
     out_dir : str or Path
-        Output folder; replaced whole on success, untouched on failure.
+        Output folder: a link to a new version folder on success, the previous whole
+        version on failure (see ``geodx.outdir``). Checked and locked before any work.
     progress : callable, optional
         Called with the name of each stage as it starts.
 
@@ -151,11 +152,35 @@ def run_region(
     Raises
     ------
     GeodxError
-        Any problem with the inputs, with a one-line message naming file and field.
+        Any problem with the inputs, with a one-line message naming file and field;
+        ``OutputDirError`` when ``out_dir`` must not be replaced or another run writes it.
     """
     clock = _Clock(progress)
     with clock.stage("read manifest"):
         manifest = load_manifest(region)
+    with locked_output_dir(
+        Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
+    ) as target:
+        communes, communes_wgs84, result = _compute(manifest, clock)
+        with clock.stage("checksum inputs"):
+            inputs = input_checksums(manifest)
+        with clock.stage("write outputs"), target.write(engine=__version__) as tmp:
+            summary, table = write_outputs(
+                tmp,
+                manifest,
+                communes,
+                communes_wgs84,
+                result,
+                inputs=inputs,
+                engine=__version__,
+            )
+    return RunResult(Path(out_dir), summary, table, clock.timings)
+
+
+def _compute(
+    manifest: Manifest, clock: _Clock
+) -> tuple[gpd.GeoDataFrame, np.ndarray, Overlay]:
+    """Read communes and households and answer every layer's question per household."""
     with clock.stage("read communes"):
         communes = read_communes(manifest.communes)
         geoms = np.asarray(communes.geometry.values, dtype=object)
@@ -167,31 +192,28 @@ def run_region(
     with clock.stage("overlay (wall)"):
         utm = metric_crs(communes_wgs84)
         result = overlay(manifest, communes, households, clock, utm=utm)
-    with clock.stage("checksum inputs"):
-        inputs = input_checksums(manifest)
-    with clock.stage("write outputs"), atomic_output_dir(Path(out_dir)) as tmp:
-        summary, table = write_outputs(
-            tmp,
-            manifest,
-            communes,
-            communes_wgs84,
-            result,
-            inputs=inputs,
-            engine=__version__,
-        )
-    return RunResult(Path(out_dir), summary, table, clock.timings)
+    return communes, communes_wgs84, result
 
 
-def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
-    """SHA-256 of the manifest and of every input file."""
+def _roles(manifest: Manifest) -> list[tuple[str, Path]]:
     files = [
         ("manifest", manifest.path),
         ("communes", manifest.communes.path),
         ("households", manifest.households.path),
     ]
-    files += [(f"layer:{spec.id}", spec.path) for spec in manifest.layers]
+    return files + [(f"layer:{spec.id}", spec.path) for spec in manifest.layers]
+
+
+def input_files(manifest: Manifest) -> list[Path]:
+    """Every file a run reads: the manifest, its inputs and their shapefile sidecars."""
+    paths = [path for _, path in _roles(manifest)]
+    return paths + [side for path in paths for side in sidecar_files(path)]
+
+
+def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
+    """SHA-256 of the manifest and of every input file."""
     out = []
-    for role, path in files:
+    for role, path in _roles(manifest):
         entry: dict[str, Any] = {
             "role": role,
             "path": _relative(path, manifest.root),
@@ -216,15 +238,18 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def results_are_current(region: str | Path, out_dir: str | Path) -> bool:
-    """Whether ``out_dir`` holds results of this engine version for the same inputs."""
-    summary_path = Path(out_dir) / "summary.json"
+    """Whether ``out_dir`` holds results of this engine version for the same inputs.
+
+    The files are read from one pinned version (``snapshot``), through the link.
+    """
+    folder = snapshot(Path(out_dir)).path
     try:
-        summary = orjson.loads(summary_path.read_bytes())
+        summary = orjson.loads((folder / "summary.json").read_bytes())
         manifest = load_manifest(region)
         return bool(
             summary.get("engine_version") == __version__
             and summary.get("inputs") == input_checksums(manifest)
-            and all((Path(out_dir) / name).is_file() for name in OUTPUT_FILES)
+            and all((folder / name).is_file() for name in OUTPUT_FILES)
         )
     except (OSError, orjson.JSONDecodeError, GeodxError):
         return False
@@ -237,4 +262,4 @@ OUTPUT_FILES = (
     "cells.parquet",
 )
 
-__all__ = ["RunResult", "results_are_current", "run_region"]
+__all__ = ["RunResult", "input_files", "results_are_current", "run_region"]
