@@ -19,6 +19,18 @@ class InputFileError(GeodxError, OSError):
     """An input file is missing, unreadable or corrupt."""
 
 
+class UnsupportedFormat(InputFileError):
+    """An input whose extension geodx does not read, or whose content is not that format."""
+
+
+class InputTooLarge(InputFileError):
+    """An input that declares more than a limit allows (size, features, vertices)."""
+
+
+class LimitsError(GeodxError, ValueError):
+    """A ``GEODX_MAX_*`` variable that is not a whole number greater than zero."""
+
+
 class OutputDirError(GeodxError, OSError):
     """``--out`` names a folder geodx must not replace, or another run is writing it."""
 
