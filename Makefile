@@ -6,13 +6,24 @@ DEMO   := build/demo
 OUT    := build/demo-out
 PORT   ?= 8000
 
-.PHONY: setup run test bench lint typecheck clean browser
+# Two stamps: `make setup`/`run` install what running needs; `make test`/`lint`/
+# `typecheck`/`bench` add the dev extras (pytest, playwright, ruff, mypy, ...).
+RUN_STAMP := $(VENV)/.geodx-run-stamp
+DEV_STAMP := $(VENV)/.geodx-dev-stamp
 
-setup: $(BIN)/geodx
+.PHONY: setup dev run shell test bench lint typecheck clean browser
 
-$(BIN)/geodx: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+setup: $(RUN_STAMP)
+
+dev: $(DEV_STAMP)
+
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -21,6 +32,7 @@ $(BIN)/geodx: pyproject.toml
 run: setup
 	$(BIN)/geodx demo --out $(DEMO)
 	$(BIN)/geodx run $(DEMO) --out $(OUT)
+	@echo "geodx is $(BIN)/geodx (not on PATH); 'make shell' opens a shell where it is."
 	$(BIN)/geodx serve $(DEMO) --out $(OUT) --host 127.0.0.1 --port $(PORT)
 
 # Debian's Chromium for the map tests (headless; they are skipped when it is missing).
@@ -28,17 +40,23 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium) \
 		|| echo "warning: could not install chromium; browser tests will be skipped"
 
-test: setup browser
+# A shell with .venv/bin first on PATH: `geodx run …` works as typed (exit to leave).
+shell: setup
+	@echo "geodx $$($(BIN)/geodx --version | cut -d' ' -f2) on PATH; type 'exit' to leave."
+	@PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $${SHELL:-/bin/sh} -i
+
+test: dev browser
 	$(BIN)/python -m pytest -q
 
-bench: setup
+# Writes bench/results/latest.json and the figures block of bench/README.md.
+bench: dev
 	$(BIN)/python -m bench
 
-lint: setup
-	$(BIN)/ruff check geodx layers api tests bench
-	$(BIN)/ruff format --check geodx layers api tests bench
+lint: dev
+	$(BIN)/ruff check geodx layers api app data tests bench
+	$(BIN)/ruff format --check geodx layers api app data tests bench
 
-typecheck: setup
+typecheck: dev
 	$(BIN)/mypy
 
 clean:

@@ -19,12 +19,33 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: rich help shows flags as ``--quiet <bool>``, and users then type
+    # ``--quiet true``.
+    rich_markup_mode=None,
 )
 err = Console(stderr=True, highlight=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from geodx import __version__
+
+        typer.echo(f"geodx {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _group() -> None:
+def _group(
+    version: Annotated[  # noqa: ARG001 - handled eagerly by the callback
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print geodx's version and exit.",
+        ),
+    ] = False,
+) -> None:
     """Connectivity coverage of households and communes against the targets."""
 
 
@@ -51,7 +72,8 @@ def run_command(
         typer.Option(
             "--out",
             "-o",
-            help="Output folder (replaced whole); '-' writes communes GeoJSON to stdout.",
+            help="Output folder: new, empty, or one geodx wrote (replaced whole, never"
+            " a folder of other files); '-' writes communes GeoJSON to stdout.",
         ),
     ],
     quiet: Annotated[
@@ -103,9 +125,11 @@ def run_command(
         console.print(line, markup=False, soft_wrap=True)
     if to_stdout:
         return
+    from geodx.outdir import snapshot
+
     out.print(
         f"wrote {result.out_dir}/ (communes.geojson, districts.geojson, summary.json, "
-        f"cells.parquet) in {total:.1f} s",
+        f"cells.parquet; version {snapshot(result.out_dir).version}) in {total:.1f} s",
         markup=False,
         soft_wrap=True,
     )

@@ -18,7 +18,7 @@ def _fmt(value: Any) -> str:
 def report_lines(
     summary: dict[str, Any], communes: pd.DataFrame, *, top: int = 10
 ) -> list[str]:
-    """Lines of plain text: figures against targets, then the largest fibre gaps.
+    """Lines of plain text: figures against targets, fibre gaps, 4G/5G misses.
 
     Parameters
     ----------
@@ -50,14 +50,40 @@ def report_lines(
         f"  4G/5G   {summary['mobile_pct'] or 0:6.2f}% of households;"
         f" 5G {summary['mobile_5g_pct'] or 0:.2f}%",
     ]
+    return lines + _fibre_gaps(communes, top) + _mobile_misses(communes, t, top)
+
+
+def _place(row: pd.Series) -> str:
+    district = f", {row['district_name']}" if pd.notna(row["district_name"]) else ""
+    return f"    {row['commune_code']}  {row['commune_name']}{district}:"
+
+
+def _fibre_gaps(communes: pd.DataFrame, top: int) -> list[str]:
     gaps = communes[communes["fibre_gap_households"] > 0].sort_values(
         ["fibre_gap_households", "commune_code"], ascending=[False, True]
     )
-    lines.append(f"  communes below the fibre target: {len(gaps)}; largest gaps:")
+    lines = [f"  communes below the fibre target: {len(gaps)}; largest gaps:"]
     for _, row in gaps.head(top).iterrows():
-        district = f", {row['district_name']}" if pd.notna(row["district_name"]) else ""
         lines.append(
-            f"    {row['commune_code']}  {row['commune_name']}{district}:"
-            f" {row['fibre_pct']:.1f}% — {_fmt(row['fibre_gap_households'])} households missing"
+            f"{_place(row)} {row['fibre_pct']:.1f}% —"
+            f" {_fmt(row['fibre_gap_households'])} households missing"
         )
+    return lines
+
+
+def _mobile_misses(
+    communes: pd.DataFrame, targets: dict[str, Any], top: int
+) -> list[str]:
+    """Communes with households not counted 4G/5G-covered, least covered first."""
+    missed = communes[communes["mobile_covered"].eq(False)].sort_values(
+        ["mobile_pct", "commune_code"]
+    )
+    lines = [
+        f"  communes not 4G/5G-covered (< {targets['mobile_commune_household_pct']:g}%"
+        f" of households): {len(missed)}; least covered:"
+    ]
+    gap = "mobile_gap_households" if "mobile_gap_households" in communes else None
+    for _, row in missed.head(top).iterrows():
+        missing = f" — {_fmt(row[gap])} households missing" if gap else ""
+        lines.append(f"{_place(row)} {row['mobile_pct']:.1f}% of households{missing}")
     return lines

@@ -93,3 +93,38 @@ def test_results_are_current_until_an_input_changes(
         else households.read_bytes()[:-1]
     )
     assert not results_are_current(copy, out)
+
+
+def test_report_lists_the_communes_missing_the_mobile_target(
+    region: Path, tmp_path: Path
+) -> None:
+    done = geodx("run", str(region), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    doc = json.loads((tmp_path / "out" / "communes.geojson").read_text("utf-8"))
+    missed = [
+        f["properties"]
+        for f in doc["features"]
+        if f["properties"]["mobile_covered"] is False
+    ]
+    assert missed, "the demo misses the 4G/5G target"
+    assert f"communes not 4G/5G-covered (< 95% of households): {len(missed)}" in (
+        done.stdout
+    )
+    worst = min(missed, key=lambda p: (p["mobile_pct"], p["commune_code"]))
+    assert f"{worst['commune_name']}" in done.stdout
+    assert f"{worst['mobile_pct']:.1f}% of households" in done.stdout
+
+
+def test_quiet_is_a_plain_flag_and_version_prints() -> None:
+    help_text = geodx("run", "--help").stdout
+    assert "-q, --quiet " in help_text and "<bool>" not in help_text
+    from geodx import __version__
+
+    done = geodx("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"geodx {__version__}"
+
+
+def test_quiet_run_prints_nothing(region: Path, tmp_path: Path) -> None:
+    done = geodx("run", str(region), "--out", str(tmp_path / "out"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and (tmp_path / "out" / "summary.json").is_file()
