@@ -104,11 +104,26 @@ def _build_real(
     manifest = out / "region.toml"
     typer.echo(
         "Built a demo region on real boundaries (household positions and networks "
-        f"synthetic): {report['carried_households']:,} of "
-        f"{report['census_households']:,} census households carried, "
-        f"{report['unmatched_households']:,} not matched: {manifest}"
+        f"synthetic): {manifest}\n{carry_lines(out, report)}"
     )
     return manifest
+
+
+def carry_lines(out: Path, report: dict[str, Any]) -> str:
+    """Say where the census households went: placed, not placed (and the list), left out."""
+    lines = [
+        f"  {report['carried_households']:,} of {report['region_households']:,} census "
+        "households of the boundaries' provinces placed; "
+        f"{report['not_placed_households']:,} in {report['not_placed_rows']:,} rows "
+        f"not placed, listed in {out / report['not_placed_list']}"
+    ]
+    if report["outside_households"]:
+        lines.append(
+            f"  {report['outside_households']:,} households of "
+            f"{len(report['outside_by_province'])} other provinces left out "
+            f"(a row lands only in its own province; see {out / _report_name()})"
+        )
+    return "\n".join(lines)
 
 
 def demo_params(

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from data.assemble import write_layers, write_manifest
 from data.census import (
     CarryReport,
+    Communes,
     carry_households,
     normalise_code,
     pick_column,
@@ -42,12 +43,14 @@ from data.world import (
     random_points_in,
     road_network,
 )
-from data.writer import write_households, write_json, write_vector
+from data.writer import write_csv, write_households, write_json, write_vector
 from geodx.errors import InputFileError
 
 BOUNDARY_CODE_COLUMNS = ("ward_code", "commune_code", "ma_xa", "code")
 BOUNDARY_NAME_COLUMNS = ("official_name", "commune_name", "ten_xa", "ward_name", "name")
 REPORT_NAME = "carry_report.json"
+NOT_PLACED_NAME = "households_not_placed.csv"
+NOT_PLACED_HEADER = ("province", "district", "old_code", "name", "households", "reason")
 SCATTER_SHARE = 0.06
 TOWN_MIN_HOUSEHOLDS = 1_500
 MAIN_SHARE_URBAN = 0.6  # of a ward's households, in its centre
@@ -102,7 +105,11 @@ def build_real_region(
     -------
     Path
         The written ``region.toml``. ``carry_report.json`` beside it tells how many
-        census households were carried and which rows could not be matched.
+        census households were placed, how many of other provinces were left out, and
+        ``households_not_placed.csv`` lists the rows of the boundaries' provinces
+        that matched no commune (province, district, old code and name, households,
+        reason). A row lands only on a commune of its own province (see
+        :mod:`data.scope`).
 
     Raises
     ------
@@ -114,11 +121,15 @@ def build_real_region(
         households_table, code_column=table_code_column, count_column=table_count_column
     )
     table = read_crosswalk(crosswalk) if crosswalk is not None else None
-    names = dict(zip(communes[code], communes[name], strict=True))
-    report = carry_households(rows, names, table)
+    report = carry_households(rows, boundary_communes(communes, code, name), table)
     if report.carried_households == 0:
         raise DemoInputError(
             f"{households_table}: no row matched a commune of {boundaries}"
+            + (
+                f" ({report.outside_households:,} households of other provinces)"
+                if report.outside
+                else ""
+            )
         )
     world_rng, household_rng, layer_rng = np.random.default_rng(seed).spawn(3)
     lon, lat, weight, clusters = place_households(
@@ -131,6 +142,7 @@ def build_real_region(
     write_households(out_dir / "households.parquet", lon, lat, weight)
     layers = write_layers(layer_rng, world, out_dir)
     write_json(out_dir / REPORT_NAME, report_json(report, boundaries, households_table))
+    write_not_placed(out_dir / NOT_PLACED_NAME, report)
     return write_manifest(
         out_dir,
         name=_region_name(communes),
@@ -173,6 +185,30 @@ def read_boundaries(
         raise InputFileError(f"{path}: {code} {duplicated.iloc[0]!r} appears twice")
     frame[name] = frame[name].fillna("").astype(str)
     return frame, code, name
+
+
+def boundary_communes(frame: gpd.GeoDataFrame, code: str, name: str) -> Communes:
+    """The communes' names, and their province and district codes where given."""
+    codes = list(frame[code])
+
+    def column(col: str, width: int) -> dict[str, str]:
+        if col not in frame.columns:
+            return {}
+        values = (normalise_code(v, width) for v in frame[col])
+        return {c: v for c, v in zip(codes, values, strict=True) if v is not None}
+
+    provinces = column("province_code", 2)
+    province_names: dict[str, str] = {}
+    if "province_name" in frame.columns:
+        for c, n in zip(codes, frame["province_name"], strict=True):
+            if c in provinces and isinstance(n, str):
+                province_names.setdefault(provinces[c], n)
+    return Communes(
+        names=dict(zip(codes, frame[name], strict=True)),
+        provinces=provinces,
+        districts=column("district_code", 3),
+        province_names=province_names,
+    )
 
 
 def own_areas(communes: gpd.GeoDataFrame) -> list[BaseGeometry]:
@@ -292,12 +328,25 @@ def report_json(
         "households_table": table.name,
         "census_rows": report.census_rows,
         "census_households": report.census_households,
+        "region_households": report.region_households,
         "carried_households": report.carried_households,
-        "unmatched_households": report.unmatched_households,
+        "not_placed_households": report.not_placed_households,
+        "not_placed_rows": len(report.not_placed),
+        "not_placed_list": NOT_PLACED_NAME,
+        "outside_households": report.outside_households,
+        "outside_by_province": report.outside,
         "rows_by_rule": report.rows_by_rule,
-        "unmatched": [{"name": n, "households": h} for n, h in report.unmatched],
         "per_commune": report.per_commune,
     }
+
+
+def write_not_placed(path: Path, report: CarryReport) -> None:
+    """Write the census rows of the region's provinces that were not placed."""
+    rows = [
+        (r.province, r.district, r.code, r.name, r.households, r.reason)
+        for r in report.not_placed
+    ]
+    write_csv(path, NOT_PLACED_HEADER, rows)
 
 
 def _region_name(communes: gpd.GeoDataFrame) -> str:

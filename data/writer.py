@@ -7,7 +7,9 @@ deterministic already.
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,3 +119,34 @@ def write_json(path: Path, data: Mapping[str, object]) -> None:
     """Write ``data`` as sorted, indented UTF-8 JSON."""
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def formula_safe(value: object) -> str:
+    """Return a CSV cell a spreadsheet will not run as a formula.
+
+    Text starting with ``= + - @``, tab or CR gets a leading ``'`` (the OWASP rule);
+    numbers stay as they are.
+
+    Examples
+    --------
+    >>> formula_safe("=HYPERLINK(1)"), formula_safe(-3), formula_safe("Xã Ea Kao")
+    ("'=HYPERLINK(1)", '-3', 'Xã Ea Kao')
+    """
+    text = str(value)
+    if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def write_csv(
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Write a UTF-8 CSV (with BOM, for spreadsheets) of formula-safe cells."""
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        out.writerows([formula_safe(v) for v in row] for row in rows)

@@ -14,7 +14,9 @@ import pytest
 import shapely
 
 from data import build_real_region
+from data.census import carry_households, read_census, read_crosswalk
 from data.errors import DemoInputError
+from data.real import boundary_communes, read_boundaries
 from geodx.errors import MissingColumn
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -71,8 +73,13 @@ def test_small_region_places_exact_counts(small: Path) -> None:
 def test_small_region_report_and_manifest(small: Path) -> None:
     report = json.loads((small.parent / "carry_report.json").read_text("utf-8"))
     assert report["carried_households"] == 5000
-    assert report["unmatched"] == [{"name": "Xã Z", "households": 5}]
+    assert (report["not_placed_households"], report["not_placed_rows"]) == (5, 1)
     assert report["rows_by_rule"] == {"code": 2, "name": 1, "unmatched": 1}
+    listed = pl.read_csv(small.parent / "households_not_placed.csv")
+    assert listed.columns == [
+        "province", "district", "old_code", "name", "households", "reason"
+    ]  # fmt: skip
+    assert listed.select("name", "households").rows() == [("Xã Z", 5)]
     manifest = tomllib.loads(small.read_text(encoding="utf-8"))
     assert manifest["communes"] == {
         "path": "communes.parquet",
@@ -115,6 +122,53 @@ def test_nothing_matched_is_an_error(small: Path, tmp_path: Path) -> None:
         build_real_region(
             tmp_path / "out", boundaries=bounds, households_table=tmp_path / "c.csv"
         )
+
+
+# -- two provinces, each with a commune of the same name (issue 6, D12) -------------
+
+
+def test_a_census_row_never_lands_outside_its_province(tmp_path: Path) -> None:
+    gpd.GeoDataFrame(
+        {
+            "ward_code": ["24100", "24103"],
+            "official_name": ["Xã Hòa Phú", "Phường Tân An"],
+            "province_code": ["66", "66"],
+            "province_name": ["Đắk Lắk", "Đắk Lắk"],
+        },
+        geometry=[
+            shapely.box(108.0, 12.5, 108.1, 12.6),
+            shapely.box(108.1, 12.5, 108.2, 12.6),
+        ],
+        crs=4326,
+    ).to_file(tmp_path / "bounds.gpkg")
+    # Both provinces have a Xã Hòa Phú; the table names it without codes (renamed
+    # communes have none); a name with a formula is listed, never run.
+    (tmp_path / "census.csv").write_text(
+        "province_name,district_name,commune_name,hh_total,ward_code_2024,"
+        "district_code_2024,province_code_2024\n"
+        "Tỉnh Đắk Lắk,Huyện Cư Kuin,Xã Hòa Phú,1200,,,\n"
+        "Tỉnh Đắk Lắk,Thành phố Buôn Ma Thuột,Phường Tân An,3000,24103,643,66\n"
+        "Tỉnh Đắk Lắk,Huyện Cư Kuin,=HYPERLINK(1),7,,,\n"
+        "Thành phố Hà Nội,Huyện Quốc Oai,Xã Hòa Phú,9000,,,\n"
+        "Thành phố Hà Nội,Quận Ba Đình,Phường Phúc Xá,5000,00001,001,01\n",
+        encoding="utf-8",
+    )
+    region = build_real_region(
+        tmp_path / "region",
+        boundaries=tmp_path / "bounds.gpkg",
+        households_table=tmp_path / "census.csv",
+    )
+    per_commune, ambiguous = households_by_commune(region)
+    assert per_commune.to_dict() == {"24100": 1200, "24103": 3000}  # not 10,200
+    assert ambiguous == 0
+    report = json.loads((region.parent / "carry_report.json").read_text("utf-8"))
+    assert report["outside_by_province"] == {"Thành phố Hà Nội": 14000}
+    assert report["region_households"] == 4207
+    listed = (region.parent / "households_not_placed.csv").read_text("utf-8-sig")
+    assert listed.splitlines()[1:] == [
+        "Tỉnh Đắk Lắk,Huyện Cư Kuin,,'=HYPERLINK(1),7,"
+        "no code; name not found in its province"
+    ]
 
 
 # -- the real Đắk Lắk files: skipped when ../shared/data is absent ---------------
@@ -163,5 +217,64 @@ def test_daklak_households_follow_the_census_through_the_crosswalk(
     report = json.loads((daklak.parent / "carry_report.json").read_text("utf-8"))
     no_code = census.loc[census["ward_code_2024"].isna(), "hh_total"].sum()
     assert report["census_households"] == 487_951
-    assert report["unmatched_households"] == no_code - pong_drang
+    assert report["not_placed_households"] == no_code - pong_drang
     assert report["carried_households"] == per_commune.sum()
+
+
+# The national census is the one table holding both old Đắk Lắk and old Phú Yên, which
+# the 2025 merger joined into the new Đắk Lắk (102 communes).
+OLD_PROVINCES = ("Tỉnh Đắk Lắk", "Tỉnh Phú Yên")
+OLD_HOUSEHOLDS = 748_387  # their 2019 census households
+
+
+@pytest.fixture(scope="module")
+def merged(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    needed = [
+        "daklak_communes_2025.parquet",
+        "vn_census2019_commune_households.parquet",
+        "vn_commune_crosswalk_2024_2025.parquet",
+    ]
+    if not all((SHARED / name).is_file() for name in needed):
+        pytest.skip(f"real test data not found in {SHARED}")
+    return build_real_region(
+        tmp_path_factory.mktemp("merged") / "region",
+        boundaries=SHARED / needed[0],
+        households_table=SHARED / needed[1],
+        crosswalk=SHARED / needed[2],
+    )
+
+
+def test_national_census_places_only_the_two_old_provinces(
+    merged: Path, tmp_path: Path
+) -> None:
+    census = pl.read_parquet(SHARED / "vn_census2019_commune_households.parquet")
+    own = census.filter(pl.col("province_name").is_in(OLD_PROVINCES))
+    assert own["hh_total"].sum() == OLD_HOUSEHOLDS
+    per_commune, ambiguous = households_by_commune(merged)
+    assert ambiguous == 0
+    placed = int(per_commune.sum())
+    assert placed <= OLD_HOUSEHOLDS  # 1,187,159 when names matched country-wide
+
+    # The same region from the two old provinces' rows alone: the 61 other
+    # provinces add not one household anywhere.
+    own.write_parquet(tmp_path / "own.parquet")
+    rows = read_census(tmp_path / "own.parquet")
+    communes, code, name = read_boundaries(
+        SHARED / "daklak_communes_2025.parquet", None, None
+    )
+    alone = carry_households(
+        rows,
+        boundary_communes(communes, code, name),
+        read_crosswalk(SHARED / "vn_commune_crosswalk_2024_2025.parquet"),
+    )
+    assert per_commune.to_dict() == alone.per_commune
+
+    report = json.loads((merged.parent / "carry_report.json").read_text("utf-8"))
+    assert report["region_households"] == OLD_HOUSEHOLDS
+    assert report["carried_households"] == placed == 688_756  # of the 748,387
+    assert report["outside_households"] == census["hh_total"].sum() - OLD_HOUSEHOLDS
+    assert len(report["outside_by_province"]) == 61
+    listed = pl.read_csv(merged.parent / "households_not_placed.csv")
+    assert set(listed["province"]) <= set(OLD_PROVINCES)
+    assert listed["households"].sum() == OLD_HOUSEHOLDS - placed
+    assert listed.height == report["not_placed_rows"]
