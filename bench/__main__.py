@@ -21,8 +21,9 @@ from collections.abc import Callable
 from functools import partial
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from bench import compare, report, runner
+from bench import compare, readme, report, runner
 from bench.manifest import read_region
 from bench.region import RESULTS, ensure_region, household_total
 
@@ -240,7 +241,36 @@ def main(argv: list[str] | None = None) -> int:
     path = RESULTS / "latest.json"
     path.write_text(json.dumps(latest, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"written {path}")
+    _write_readme(latest, found, households, agreements, argv)
     return 0 if all(a.agree for a in agreements) else 1
+
+
+def _write_readme(
+    latest: dict[str, Any],
+    found: dict[str, report.Contender],
+    households: int,
+    agreements: list[compare.Agreement],
+    argv: list[str] | None,
+) -> None:
+    """The figures block of bench/README.md: the figures the README shows are these."""
+    args = sys.argv[1:] if argv is None else argv
+    load = latest["load_average_before_after"]
+    region = latest["region"]
+    figures = readme.block(
+        title=f"{region['name']}, {households:,} households ({region['points']:,} points)",
+        date=str(latest["date"]).split("T")[0],
+        machine=latest["machine"],
+        load=(load[0][0], load[1][0]),
+        command=" ".join(["make bench", *args]) if args else "make bench",
+        table=report.markdown_table(list(found.values()), households),
+        targets=latest["targets"],
+        agreements=[
+            f"{a.reference} vs {a.other}: {'yes' if a.agree else 'no'}"
+            for a in agreements
+        ],
+    )
+    readme.write(figures)
+    print(f"written the figures block of {readme.README}")
 
 
 def _contender_json(c: report.Contender, households: int) -> dict[str, object]:

@@ -193,3 +193,45 @@ def targets_text(rows: list[dict[str, Any]]) -> str:
         fig = "—" if r["figure"] is None else f"{r['figure']:,.2f}"
         lines.append(f"  {r['target']:<40} {fig:>10}  ({r['goal']}): {met}")
     return "\n".join(lines)
+
+
+def markdown_table(contenders: list[Contender], households: int) -> str:
+    """The side-by-side table as Markdown, for the figures block of bench/README.md."""
+    shown = [c for c in contenders if c.runs]
+    ref = next((c.wall_s for c in shown if c.name == "geodx"), None)
+    heads = [c.name + (" †" if c.extrapolated_from else "") for c in shown]
+    split = [grouped(c.stages)[0] for c in shown]
+    rows = [
+        f"| {households:,} households | " + " | ".join(heads) + " |",
+        "|---|" + "---:|" * len(shown),
+    ]
+
+    def row(label: str, values: list[str]) -> None:
+        rows.append(f"| {label} | " + " | ".join(values) + " |")
+
+    for name in GROUPS:
+        if any(name in g for g in split):
+            row(
+                f"{name} (s, median)",
+                [_fmt(g.get(name)) if name in g else "" for g in split],
+            )
+    row(
+        "**total wall, end to end (s, median)**",
+        [f"**{_fmt(c.wall_s)}**" for c in shown],
+    )
+    row("CPU s (user + sys)", [_fmt(c.cpu_s) for c in shown])
+    row(
+        "households / s",
+        [_fmt(households / c.wall_s, ",.0f") if c.wall_s else "—" for c in shown],
+    )
+    row("peak RSS MiB (max of runs)", [_fmt(c.peak_rss_mib, ",.0f") for c in shown])
+    row("runs", [str(len(c.runs)) for c in shown])
+    row("geodx faster by", [_ratio(c.wall_s, ref) for c in shown])
+    for c in shown:
+        if c.extrapolated_from:
+            rows.append(
+                f"\n† {c.name}: extrapolated from {c.extrapolated_from:,} of "
+                f"{c.runs[0].rows_total or 0:,} household rows (stages after `read` "
+                "scaled linearly); its peak RSS is the sample's."
+            )
+    return "\n".join(rows)

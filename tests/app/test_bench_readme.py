@@ -1,0 +1,48 @@
+"""``make bench`` writes the figures block bench/README.md shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+readme = pytest.importorskip("bench.readme")
+report = pytest.importorskip("bench.report")
+runner = pytest.importorskip("bench.runner")
+
+
+def contender(name: str, wall: float, rss: float) -> object:
+    run = runner.Run(wall_s=wall, peak_rss_mib=rss, cpu_s=wall * 1.5)
+    return report.Contender(name, runs=[run, run])
+
+
+def test_the_block_is_replaced_and_the_rest_kept() -> None:
+    text = f"intro\n{readme.START}\nold 4.46 s\n{readme.END}\nanalysis\n"
+    new = readme.update(text, "new 1.72 s")
+    assert new == f"intro\n{readme.START}\nnew 1.72 s\n{readme.END}\nanalysis\n"
+    assert readme.update(new, "again").count(readme.START) == 1
+
+
+def test_the_table_holds_the_measured_figures() -> None:
+    found = [contender("geodx", 1.72, 600), contender("conventional", 5.23, 900)]
+    table = report.markdown_table(found, 1_000_000)
+    assert "| **total wall, end to end (s, median)** | **1.72** | **5.23** |" in table
+    assert "| geodx faster by | 1.0× | 3.0× |" in table
+    assert "| peak RSS MiB (max of runs) | 600 | 900 |" in table
+    block = readme.block(
+        title="demo, 1,000,000 households",
+        date="2026-12-01",
+        machine={"cpu": "cpu", "cores": 2},
+        load=(0.5, 1.5),
+        command="make bench",
+        table=table,
+        targets=report.targets({c.name: c for c in found}, 1_000_000),
+        agreements=["geodx vs conventional: yes"],
+    )
+    assert "Measured 2026-12-01 with `make bench`" in block
+    assert "geodx faster than conventional: 3.04 (>= 3×) — **met**" in block
+
+
+def test_bench_readme_has_the_markers() -> None:
+    text = Path(readme.README).read_text(encoding="utf-8")
+    assert text.count(readme.START) == 1 and text.count(readme.END) == 1
