@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import warnings
 from pathlib import Path
@@ -12,7 +11,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyogrio
 import shapely
@@ -20,54 +18,154 @@ from pyproj import CRS
 
 from geodx.errors import (
     CRSError,
+    GeodxError,
     GeodxWarning,
     GeometryError,
     InputFileError,
-    MissingColumn,
+    UnsupportedFormat,
 )
+from geodx.formats import (
+    CSV_SUFFIXES,
+    MULTI_LAYER_DRIVERS,
+    PARQUET_SUFFIXES,
+    VECTOR_DRIVERS,
+    check_content,
+    check_feature_count,
+    check_file_size,
+    check_geometries,
+    refuse_suffix,
+    vector_driver,
+)
+from geodx.gdal import lock_down
+from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import CommunesSpec, HouseholdsSpec
-from geodx.points import WGS84, HouseholdPoints
+from geodx.points import HouseholdPoints
+from geodx.tables import (
+    check_projected_lonlat,
+    read_lonlat_table,
+    require_columns,
+    weights_from_frame,
+)
 
-TABLE_SUFFIXES = {".csv", ".txt", ".parquet", ".pq"}
 POLYGONAL = {"Polygon", "MultiPolygon"}
+_READ_ERRORS = (
+    pyogrio.errors.DataSourceError,
+    pyogrio.errors.DataLayerError,
+    pa.ArrowInvalid,
+    OSError,
+    ValueError,
+)
+
+# GDAL's network access is off before any input is opened (issue 6, B4).
+lock_down()
 
 
 def read_vector(
-    path: Path, *, layer: str | None = None, columns: list[str] | None = None, role: str
+    path: Path,
+    *,
+    layer: str | None = None,
+    columns: list[str] | None = None,
+    role: str,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> gpd.GeoDataFrame:
-    """Read any GDAL vector file (or GeoParquet), insisting on a CRS.
+    """Read a vector file with the one driver its extension names, insisting on a CRS.
+
+    GeoPackage, GeoJSON, ESRI Shapefile and FlatGeobuf through GDAL, (Geo)Parquet
+    through pyarrow; see :mod:`geodx.formats`. Sizes are checked against ``limits``
+    before reading, vertices (and their finiteness) after.
 
     Raises
     ------
-    InputFileError, CRSError
+    UnsupportedFormat, InputTooLarge, InputFileError, CRSError, GeometryError
     """
+    driver = vector_driver(path, role=role)
+    check_file_size(path, limits, role=role)
+    check_content(path, driver, role=role)
     try:
-        if path.suffix.lower() in {".parquet", ".pq", ".geoparquet"}:
-            frame = gpd.read_parquet(
-                path, columns=None if columns is None else [*columns, "geometry"]
-            )
+        if driver == "Parquet":
+            frame = _read_geoparquet(path, columns, limits=limits, role=role)
         else:
-            frame = gpd.read_file(
-                path, layer=layer, columns=columns, engine="pyogrio", use_arrow=True
-            )
-    except (
-        pyogrio.errors.DataSourceError,
-        pyogrio.errors.DataLayerError,
-        pa.ArrowInvalid,
-        OSError,
-        ValueError,
-    ) as exc:
-        first = (
-            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        )
-        raise InputFileError(f"{path}: cannot read {role}: {first}") from None
+            frame = _read_ogr(path, driver, layer, columns, limits=limits, role=role)
+    except GeodxError:
+        raise
+    except _READ_ERRORS as exc:
+        raise InputFileError(
+            f"{path}: cannot read {role}: {_first_line(exc)}"
+        ) from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise InputFileError(f"{path}: {role} file has no geometry column")
     if frame.crs is None:
         raise CRSError(
             f"{path}: {role} file has no CRS; set one (for example EPSG:4326)"
         )
+    check_feature_count(path, len(frame), limits, role=role)
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    check_geometries(geoms, path=path, role=role, limits=limits)
     return frame
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _read_geoparquet(
+    path: Path, columns: list[str] | None, *, limits: Limits, role: str
+) -> gpd.GeoDataFrame:
+    check_feature_count(path, pq.read_metadata(path).num_rows, limits, role=role)
+    return gpd.read_parquet(
+        path, columns=None if columns is None else [*columns, "geometry"]
+    )
+
+
+def _read_ogr(
+    path: Path,
+    driver: str,
+    layer: str | None,
+    columns: list[str] | None,
+    *,
+    limits: Limits,
+    role: str,
+) -> gpd.GeoDataFrame:
+    layer = _pick_layer(path, driver, layer, role=role)
+    info = pyogrio.read_info(path, layer=layer)
+    if info["driver"] != driver:
+        raise UnsupportedFormat(
+            f"{path}: {role}: GDAL reads it as {info['driver']}, not {driver} "
+            "as its extension says"
+        )
+    check_feature_count(path, int(info["features"]), limits, role=role)
+    frame: gpd.GeoDataFrame = gpd.read_file(
+        path, layer=layer, columns=columns, engine="pyogrio", use_arrow=True
+    )
+    return frame
+
+
+def _pick_layer(path: Path, driver: str, layer: str | None, *, role: str) -> str | None:
+    """The layer to read: the one named, or the file's only one; never a guess."""
+    if driver not in MULTI_LAYER_DRIVERS:
+        return layer
+    names = [str(name) for name, _ in pyogrio.list_layers(path)]
+    if layer is not None and layer in names:
+        return layer
+    if layer is None and len(names) == 1:
+        return names[0]
+    listed = ", ".join(repr(n) for n in names) or "none"
+    key = _layer_key(role)
+    if layer is None:
+        raise InputFileError(
+            f"{path}: {role}: the file holds {len(names)} layers ({listed}); "
+            f"set {key} to the one to read"
+        )
+    raise InputFileError(
+        f"{path}: {role}: no layer {layer!r} ({key}); layers are: {listed}"
+    )
+
+
+def _layer_key(role: str) -> str:
+    if role in {"communes", "households"}:
+        return f"[{role}] layer"
+    return f"'layer' of the [[layers]] entry ({role})"
 
 
 def repair_geometries(geoms: np.ndarray, *, path: Path, role: str) -> np.ndarray:
@@ -89,19 +187,9 @@ def repair_geometries(geoms: np.ndarray, *, path: Path, role: str) -> np.ndarray
     return geoms
 
 
-def require_columns(
-    frame: pd.DataFrame, names: dict[str, str], *, path: Path, section: str
-) -> None:
-    """Raise :class:`MissingColumn` naming the manifest key when a column is absent."""
-    for key, column in names.items():
-        if column not in frame.columns:
-            available = ", ".join(str(c) for c in frame.columns if c != "geometry")
-            raise MissingColumn(
-                f"{path}: column '{column}' ([{section}] {key}) not found; columns are: {available}"
-            )
-
-
-def read_communes(spec: CommunesSpec) -> gpd.GeoDataFrame:
+def read_communes(
+    spec: CommunesSpec, *, limits: Limits = DEFAULT_LIMITS
+) -> gpd.GeoDataFrame:
     """Read the communes: code, name, district code and name, polygon, in the file's CRS.
 
     Returns
@@ -110,7 +198,7 @@ def read_communes(spec: CommunesSpec) -> gpd.GeoDataFrame:
         Columns ``commune_code, commune_name, district_code, district_name, geometry``,
         codes as strings, sorted by ``commune_code``.
     """
-    frame = read_vector(spec.path, layer=spec.layer, role="communes")
+    frame = read_vector(spec.path, layer=spec.layer, role="communes", limits=limits)
     require_columns(
         frame,
         {"code": spec.code, "name": spec.name},
@@ -181,122 +269,66 @@ def _polygons(frame: gpd.GeoDataFrame, *, path: Path) -> np.ndarray:
     return repair_geometries(geoms, path=path, role="commune")
 
 
-def read_households(spec: HouseholdsSpec) -> HouseholdPoints:
+def read_households(
+    spec: HouseholdsSpec, *, limits: Limits = DEFAULT_LIMITS
+) -> HouseholdPoints:
     """Read household points from a lon/lat table (CSV, Parquet) or a point vector file.
+
+    Every position must be a finite point that maps to a WGS84 lon/lat in range, and
+    every weight at most ``limits.max_household_weight``.
 
     Raises
     ------
-    InputFileError, MissingColumn, GeometryError, CRSError
+    UnsupportedFormat, InputTooLarge, InputFileError, MissingColumn, GeometryError,
+    CRSError
     """
-    suffix = spec.path.suffix.lower()
-    if suffix in TABLE_SUFFIXES and not _is_geoparquet(spec.path):
-        return _households_from_table(spec)
-    frame = read_vector(spec.path, layer=spec.layer, role="households")
+    path = spec.path
+    suffix = path.suffix.lower()
+    accepted = CSV_SUFFIXES | PARQUET_SUFFIXES | set(VECTOR_DRIVERS)
+    if suffix not in accepted:
+        raise refuse_suffix(path, "households", accepted)
+    if suffix in CSV_SUFFIXES or (
+        suffix in PARQUET_SUFFIXES and not _is_geoparquet(path)
+    ):
+        return read_lonlat_table(spec, limits=limits)
+    frame = read_vector(path, layer=spec.layer, role="households", limits=limits)
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    if not np.all(shapely.get_type_id(geoms) == 0):
-        raise GeometryError(f"{spec.path}: households must be points (one per row)")
+    _check_points(geoms, path=path)
     coords = shapely.get_coordinates(geoms)
-    weight = _weights(frame, spec)
-    return HouseholdPoints(
+    weight = weights_from_frame(frame, spec, limits=limits)
+    points = HouseholdPoints(
         coords[:, 0].copy(), coords[:, 1].copy(), weight, CRS(frame.crs)
     )
+    check_projected_lonlat(points, path=path)
+    return points
+
+
+def _check_points(geoms: np.ndarray, *, path: Path) -> None:
+    """One non-empty point per row: anything else would shift the rows apart."""
+    types = shapely.get_type_id(geoms)
+    bad = (types != 0) | shapely.is_empty(geoms)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        found = (
+            "no geometry"
+            if types[row] < 0
+            else "an empty point"
+            if types[row] == 0
+            else f"a {geoms[row].geom_type}"
+        )
+        raise GeometryError(
+            f"{path}: households must be points, one per row; row {row + 1} has {found}"
+        )
 
 
 def _is_geoparquet(path: Path) -> bool:
-    if path.suffix.lower() not in {".parquet", ".pq"}:
-        return False
     try:
+        check_content(path, "Parquet", role="households")
         return b"geo" in (pq.read_schema(path).metadata or {})
     except (pa.ArrowInvalid, OSError) as exc:
+        if isinstance(exc, GeodxError):
+            raise
         raise InputFileError(f"{path}: cannot read households: {exc}") from None
-
-
-def _households_from_table(spec: HouseholdsSpec) -> HouseholdPoints:
-    wanted = [spec.lon, spec.lat] + ([spec.weight] if spec.weight else [])
-    try:
-        if spec.path.suffix.lower() in {".parquet", ".pq"}:
-            names = pq.read_schema(spec.path).names
-            require_columns(
-                pd.DataFrame(columns=names),
-                _household_keys(spec),
-                path=spec.path,
-                section="households",
-            )
-            table = pq.read_table(spec.path, columns=wanted)
-        else:
-            require_columns(
-                pd.DataFrame(columns=_csv_header(spec.path)),
-                _household_keys(spec),
-                path=spec.path,
-                section="households",
-            )
-            table = pacsv.read_csv(
-                spec.path, convert_options=pacsv.ConvertOptions(include_columns=wanted)
-            )
-    except (pa.ArrowInvalid, OSError) as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise InputFileError(f"{spec.path}: cannot read households: {first}") from None
-    lon = _numeric(table, spec.lon, spec)
-    lat = _numeric(table, spec.lat, spec)
-    weight = _numeric(table, spec.weight, spec) if spec.weight else np.ones(len(lon))
-    _check_weights(weight, spec)
-    return HouseholdPoints(lon, lat, weight, WGS84)
-
-
-def _csv_header(path: Path) -> list[str]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            return next(csv.reader(fh), [])
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: households table is not UTF-8 text") from None
-
-
-def _household_keys(spec: HouseholdsSpec) -> dict[str, str]:
-    keys = {"lon": spec.lon, "lat": spec.lat}
-    if spec.weight:
-        keys["weight"] = spec.weight
-    return keys
-
-
-def _numeric(table: pa.Table, column: str, spec: HouseholdsSpec) -> np.ndarray:
-    col = table.column(column)
-    try:
-        values: np.ndarray = np.asarray(col.to_numpy(), dtype=np.float64)
-    except (ValueError, TypeError, pa.ArrowInvalid):
-        raise InputFileError(f"{spec.path}: column '{column}' is not numeric") from None
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise InputFileError(
-            f"{spec.path}: column '{column}' has {int(bad.sum())} empty or non-numeric "
-            f"value(s), first in data row {row + 1}"
-        )
-    return values
-
-
-def _weights(frame: pd.DataFrame, spec: HouseholdsSpec) -> np.ndarray:
-    if not spec.weight:
-        return np.ones(len(frame))
-    require_columns(
-        frame, {"weight": spec.weight}, path=spec.path, section="households"
-    )
-    values = pd.to_numeric(frame[spec.weight], errors="coerce").to_numpy(
-        dtype=np.float64
-    )
-    if not np.isfinite(values).all():
-        raise InputFileError(
-            f"{spec.path}: column '{spec.weight}' has empty or non-numeric values"
-        )
-    _check_weights(values, spec)
-    return values
-
-
-def _check_weights(values: np.ndarray, spec: HouseholdsSpec) -> None:
-    if (values < 0).any():
-        row = int(np.flatnonzero(values < 0)[0])
-        raise InputFileError(
-            f"{spec.path}: column '{spec.weight}' ([households] weight) is negative in data row {row + 1}"
-        )
 
 
 def file_sha256(path: Path) -> str:

@@ -8,7 +8,12 @@ found and the limit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+from geodx.errors import LimitsError
+
+ENV_PREFIX = "GEODX_"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,49 @@ class Limits:
     max_raster_window_bytes: int = 512 * 1024**2
     # Uncompressed bytes of a zip archive (a zipped shapefile).
     max_unzipped_bytes: int = 4 * 1024**3
+    # Households one point may stand for (a weight); a building holds a few, a
+    # census block a few thousand, and no point a million.
+    max_household_weight: int = 1_000_000
 
 
 DEFAULT_LIMITS = Limits()
+
+
+def limits_from_env(
+    environ: Mapping[str, str], base: Limits = DEFAULT_LIMITS
+) -> Limits:
+    """Return ``base`` with every ``GEODX_MAX_*`` variable of ``environ`` applied.
+
+    ``GEODX_MAX_FEATURES=1000000`` sets ``max_features``; values are whole numbers
+    (``_`` allowed as a separator) greater than zero.
+
+    Raises
+    ------
+    LimitsError
+        A limit's variable that is not a whole number greater than zero. Variables
+        that name no limit are left to their owners (``GEODX_MAX_LIMIT`` is the
+        service's page size).
+
+    Examples
+    --------
+    >>> limits_from_env({"GEODX_MAX_FEATURES": "1_000", "HOME": "/root"}).max_features
+    1000
+    """
+    names = {f.name for f in fields(Limits)}
+    changes: dict[str, int] = {}
+    for variable, raw in environ.items():
+        if not variable.startswith(ENV_PREFIX + "MAX_"):
+            continue
+        name = variable[len(ENV_PREFIX) :].lower()
+        if name not in names:  # another setting (the service's GEODX_MAX_LIMIT)
+            continue
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise LimitsError(
+                f"{variable} was {raw!r}; expected a whole number greater than 0"
+            )
+        changes[name] = value
+    return replace(base, **changes)
