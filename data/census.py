@@ -32,6 +32,7 @@ import polars as pl
 
 from data.scope import (
     ANY,
+    UNKNOWN,
     CensusRow,
     Communes,
     Crosswalk,
@@ -279,6 +280,10 @@ def carry_households(
     not_placed: list[NotPlaced] = []
     outside: Counter[str] = Counter()
     for row, scope in zip(rows, scopes, strict=True):
+        if scope == UNKNOWN:
+            rules["no-province"] += 1
+            not_placed.append(_entry(row, "no province given"))
+            continue
         if scope not in region:
             outside[row.province_name or row.province or "?"] += row.households
             rules["other-province"] += 1
@@ -355,12 +360,16 @@ class _Matcher:
             name = f"name shared by {len(same_name)} communes of its province"
         else:
             name = "name not found in its province"
-        reason = f"{code}; {name}"
-        return NotPlaced(
-            province=row.province_name or row.province or "",
-            district=row.district_name or row.district or "",
-            code=row.code or "",
-            name=row.name or "",
-            households=row.households,
-            reason=reason,
-        )
+        return _entry(row, f"{code}; {name}")
+
+
+def _entry(row: CensusRow, reason: str) -> NotPlaced:
+    """The list entry of a census row that was not placed."""
+    return NotPlaced(
+        province=row.province_name or row.province or "",
+        district=row.district_name or row.district or "",
+        code=row.code or "",
+        name=row.name or "",
+        households=row.households,
+        reason=reason,
+    )

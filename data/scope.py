@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from data.errors import DemoInputError
 
 ANY = "*"  # a row of a table without provinces: it may land anywhere in the boundaries
+UNKNOWN = "?"  # a row without a province, in a table with provinces: not placed
 PREFIXES = ("thị trấn", "thị xã", "thành phố", "phường", "đặc khu", "xã")
 
 
@@ -174,7 +175,10 @@ def row_scopes(
     crosswalk: Crosswalk | None,
     boundary: Mapping[str, str | None],
 ) -> list[str | None]:
-    """The new province each row may land in: a code, ``ANY``, or None (unknown).
+    """The new province each row may land in.
+
+    A province code; ``ANY`` (the table has no provinces); ``UNKNOWN`` (this row has no
+    province, others have); None (a province that is none of the boundaries').
 
     Raises
     ------
@@ -188,7 +192,7 @@ def row_scopes(
         listed = {
             p or normalise_province(r.province_name or "")
             for r, p in zip(rows, old, strict=True)
-        }
+        } - {""}
         if len(listed) > 1:
             raise DemoInputError(
                 f"the households table lists {len(listed)} provinces and the boundaries "
@@ -204,6 +208,8 @@ def row_scopes(
     return [
         new[p]
         if p is not None
-        else by_name.get(normalise_province(r.province_name or ""))
+        else by_name.get(normalise_province(r.province_name))
+        if r.province_name
+        else UNKNOWN
         for r, p in zip(rows, old, strict=True)
     ]

@@ -213,6 +213,15 @@ def test_a_table_without_provinces_is_taken_as_the_boundaries_province() -> None
     assert report.per_commune == {"10001": 10}
 
 
+def test_a_row_without_a_province_among_rows_with_one_is_not_placed() -> None:
+    rows = [row(None, "Xã Hòa Phú", 40, "66"), CensusRow(None, "Xã An Mỹ", 3)]
+    report = carry_households(rows, MERGED)
+    assert report.per_commune == {"10001": 40}
+    assert [(r.households, r.reason) for r in report.not_placed] == [
+        (3, "no province given")
+    ]
+
+
 def test_several_provinces_need_the_boundaries_province() -> None:
     rows = [row(None, "Xã Hòa Phú", 40, "66"), row(None, "Xã Hòa Phú", 50, "92")]
     with pytest.raises(DemoInputError, match="lists 2 provinces.*province_code"):

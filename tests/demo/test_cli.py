@@ -112,3 +112,41 @@ def test_a_failed_build_leaves_the_old_region(built: Path) -> None:
         build_into(built, {"mode": "synthetic"}, broken)
     assert sorted(p.name for p in built.iterdir()) == before
     assert [p.name for p in built.parent.iterdir()] == ["demo"]
+
+
+def test_real_build_says_what_was_not_placed_and_where_the_list_is(
+    tmp_path: Path,
+) -> None:
+    import geopandas as gpd
+    import shapely
+
+    gpd.GeoDataFrame(
+        {
+            "ward_code": ["24100"],
+            "official_name": ["Xã Hòa Phú"],
+            "province_code": ["66"],
+        },
+        geometry=[shapely.box(108.0, 12.5, 108.1, 12.6)],
+        crs=4326,
+    ).to_file(tmp_path / "bounds.gpkg")
+    (tmp_path / "census.csv").write_text(
+        "province_name,commune_name,hh_total,ward_code_2024,province_code_2024\n"
+        "Tỉnh Đắk Lắk,Xã Hòa Phú,1200,,66\n"
+        "Tỉnh Đắk Lắk,Xã Gone,34,,66\n"
+        "Thành phố Hà Nội,Xã Hòa Phú,9000,,01\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "region"
+    code, output = demo(
+        "--out", str(out),
+        "--boundaries", str(tmp_path / "bounds.gpkg"),
+        "--households-table", str(tmp_path / "census.csv"),
+    )  # fmt: skip
+    assert code == 0, output
+    lines = output.splitlines()
+    assert lines[1] == (
+        "  1,200 of 1,234 census households of the boundaries' provinces placed; "
+        f"34 in 1 rows not placed, listed in {out / 'households_not_placed.csv'}"
+    )
+    assert lines[2].startswith("  9,000 households of 1 other provinces left out")
+    assert (out / "households_not_placed.csv").is_file()
