@@ -1,8 +1,8 @@
 """Feature indexes: per-feature GeoJSON bytes precomputed once, selected by bbox and filters.
 
 Every collection of the OGC API (communes, districts, cells, gaps) is one
-:class:`FeatureIndex`. Geometry follows RFC 7946: lon/lat, exterior rings
-counter-clockwise, at most 7 decimals, no NaN.
+:class:`FeatureIndex`. The bytes come from the results contract (``geodx.contract``),
+the same single RFC 7946 pass that wrote the run's GeoJSON files.
 """
 
 from __future__ import annotations
@@ -18,8 +18,13 @@ import pandas as pd
 import shapely
 
 from api.errors import BadRequest
+from geodx.contract import (
+    DECIMALS,
+    collection_bytes,
+    serialise,
+    with_members,
+)
 
-COORD_DECIMALS = 7
 FILTER_KINDS = ("bool", "int", "number", "str")
 
 
@@ -30,34 +35,6 @@ class BBox(NamedTuple):
     south: float
     east: float
     north: float
-
-
-def clean_value(value: Any) -> Any:
-    """Turn NaN/inf and numpy scalars into JSON-safe Python values."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    return value
-
-
-def rfc7946_geometries(geoms: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """Round to 7 decimals and orient exterior rings counter-clockwise.
-
-    Parameters
-    ----------
-    geoms : array of shapely geometries, lon/lat.
-
-    Returns
-    -------
-    ndarray
-        The same geometries, ready for GeoJSON.
-    """
-    arr = np.asarray(geoms, dtype=object)
-    rounded = shapely.transform(arr, lambda xy: np.round(xy, COORD_DECIMALS))
-    return np.asarray(shapely.orient_polygons(rounded, exterior_cw=False), dtype=object)
 
 
 def _column_kind(values: pd.Series) -> str | None:
@@ -83,27 +60,6 @@ def _column_kind(values: pd.Series) -> str | None:
     ):
         return "number"
     return None
-
-
-def json_records(props: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of JSON-safe Python values (NaN, inf and NA -> None)."""
-    columns: dict[str, list[Any]] = {}
-    for name in props.columns:
-        col = props[name]
-        if pd.api.types.is_float_dtype(col.dtype):
-            arr = col.to_numpy(dtype=float)
-            columns[name] = [v if math.isfinite(v) else None for v in arr.tolist()]
-        elif pd.api.types.is_bool_dtype(col.dtype) or pd.api.types.is_integer_dtype(
-            col.dtype
-        ):
-            columns[name] = col.tolist()
-        else:
-            columns[name] = [clean_value(v) for v in col.tolist()]
-    names = list(columns)
-    return [
-        dict(zip(names, row, strict=True))
-        for row in zip(*columns.values(), strict=True)
-    ]
 
 
 def parse_filter_value(name: str, kind: str, raw: str) -> Any:
@@ -137,6 +93,7 @@ class FeatureIndex:
     props: pd.DataFrame
     geoms: np.ndarray
     kinds: dict[str, str]
+    members: dict[str, Any] = field(default_factory=dict)
     positions: dict[str, int] = field(init=False)
     tree: shapely.STRtree = field(init=False)
 
@@ -146,7 +103,12 @@ class FeatureIndex:
 
     @classmethod
     def build(
-        cls, props: pd.DataFrame, geoms: Sequence[Any] | np.ndarray, id_col: str
+        cls,
+        props: pd.DataFrame,
+        geoms: Sequence[Any] | np.ndarray,
+        id_col: str,
+        *,
+        members: Mapping[str, Any] | None = None,
     ) -> FeatureIndex:
         """Serialise every feature once.
 
@@ -158,25 +120,16 @@ class FeatureIndex:
             Lon/lat, one per row.
         id_col : str
             Column whose value becomes the feature ``id``.
+        members : mapping, optional
+            Top-level members of every page and single feature (``synthetic``).
         """
         props = props.reset_index(drop=True)
-        fixed = rfc7946_geometries(geoms)
         ids = [str(v) for v in props[id_col]]
-        texts = shapely.to_geojson(fixed)
-        blank = shapely.is_missing(fixed) | shapely.is_empty(fixed)
-        geometry_json = [
-            b"null" if no else str(t).encode()
-            for t, no in zip(texts, blank, strict=True)
-        ]
-        features = [
-            b'{"type":"Feature","id":' + orjson.dumps(fid) + b',"geometry":' + geom
-            + b',"properties":' + orjson.dumps(rec, option=orjson.OPT_SERIALIZE_NUMPY) + b"}"
-            for fid, geom, rec in zip(ids, geometry_json, json_records(props), strict=True)
-        ]  # fmt: skip
+        fixed, features = serialise(geoms, props, ids)
         kinds = {
             c: k for c in props.columns if (k := _column_kind(props[c])) is not None
         }
-        return cls(ids, features, props, fixed, kinds)
+        return cls(ids, features, props, fixed, kinds, dict(members or {}))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -186,9 +139,7 @@ class FeatureIndex:
         """``[west, south, east, north]`` of every feature, or None when empty."""
         if not self.ids:
             return None
-        return [
-            round(float(v), COORD_DECIMALS) for v in shapely.total_bounds(self.geoms)
-        ]
+        return [round(float(v), DECIMALS) for v in shapely.total_bounds(self.geoms)]
 
     def select(self, bbox: BBox | None, filters: Mapping[str, str]) -> np.ndarray:
         """Positions of the features that intersect ``bbox`` and match every filter.
@@ -217,9 +168,9 @@ class FeatureIndex:
         return np.flatnonzero(keep)
 
     def feature(self, fid: str) -> bytes | None:
-        """The bytes of one feature, or None."""
+        """The bytes of one feature with the collection's top-level members, or None."""
         pos = self.positions.get(fid)
-        return None if pos is None else self.features[pos]
+        return None if pos is None else with_members(self.features[pos], self.members)
 
 
 def _split_antimeridian(bbox: BBox) -> list[BBox]:
@@ -265,9 +216,7 @@ def parse_bbox(raw: str) -> BBox:
 
 def collection_body(features: Sequence[bytes], extra: Mapping[str, Any]) -> bytes:
     """A FeatureCollection from precomputed feature bytes plus top-level members."""
-    tail = orjson.dumps(dict(extra))
-    head = b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]"
-    return head + (b"," + tail[1:] if len(tail) > 2 else b"}")
+    return collection_bytes(features, trailing=extra)
 
 
 def feature_with_links(feature: bytes, links: list[dict[str, str]]) -> bytes:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-import unicodedata
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -23,48 +21,29 @@ from shapely.geometry import shape
 
 from api.cells import cell_polygons, cell_totals, cells_are_valid, roll_up
 from api.errors import NotFound
+from api.exports import ExportCache, localise, to_csv, to_xlsx
 from api.features import FeatureIndex
+from geodx.contract import (
+    CELL_COLUMNS,
+    CELLS_FILE,
+    COMMUNE_COLUMNS,
+    COMMUNES_FILE,
+    DISTRICT_COLUMNS,
+    DISTRICTS_FILE,
+    GAP_INDICATORS,
+    SUMMARY_FILE,
+    SYNTHETIC_NOTE,
+    TARGET_KEYS,
+    fold,
+    gap_table,
+    public_inputs,
+    targets_from,
+    with_gaps,
+)
 from geodx.errors import InputFileError, MissingColumn, UnknownCommune
+from geodx.outdir import snapshot
 
-COMMUNE_COLUMNS = (
-    "commune_code",
-    "commune_name",
-    "district_code",
-    "district_name",
-    "households",
-    "fibre_households",
-    "fibre_pct",
-    "fibre_target_met",
-    "fibre_gap_households",
-    "mobile_households",
-    "mobile_pct",
-    "mobile_5g_households",
-    "mobile_5g_pct",
-    "mobile_covered",
-)
-CELL_COLUMNS = (
-    "h3",
-    "commune_code",
-    "households",
-    "fibre_households",
-    "mobile_households",
-    "mobile_5g_households",
-)
-GAP_INDICATORS = ("fibre", "mobile")
-DEFAULT_TARGETS = {
-    "fibre_household_pct": 90.0,
-    "mobile_commune_pct": 100.0,
-    "mobile_commune_household_pct": 95.0,
-}
-
-
-def fold(text: str) -> str:
-    """Lower-case ``text`` without diacritics: ``"Hòa Phú"`` -> ``"hoa phu"``, đ -> d."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    bare = "".join(
-        c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c)
-    )
-    return " ".join(bare.casefold().split())
+__all__ = ["LayerInfo", "RegionResults", "fold", "load_results", "read_features"]
 
 
 def _read_json(path: Path) -> Any:
@@ -146,7 +125,10 @@ class LayerInfo:
 
 @dataclass
 class RegionResults:
-    """The tables of one computed region, with lookups used by the routes."""
+    """The tables of one computed region, with lookups used by the routes.
+
+    ``folder`` is the pinned snapshot every file was read from, ``version`` its id.
+    """
 
     folder: Path
     summary: dict[str, Any]
@@ -155,29 +137,42 @@ class RegionResults:
     districts: pd.DataFrame
     district_geoms: np.ndarray
     cells: pd.DataFrame
+    version: str = ""
     _cell_cache: dict[int, FeatureIndex] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _exports: ExportCache = field(default_factory=ExportCache, repr=False)
 
     def __post_init__(self) -> None:
-        self.communes_index = FeatureIndex.build(
-            self.communes, self.commune_geoms, "commune_code"
-        )
-        self.districts_index = FeatureIndex.build(
-            self.districts, self.district_geoms, "district_code"
+        self.summary = {**self.summary}
+        if "inputs" in self.summary:  # results of older runs: no absolute paths
+            self.summary["inputs"] = public_inputs(self.summary["inputs"])
+        # The files' properties are served as written; rows for reports and gap tables
+        # get the gap columns older runs did not write, by the contract's rule.
+        self._rows = with_gaps(self.communes, self.targets)
+        self.members = {"synthetic": self.synthetic}
+        self.communes_index = self._index(self.communes, self.commune_geoms, "commune")
+        self.districts_index = self._index(
+            self.districts, self.district_geoms, "district"
         )
         self.cell_totals = cell_totals(self.cells)
-        self.gaps_tables = {ind: self._gaps(ind) for ind in GAP_INDICATORS}
+        self.gaps_tables = {
+            ind: gap_table(self._rows, ind, self.targets[TARGET_KEYS[ind]])
+            for ind in GAP_INDICATORS
+        }
         self.gaps_index: dict[str, FeatureIndex] = {}
         for ind, table in self.gaps_tables.items():
             geoms = self.commune_geoms[table["_pos"].to_numpy(dtype=int)]
-            self.gaps_index[ind] = FeatureIndex.build(
-                table.drop(columns="_pos"), geoms, "commune_code"
+            self.gaps_index[ind] = self._index(
+                table.drop(columns="_pos"), geoms, "commune"
             )
-        self._folded = [fold(str(n)) for n in self.communes["commune_name"]]
+        self._search = NameSearch.build(self.communes)
         self._code_pos = {
             str(c): i for i, c in enumerate(self.communes["commune_code"])
         }
         self.cells_index()  # the finest level, built now rather than on a first request
+
+    def _index(self, props: pd.DataFrame, geoms: np.ndarray, kind: str) -> FeatureIndex:
+        return FeatureIndex.build(props, geoms, f"{kind}_code", members=self.members)
 
     @property
     def name(self) -> str:
@@ -199,12 +194,8 @@ class RegionResults:
 
     @property
     def targets(self) -> dict[str, float]:
-        """Targets in percent, with the documented defaults for missing keys."""
-        given = self.summary.get("targets") or {}
-        return {
-            k: float(given.get(k, v)) if isinstance(given.get(k, v), int | float) else v
-            for k, v in DEFAULT_TARGETS.items()
-        }
+        """Targets in percent, with the contract's defaults for missing keys."""
+        return targets_from(self.summary.get("targets"))
 
     @property
     def layers(self) -> list[LayerInfo]:
@@ -225,7 +216,7 @@ class RegionResults:
         pos = self._code_pos.get(code)
         if pos is None:
             raise UnknownCommune(f"no commune with code '{code[:40]}'")
-        row = self.communes.iloc[pos].to_dict()
+        row = self._rows.iloc[pos].to_dict()
         return {
             str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in row.items()
@@ -237,62 +228,24 @@ class RegionResults:
         return self.commune_geoms[self._code_pos[code]]
 
     def search(self, query: str) -> pd.DataFrame:
-        """Communes whose name or code contains ``query``, ignoring case and diacritics."""
-        needle = fold(query)
-        hits = [
-            i
-            for i, name in enumerate(self._folded)
-            if needle in name
-            or needle in fold(str(self.communes["commune_code"].iat[i]))
-        ]
-        hits.sort(key=lambda i: (not self._folded[i].endswith(needle), self._folded[i]))
-        return self.communes.iloc[hits]
-
-    def _gaps(self, indicator: str) -> pd.DataFrame:
-        """Communes below the target for ``indicator``, largest gap first."""
-        c = self.communes
-        households = c["households"].fillna(0)
-        if indicator == "fibre":
-            target = self.targets["fibre_household_pct"]
-            covered, below = c["fibre_households"], c["fibre_target_met"]
-            gap = c["fibre_gap_households"]
-        else:
-            target = self.targets["mobile_commune_household_pct"]
-            covered, below = c["mobile_households"], c["mobile_covered"]
-            gap = pd.Series(
-                [
-                    _gap(target, h, m)
-                    for h, m in zip(households, covered.fillna(0), strict=True)
-                ],
-                index=c.index,
-            )
-        mask = (
-            np.array([b is False or b is np.False_ for b in below])
-            & (households > 0).to_numpy()
-        )
-        table = pd.DataFrame(
-            {
-                "commune_code": c["commune_code"],
-                "commune_name": c["commune_name"],
-                "district_code": c["district_code"],
-                "district_name": c["district_name"],
-                "indicator": indicator,
-                "households": households,
-                "covered_households": covered,
-                "pct": c[f"{indicator}_pct"],
-                "target_pct": target,
-                "gap_households": gap,
-                "_pos": np.arange(len(c)),
-            }
-        )[mask]
-        table = table.sort_values(
-            ["gap_households", "commune_code"], ascending=[False, True], kind="stable"
-        )
-        return table.reset_index(drop=True)
+        """Communes whose name, code or district name matches ``query`` (see fold)."""
+        return self.communes.iloc[self._search.find(query)]
 
     def gaps(self, indicator: str) -> pd.DataFrame:
         """The gap table for ``fibre`` or ``mobile`` (without geometry)."""
         return self.gaps_tables[indicator].drop(columns="_pos")
+
+    def export(self, indicator: str, fmt: str, lang: str) -> bytes:
+        """The gap table as ``csv`` or ``xlsx`` bytes, built once per version and key."""
+
+        def build() -> bytes:
+            table = localise(self.gaps(indicator), lang)
+            note = SYNTHETIC_NOTE if self.synthetic else None
+            if fmt == "csv":
+                return to_csv(table, note=note)
+            return to_xlsx(table, title=f"gaps {indicator}", note=note)
+
+        return self._exports.get((self.version, indicator, fmt, lang), build)
 
     def cells_index(self, resolution: int | None = None) -> FeatureIndex:
         """The cells collection at ``resolution`` (default: the table's), built once."""
@@ -301,7 +254,7 @@ class RegionResults:
             if res not in self._cell_cache:
                 frame = roll_up(self.cells, res, self.h3_resolution)
                 self._cell_cache[res] = FeatureIndex.build(
-                    frame, cell_polygons(frame["h3"]), "h3"
+                    frame, cell_polygons(frame["h3"]), "h3", members=self.members
                 )
             return self._cell_cache[res]
 
@@ -330,14 +283,54 @@ class RegionResults:
         raise NotFound(f"no collection '{collection_id[:40]}'; see /collections")
 
 
-def _gap(target_pct: float, households: Any, covered: Any) -> int:
-    """``max(0, ceil(target% x households) - covered)``, exact."""
-    need = math.ceil(Fraction(str(target_pct)) * Fraction(str(households)) / 100)
-    return max(0, need - int(covered))
+@dataclass(frozen=True)
+class NameSearch:
+    """Folded commune names, codes and district names, for :meth:`find`."""
+
+    names: list[str]
+    compact: list[str]
+    codes: list[str]
+    districts: list[str]
+
+    @classmethod
+    def build(cls, communes: pd.DataFrame) -> NameSearch:
+        """Fold every name once."""
+        names = [fold(str(n)) for n in communes["commune_name"]]
+        districts = [
+            "" if d is None or d != d else fold(str(d))
+            for d in communes["district_name"]
+        ]
+        return cls(
+            names,
+            [n.replace(" ", "") for n in names],
+            [fold(str(c)) for c in communes["commune_code"]],
+            [d.replace(" ", "") for d in districts],
+        )
+
+    def find(self, query: str) -> list[int]:
+        """Rows matching ``query``: commune names and codes first, then by district.
+
+        Apostrophes, punctuation and spaces do not matter: "cu mgar", "Cư M'gar" and
+        "CưM’gar" all find "Cư M’gar"; "buon ma thuot" finds that district's communes.
+        """
+        needle = fold(query)
+        tight = needle.replace(" ", "")
+        if not tight:
+            return []
+        ranked = []
+        for i, name in enumerate(self.names):
+            if needle in name or tight in self.compact[i] or needle in self.codes[i]:
+                ranked.append((0, not name.endswith(needle), name, i))
+            elif tight in self.districts[i]:
+                ranked.append((1, False, name, i))
+        return [r[-1] for r in sorted(ranked)]
 
 
 def load_results(folder: Path) -> RegionResults:
-    """Read a results folder written by ``geodx run``.
+    """Read a results folder written by ``geodx run``, from one pinned snapshot.
+
+    ``geodx.outdir.snapshot(folder)`` is resolved once and every file is read from its
+    path, so the tables never mix two runs; ``RegionResults.version`` is its id.
 
     Raises
     ------
@@ -346,16 +339,14 @@ def load_results(folder: Path) -> RegionResults:
     MissingColumn
         A required property or column is missing.
     """
-    summary = _read_json(folder / "summary.json")
+    snap = snapshot(folder)
+    root = snap.path
+    summary = _read_json(root / SUMMARY_FILE)
     if not isinstance(summary, dict):
-        raise InputFileError(f"{folder / 'summary.json'}: expected a JSON object")
-    communes, commune_geoms = read_features(
-        folder / "communes.geojson", COMMUNE_COLUMNS
-    )
-    districts, district_geoms = read_features(
-        folder / "districts.geojson", ("district_code",)
-    )
-    path = folder / "cells.parquet"
+        raise InputFileError(f"{root / SUMMARY_FILE}: expected a JSON object")
+    communes, commune_geoms = read_features(root / COMMUNES_FILE, COMMUNE_COLUMNS)
+    districts, district_geoms = read_features(root / DISTRICTS_FILE, DISTRICT_COLUMNS)
+    path = root / CELLS_FILE
     try:
         cells = pd.read_parquet(path)
     except (OSError, ValueError) as exc:
@@ -366,5 +357,12 @@ def load_results(folder: Path) -> RegionResults:
     if not cells_are_valid(cells["h3"]):
         raise InputFileError(f"{path}: column 'h3' holds values that are not H3 cells")
     return RegionResults(
-        folder, summary, communes, commune_geoms, districts, district_geoms, cells
+        root,
+        summary,
+        communes,
+        commune_geoms,
+        districts,
+        district_geoms,
+        cells,
+        version=snap.version,
     )

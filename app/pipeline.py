@@ -21,6 +21,7 @@ import pandas as pd
 import shapely
 
 from geodx import __version__
+from geodx.contract import input_path
 from geodx.coverage import Overlay, assign_communes
 from geodx.crs import reproject
 from geodx.errors import GeodxError
@@ -231,10 +232,8 @@ def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
 
 
 def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+    # The contract's rule: relative to the manifest folder, else the file name only.
+    return input_path(path, root)
 
 
 def results_are_current(region: str | Path, out_dir: str | Path) -> bool:

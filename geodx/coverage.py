@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from geodx.contract import GAP_COLUMNS, ID_COLUMNS, count, gap, pct, target_met
 from geodx.manifest import Targets
 from geodx.overlay import polygon_pairs
 from geodx.points import HouseholdPoints
-
-INDICATORS = ("fibre", "mobile", "mobile_5g")
 
 
 @dataclass
@@ -97,57 +94,6 @@ def sum_by(
     )
 
 
-def pct(part: float, whole: float) -> float | None:
-    """Percentage rounded to 4 decimals; None when ``whole`` is 0.
-
-    Examples
-    --------
-    >>> pct(2, 3), pct(0, 0)
-    (66.6667, None)
-    """
-    if whole == 0:
-        return None
-    return round(100.0 * part / whole, 4)
-
-
-def _exact(value: float) -> Fraction:
-    return Fraction(value) if isinstance(value, float) else Fraction(int(value))
-
-
-def target_met(part: float, whole: float, target_pct: float) -> bool | None:
-    """Whether ``part / whole >= target_pct / 100``, in exact arithmetic; None if no whole.
-
-    Examples
-    --------
-    >>> target_met(9, 10, 90), target_met(8, 10, 90), target_met(0, 0, 90)
-    (True, False, None)
-    """
-    if whole == 0:
-        return None
-    return _exact(part) * 100 >= Fraction(str(target_pct)) * _exact(whole)
-
-
-def gap(part: float, whole: float, target_pct: float) -> int | float:
-    """Households missing to reach the target: ``max(0, ceil(t% x whole) - part)``.
-
-    Exact for integral counts (``0.9 x 10`` is 9, not 9.000000000000002).
-
-    Examples
-    --------
-    >>> gap(8, 10, 90), gap(9, 10, 90), gap(0, 7, 90)
-    (1, 0, 7)
-    """
-    need = math.ceil(Fraction(str(target_pct)) * _exact(whole) / 100)
-    missing = need - _exact(part)
-    result = max(Fraction(0), missing)
-    return int(result) if result.denominator == 1 else float(result)
-
-
-def count(value: float, integral: bool) -> int | float:
-    """A household count as an int when weights are whole numbers."""
-    return int(round(value)) if integral else float(value)
-
-
 def coverage_properties(
     sums: IndicatorSums,
     i: int,
@@ -166,7 +112,7 @@ def coverage_properties(
         "fibre_households": count(fibre, integral),
         "fibre_pct": pct(fibre, hh),
         "fibre_target_met": target_met(fibre, hh, targets.fibre_household_pct),
-        "fibre_gap_households": gap(fibre, hh, targets.fibre_household_pct),
+        GAP_COLUMNS["fibre"]: gap(fibre, hh, targets.fibre_household_pct),
         "mobile_households": count(mobile, integral),
         "mobile_pct": pct(mobile, hh),
         "mobile_5g_households": count(m5g, integral),
@@ -189,17 +135,16 @@ def commune_table(
 ) -> pd.DataFrame:
     """One row of figures per commune (``sums`` index ``i + 1`` is commune ``i``)."""
     rows = []
+    t = targets.mobile_commune_household_pct
     for i in range(len(communes)):
         props = coverage_properties(
             sums, i + 1, targets, integral=integral, layer_slugs=layer_slugs
         )
         hh = float(sums.households[i + 1])
-        props["mobile_covered"] = target_met(
-            float(sums.indicators["mobile"][i + 1]),
-            hh,
-            targets.mobile_commune_household_pct,
-        )
+        mobile = float(sums.indicators["mobile"][i + 1])
+        props["mobile_covered"] = target_met(mobile, hh, t)
+        props[GAP_COLUMNS["mobile"]] = gap(mobile, hh, t)
         rows.append(props)
     figures = pd.DataFrame(rows, index=communes.index)
-    ids = communes[["commune_code", "commune_name", "district_code", "district_name"]]
+    ids = communes[list(ID_COLUMNS)]
     return pd.DataFrame(pd.concat([ids, figures], axis=1))

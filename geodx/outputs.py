@@ -14,26 +14,38 @@ import pandas as pd
 import pyarrow as pa
 import shapely
 
+from geodx.contract import (
+    CELLS_FILE,
+    COMMUNES_FILE,
+    DISTRICTS_FILE,
+    SUMMARY_FILE,
+    clean,
+    collection_bytes,
+    count,
+    feature_bytes,
+    pct,
+    public_inputs,
+    target_met,
+)
 from geodx.coverage import (
     IndicatorSums,
     Overlay,
     commune_table,
-    count,
     coverage_properties,
-    pct,
     sum_by,
-    target_met,
 )
-from geodx.geojson import clean, feature_collection
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
 from geodx.manifest import Manifest
 
-ID_COLUMNS = ["commune_code", "commune_name", "district_code", "district_name"]
 
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+def _geojson(
+    geoms: np.ndarray, props: pd.DataFrame, ids: pd.Series, synthetic: bool
+) -> bytes:
+    """A FeatureCollection marked ``synthetic`` (a top-level member) as the contract says."""
+    return collection_bytes(
+        feature_bytes(geoms, props, ids), members={"synthetic": synthetic}
+    )
 
 
 def write_outputs(
@@ -58,11 +70,11 @@ def write_outputs(
         table, sums = _write_areas(
             out, manifest, communes, communes_wgs84, result, integral, slugs
         )
-        write_table(out / "cells.parquet", cells.result())
+        write_table(out / CELLS_FILE, cells.result())
     summary = summarise(
         manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
     )
-    write_bytes(out / "summary.json", orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    write_bytes(out / SUMMARY_FILE, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return summary, table
 
 
@@ -82,20 +94,18 @@ def _write_areas(
     table = commune_table(
         communes, sums, manifest.targets, integral=integral, layer_slugs=slugs
     )
+    synthetic = manifest.synthetic
     write_bytes(
-        out / "communes.geojson",
-        feature_collection(geoms, _records(table), ids=table["commune_code"]),
+        out / COMMUNES_FILE,
+        _geojson(geoms, table, table["commune_code"], synthetic),
     )
     districts = district_table(
         table, geoms, sums, manifest, integral=integral, slugs=slugs
     )
+    shapes = districts.pop("geometry").to_numpy()
     write_bytes(
-        out / "districts.geojson",
-        feature_collection(
-            districts.pop("geometry").to_numpy(),
-            _records(districts),
-            ids=districts["district_code"],
-        ),
+        out / DISTRICTS_FILE,
+        _geojson(shapes, districts, districts["district_code"], synthetic),
     )
     return table, sums
 
@@ -234,7 +244,7 @@ def summarise(
         "targets": asdict(targets),
         "layers": _layer_summaries(manifest, sums, hh, integral, result.sources),
         "definitions": definitions(manifest),
-        "inputs": inputs,
+        "inputs": public_inputs(inputs, manifest.root),
         "engine_version": engine,
     }
     return {k: clean(v) for k, v in summary.items()}
@@ -283,7 +293,10 @@ def definitions(manifest: Manifest) -> dict[str, Any]:
         "containing the household is valid and >= min_rsrp_dbm",
         "mobile_5g_covered_household": "covered by at least one 5G layer",
         "commune_mobile_covered": f"mobile_pct >= {t.mobile_commune_household_pct}",
-        "fibre_gap_households": f"max(0, ceil({t.fibre_household_pct}% x households) - fibre_households)",
+        "fibre_gap_households": f"ceil(max(0, {t.fibre_household_pct}% x households - "
+        "fibre_households)), exact; 0 exactly when fibre_target_met",
+        "mobile_gap_households": f"ceil(max(0, {t.mobile_commune_household_pct}% x "
+        "households - mobile_households)), exact; 0 exactly when mobile_covered",
         "mobile_commune_pct": "communes_mobile_covered / communes_with_households x 100",
         "households": "households assigned to a commune; unassigned_households are outside every commune",
         "pct_decimals": 4,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import ResultsDep
-from api.exports import MEDIA_TYPES, localise, to_csv, to_xlsx
+from api.exports import MEDIA_TYPES
 from api.results import RegionResults
 from api.schemas import (
     CommuneBrief,
@@ -21,6 +21,13 @@ from api.schemas import (
     LayerFigures,
     RegionSummary,
     TargetStatus,
+)
+from geodx.contract import (
+    GAP_COLUMNS,
+    GAP_INDICATORS,
+    INDICATORS,
+    MET_COLUMNS,
+    TARGET_KEYS,
 )
 
 router = APIRouter(tags=["officials"])
@@ -60,9 +67,6 @@ def report(results: RegionResults, row: dict[str, Any]) -> CommuneReport:
                 pct=row.get(f"layer_{layer.slug}_pct"),
             )
         )
-    mobile_gap = results.gaps_tables["mobile"]
-    mobile_gap = mobile_gap[mobile_gap["commune_code"] == row["commune_code"]]
-    no_households = not row.get("households")
     return CommuneReport(
         commune_code=str(row["commune_code"]),
         commune_name=str(row["commune_name"]),
@@ -77,23 +81,16 @@ def report(results: RegionResults, row: dict[str, Any]) -> CommuneReport:
                 households=row.get(f"{ind}_households"),
                 pct=row.get(f"{ind}_pct"),
             )
-            for ind in ("fibre", "mobile", "mobile_5g")
+            for ind in INDICATORS
         ],
         targets=[
             TargetStatus(
-                indicator="fibre",
-                target_pct=t["fibre_household_pct"],
-                met=row.get("fibre_target_met"),
-                gap_households=row.get("fibre_gap_households"),
-            ),
-            TargetStatus(
-                indicator="mobile",
-                target_pct=t["mobile_commune_household_pct"],
-                met=row.get("mobile_covered"),
-                gap_households=None
-                if no_households
-                else int(mobile_gap["gap_households"].sum()),
-            ),
+                indicator=ind,
+                target_pct=t[TARGET_KEYS[ind]],
+                met=row.get(MET_COLUMNS[ind]),
+                gap_households=row.get(GAP_COLUMNS[ind]),
+            )
+            for ind in GAP_INDICATORS
         ],
         by_operator=by_operator,
         definitions={"targets": t, **(results.summary.get("definitions") or {})},
@@ -171,35 +168,20 @@ def gaps(
     ] = "en",
 ) -> Response | GapsTable:
     """Communes below a target, largest number of missing households first."""
-    table = results.gaps(indicator)
     if format == "json":
+        table = results.gaps(indicator)
         rows = [GapRow.model_validate(r) for r in table.to_dict("records")]
-        target = (
-            table["target_pct"].iloc[0]
-            if len(table)
-            else (
-                results.targets[
-                    "fibre_household_pct"
-                    if indicator == "fibre"
-                    else "mobile_commune_household_pct"
-                ]
-            )
-        )
         return GapsTable(
             region=results.name,
             synthetic=results.synthetic,
             indicator=indicator,
-            target_pct=float(target),
+            target_pct=results.targets[TARGET_KEYS[indicator]],
             count=len(rows),
             gaps=rows,
         )
-    local = localise(table, lang)
     name = f"gaps-{indicator}" + ("-synthetic" if results.synthetic else "")
-    body = (
-        to_csv(local) if format == "csv" else to_xlsx(local, title=f"gaps {indicator}")
-    )
     return Response(
-        body,
+        results.export(indicator, format, lang),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
     )

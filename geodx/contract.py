@@ -1,0 +1,432 @@
+"""The results contract: names, figures and bytes of every output of ``geodx run``.
+
+One module owns what the writer (:mod:`geodx.outputs`) writes and the service (``api/``)
+reads: the file names, the columns, percentages, target flags and gaps, the indicator
+-> target mapping, the default targets, RFC 7946 serialisation and the H3 roll-up of
+the cell table. Neither side re-derives a rule: both call these functions.
+
+The gap rule (issue 6 D11), for any household weights, in exact arithmetic::
+
+    gap = ceil(max(0, target% x households - covered))
+
+the whole households still to cover. For integral counts it equals
+``max(0, ceil(target% x households) - covered)``, and ``gap == 0`` exactly when the
+target is met (``covered x 100 >= target x households``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from fractions import Fraction
+from pathlib import PurePath
+from typing import Any
+
+import h3
+import numpy as np
+import orjson
+import pandas as pd
+import shapely
+
+from geodx.errors import InvalidResolution
+from geodx.manifest import Targets
+
+# --- files and columns ------------------------------------------------------------
+COMMUNES_FILE = "communes.geojson"
+DISTRICTS_FILE = "districts.geojson"
+SUMMARY_FILE = "summary.json"
+CELLS_FILE = "cells.parquet"
+OUTPUT_FILES = (COMMUNES_FILE, DISTRICTS_FILE, SUMMARY_FILE, CELLS_FILE)
+
+H3_COL = "h3"
+COUNT_SUFFIX = "_households"
+INDICATORS = ("fibre", "mobile", "mobile_5g")
+GAP_INDICATORS = ("fibre", "mobile")
+ID_COLUMNS = ("commune_code", "commune_name", "district_code", "district_name")
+COMMUNE_COLUMNS = (
+    *ID_COLUMNS,
+    "households",
+    "fibre_households",
+    "fibre_pct",
+    "fibre_target_met",
+    "fibre_gap_households",
+    "mobile_households",
+    "mobile_pct",
+    "mobile_5g_households",
+    "mobile_5g_pct",
+    "mobile_covered",
+)
+DISTRICT_COLUMNS = ("district_code",)
+CELL_COLUMNS = (
+    H3_COL,
+    "commune_code",
+    "households",
+    "fibre_households",
+    "mobile_households",
+    "mobile_5g_households",
+)
+# Per indicator with a commune target: its target key, its flag and its gap column.
+TARGET_KEYS = {"fibre": "fibre_household_pct", "mobile": "mobile_commune_household_pct"}
+MET_COLUMNS = {"fibre": "fibre_target_met", "mobile": "mobile_covered"}
+GAP_COLUMNS = {"fibre": "fibre_gap_households", "mobile": "mobile_gap_households"}
+DEFAULT_TARGETS: dict[str, float] = {k: float(v) for k, v in asdict(Targets()).items()}
+SYNTHETIC_NOTE = "Dữ liệu giả lập — synthetic data, not real coverage"
+PCT_DECIMALS = 4
+DECIMALS = 7  # GeoJSON coordinates: about 1 cm
+
+
+def targets_from(given: Any) -> dict[str, float]:
+    """The targets in percent from ``summary["targets"]``, defaults for missing keys.
+
+    Examples
+    --------
+    >>> targets_from({"fibre_household_pct": 80})["fibre_household_pct"]
+    80.0
+    >>> targets_from(None) == DEFAULT_TARGETS
+    True
+    """
+    given = given if isinstance(given, dict) else {}
+    out = {}
+    for key, default in DEFAULT_TARGETS.items():
+        value = given.get(key, default)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        out[key] = float(value) if ok and math.isfinite(value) else default
+    return out
+
+
+# --- figures ----------------------------------------------------------------------
+def pct_array(part: Any, whole: Any) -> np.ndarray:
+    """``100 x part / whole`` rounded to 4 decimals, NaN where ``whole`` is 0."""
+    p = np.asarray(part, dtype=float)
+    w = np.asarray(whole, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(w > 0, np.round(100.0 * p / w, PCT_DECIMALS), np.nan)
+
+
+def pct(part: float, whole: float) -> float | None:
+    """Percentage rounded to 4 decimals; None when ``whole`` is 0.
+
+    Examples
+    --------
+    >>> pct(2, 3), pct(0, 0)
+    (66.6667, None)
+    """
+    value = float(pct_array(part, whole))
+    return None if math.isnan(value) else value
+
+
+def _exact(value: float) -> Fraction:
+    return Fraction(value) if isinstance(value, float) else Fraction(int(value))
+
+
+def target_met(part: float, whole: float, target_pct: float) -> bool | None:
+    """Whether ``part / whole >= target_pct / 100``, in exact arithmetic; None if no whole.
+
+    Examples
+    --------
+    >>> target_met(9, 10, 90), target_met(8, 10, 90), target_met(0, 0, 90)
+    (True, False, None)
+    """
+    if whole == 0:
+        return None
+    return _exact(part) * 100 >= Fraction(str(target_pct)) * _exact(whole)
+
+
+def gap(part: float, whole: float, target_pct: float) -> int:
+    """Whole households missing: ``ceil(max(0, target% x whole - part))``, exact.
+
+    Zero exactly when :func:`target_met` is true, for any weights.
+
+    Examples
+    --------
+    >>> gap(8, 10, 90), gap(9, 10, 90), gap(0, 7, 90), gap(8.7, 10, 90)
+    (1, 0, 7, 1)
+    """
+    missing = Fraction(str(target_pct)) * _exact(whole) / 100 - _exact(part)
+    return math.ceil(max(Fraction(0), missing))
+
+
+def count(value: float, integral: bool) -> int | float:
+    """A household count as an int when weights are whole numbers."""
+    return int(round(value)) if integral else float(value)
+
+
+def _number(value: Any) -> float:
+    value = clean(value)
+    return 0 if value is None else value
+
+
+def with_gaps(communes: pd.DataFrame, targets: Mapping[str, float]) -> pd.DataFrame:
+    """``communes`` with every gap column, computed by :func:`gap` where results lack it.
+
+    Results written before ``mobile_gap_households`` existed get it here, by the rule.
+    """
+    out = communes
+    for indicator, column in GAP_COLUMNS.items():
+        if column in out.columns:
+            continue
+        target = targets[TARGET_KEYS[indicator]]
+        values = [
+            gap(_number(c), _number(h), target)
+            for c, h in zip(
+                out[f"{indicator}_households"], out["households"], strict=True
+            )
+        ]
+        out = out.assign(**{column: pd.Series(values, index=out.index, dtype=object)})
+    return out
+
+
+def gap_table(
+    communes: pd.DataFrame, indicator: str, target_pct: float
+) -> pd.DataFrame:
+    """Communes with households below the ``indicator`` target, largest gap first.
+
+    ``communes`` holds the gap columns (see :func:`with_gaps`). Columns: the ids,
+    ``indicator, households, covered_households, pct, target_pct, gap_households``
+    and ``_pos`` (the commune's row in ``communes``).
+    """
+    households = communes["households"].fillna(0)
+    met = communes[MET_COLUMNS[indicator]]
+    below = np.array([m is False or m is np.False_ for m in met], dtype=bool)
+    table = pd.DataFrame(
+        {
+            **{c: communes[c] for c in ID_COLUMNS},
+            "indicator": indicator,
+            "households": households,
+            "covered_households": communes[f"{indicator}_households"],
+            "pct": communes[f"{indicator}_pct"],
+            "target_pct": float(target_pct),
+            "gap_households": communes[GAP_COLUMNS[indicator]],
+            "_pos": np.arange(len(communes)),
+        }
+    )[below & (households > 0).to_numpy()]
+    table = table.sort_values(
+        ["gap_households", "commune_code"], ascending=[False, True], kind="stable"
+    )
+    return table.reset_index(drop=True)
+
+
+# --- GeoJSON (RFC 7946): one pass, one order ---------------------------------------
+def rfc7946(geoms: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """Round coordinates to 7 decimals, then orient exterior rings counter-clockwise.
+
+    Orienting after rounding keeps the written rings counter-clockwise.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    rounded = shapely.transform(arr, lambda xy: np.round(xy, DECIMALS))
+    return np.asarray(shapely.orient_polygons(rounded, exterior_cw=False), dtype=object)
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe value: NaN, inf and pandas NA become null, numpy scalars plain."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def records(props: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts of JSON-safe Python values (NaN, inf and NA -> None)."""
+    columns: dict[str, list[Any]] = {}
+    for name in props.columns:
+        col = props[name]
+        kind = getattr(col.dtype, "kind", "O")
+        if kind == "f":
+            arr = col.to_numpy(dtype=float)
+            columns[str(name)] = [v if math.isfinite(v) else None for v in arr.tolist()]
+        elif kind in "biu" and isinstance(col.dtype, np.dtype):
+            columns[str(name)] = col.tolist()
+        else:
+            columns[str(name)] = [clean(v) for v in col.tolist()]
+    names = list(columns)
+    return [
+        dict(zip(names, r, strict=True)) for r in zip(*columns.values(), strict=True)
+    ]
+
+
+def feature_bytes(
+    geoms: Sequence[Any] | np.ndarray,
+    props: pd.DataFrame,
+    ids: Iterable[Any] | None = None,
+) -> list[bytes]:
+    """Serialise each row of ``props`` with its WGS84 geometry as a GeoJSON Feature.
+
+    ``id`` is the string of ``ids``' value (left out where None); empty or missing
+    geometries are ``null``.
+    """
+    return serialise(geoms, props, ids)[1]
+
+
+def serialise(
+    geoms: Sequence[Any] | np.ndarray,
+    props: pd.DataFrame,
+    ids: Iterable[Any] | None = None,
+) -> tuple[np.ndarray, list[bytes]]:
+    """The :func:`rfc7946` geometries and the :func:`feature_bytes` of the features."""
+    fixed = rfc7946(geoms)
+    texts = shapely.to_geojson(fixed)
+    blank = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+    id_list = list(ids) if ids is not None else [None] * len(fixed)
+    out = []
+    for fid, text, no, rec in zip(id_list, texts, blank, records(props), strict=True):
+        head = b'{"type":"Feature",'
+        if clean(fid) is not None:
+            head += b'"id":' + orjson.dumps(str(clean(fid))) + b","
+        geom = b"null" if no else str(text).encode()
+        out.append(head + b'"geometry":' + geom + b',"properties":' + orjson.dumps(rec) + b"}")  # fmt: skip
+    return fixed, out
+
+
+def collection_bytes(
+    features: Sequence[bytes],
+    *,
+    members: Mapping[str, Any] | None = None,
+    trailing: Mapping[str, Any] | None = None,
+) -> bytes:
+    """A FeatureCollection of serialised features.
+
+    Top-level ``members`` (e.g. ``synthetic``) come before ``features``, ``trailing``
+    members after them.
+
+    Examples
+    --------
+    >>> collection_bytes([], members={"synthetic": True})
+    b'{"type":"FeatureCollection","synthetic":true,"features":[]}'
+    """
+    head = orjson.dumps({"type": "FeatureCollection", **(members or {})})[:-1]
+    tail = orjson.dumps(dict(trailing or {}))
+    body = head + b',"features":[' + b",".join(features) + b"]"
+    return body + (b"," + tail[1:] if len(tail) > 2 else b"}")
+
+
+def with_members(feature: bytes, members: Mapping[str, Any]) -> bytes:
+    """Append top-level members to one serialised feature (or collection)."""
+    if not members:
+        return feature
+    return feature[:-1] + b"," + orjson.dumps(dict(members))[1:]
+
+
+# --- the cell table and its H3 roll-up ----------------------------------------------
+def count_columns(cells: pd.DataFrame) -> list[str]:
+    """The household-count columns of a cell table, in table order."""
+    return [c for c in cells.columns if c.endswith(COUNT_SUFFIX) or c == "households"]
+
+
+def add_percentages(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``X_pct`` for every ``X_households`` column except ``households`` itself."""
+    frame = frame.copy()
+    whole = frame["households"].to_numpy(dtype=float)
+    for col in [c for c in frame.columns if c.endswith(COUNT_SUFFIX)]:
+        share = pct_array(frame[col].to_numpy(dtype=float), whole)
+        values = pd.Series(share, index=frame.index).astype(object)
+        frame[col[: -len(COUNT_SUFFIX)] + "_pct"] = values.where(whole > 0, None)
+    return frame
+
+
+def cell_totals(cells: pd.DataFrame) -> pd.DataFrame:
+    """Sum the per-commune rows of each cell (every household in it) and add ``*_pct``.
+
+    Returns one row per cell: ``h3``, ``resolution``, ``communes`` (how many communes
+    hold households there), every count column, then the percentages; sorted by h3.
+    """
+    counts = count_columns(cells)
+    integral = all(pd.api.types.is_integer_dtype(cells[c]) for c in counts)
+    grouped = cells.groupby(H3_COL, sort=True)
+    out = grouped[counts].sum().astype("int64" if integral else float)
+    out.insert(
+        0,
+        "communes",
+        grouped["commune_code"].nunique() if "commune_code" in cells else 0,
+    )
+    out = out.reset_index()
+    out.insert(1, "resolution", [h3.get_resolution(c) for c in out[H3_COL]])
+    return add_percentages(out)
+
+
+def roll_up(cells: pd.DataFrame, resolution: int, base: int) -> pd.DataFrame:
+    """Cell totals at ``resolution``, coarser than or equal to the table's ``base``.
+
+    Rows are re-grouped under their ``h3.cell_to_parent``, so counts stay exact.
+
+    Raises
+    ------
+    InvalidResolution
+        ``resolution`` outside 0 to ``base``.
+    """
+    if not 0 <= resolution <= base:
+        raise InvalidResolution(
+            f"resolution was {resolution}; expected 0-{base} (the cells are at {base})"
+        )
+    if resolution == base or len(cells) == 0:
+        return cell_totals(cells)
+    parent = {c: h3.cell_to_parent(c, resolution) for c in cells[H3_COL].unique()}
+    return cell_totals(cells.assign(**{H3_COL: cells[H3_COL].map(parent)}))
+
+
+# --- summary.json -------------------------------------------------------------------
+def input_path(path: str | PurePath, root: str | PurePath | None) -> str:
+    """An input's path as written in ``summary.json``, never a machine's absolute path.
+
+    Relative to the manifest folder ``root``, or only the file name when outside it
+    (or when ``root`` is unknown).
+
+    Examples
+    --------
+    >>> input_path("/r/a/b.csv", "/r"), input_path("/elsewhere/x.tif", "/r")
+    ('a/b.csv', 'x.tif')
+    >>> input_path("a/b.csv", None), input_path("../up/c.csv", None)
+    ('a/b.csv', 'c.csv')
+    """
+    p = PurePath(path)
+    if not p.is_absolute():
+        return p.name if ".." in p.parts else str(p)
+    if root is not None:
+        try:
+            return str(p.relative_to(PurePath(root)))
+        except ValueError:
+            pass
+    return p.name
+
+
+def public_inputs(inputs: Any, root: str | PurePath | None = None) -> Any:
+    """``summary["inputs"]`` with every ``path`` (sidecars too) made public."""
+    if isinstance(inputs, list):
+        return [public_inputs(x, root) for x in inputs]
+    if not isinstance(inputs, dict):
+        return inputs
+    out = dict(inputs)
+    if isinstance(out.get("path"), str):
+        out["path"] = input_path(out["path"], root)
+    if "sidecars" in out:
+        out["sidecars"] = public_inputs(out["sidecars"], root)
+    return out
+
+
+# --- search ---------------------------------------------------------------------------
+_APOSTROPHES = re.compile("['`\u2018\u2019\u02bc\u02b9\u00b4\u2032]")
+
+
+def fold(text: str) -> str:
+    """Search form of a name: lower case, no diacritics (đ -> d), no apostrophes.
+
+    Other punctuation and symbols become a space; spaces are collapsed.
+
+    Examples
+    --------
+    >>> fold("Xã Cư M’gar"), fold("M'Drắk"), fold("Ea-H’leo  (mới)")
+    ('xa cu mgar', 'mdrak', 'ea hleo moi')
+    """
+    text = _APOSTROPHES.sub("", text.replace("đ", "d").replace("Đ", "D"))
+    chars = []
+    for c in unicodedata.normalize("NFD", text):
+        cat = unicodedata.category(c)
+        if cat.startswith("M"):
+            continue
+        chars.append(" " if cat[0] in "PSZC" else c)
+    return " ".join("".join(chars).casefold().split())
