@@ -82,10 +82,17 @@ def read_vector(
     check_file_size(path, limits, role=role)
     check_content(path, driver, role=role)
     try:
-        if driver == "Parquet":
-            frame = _read_geoparquet(path, columns, limits=limits, role=role)
-        else:
-            frame = _read_ogr(path, driver, layer, columns, limits=limits, role=role)
+        with warnings.catch_warnings():
+            # shapely warns on NaN coordinates; check_geometries refuses them below.
+            warnings.filterwarnings(
+                "ignore", "invalid value encountered", RuntimeWarning
+            )
+            if driver == "Parquet":
+                frame = _read_geoparquet(path, columns, limits=limits, role=role)
+            else:
+                frame = _read_ogr(
+                    path, driver, layer, columns, limits=limits, role=role
+                )
     except GeodxError:
         raise
     except _READ_ERRORS as exc:

@@ -7,6 +7,7 @@ are errors, so that a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -110,6 +111,35 @@ def slugify(text: str) -> str:
     'vnpt_fibre_1'
     """
     return re.sub(r"[^a-z0-9]", "_", text.lower())
+
+
+# A URL (http:, ftp:, s3:, file:, ...) or a GDAL prefix (GPKG:, NETCDF:, ...): a
+# scheme of two or more letters, so that a Windows drive (C:) is still a path.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
+# GDAL's virtual file systems: /vsicurl/, /vsizip/, /vsimem/, ... anywhere in the path.
+_VSI = re.compile(r"(^|[/\\])vsi[a-z0-9]*(?:_streaming)?([/\\]|$)", re.IGNORECASE)
+
+
+def refused_path(raw: str) -> str | None:
+    """Why a manifest path is refused (a URL or a GDAL ``/vsi`` path), else ``None``.
+
+    Examples
+    --------
+    >>> refused_path("/vsicurl/http://127.0.0.1/x.tif")
+    'is a GDAL virtual file system path (/vsi...)'
+    >>> refused_path("https://example.org/communes.geojson")
+    'is a URL or GDAL prefix (https:)'
+    >>> refused_path("data/communes.gpkg") is None
+    True
+    """
+    if _VSI.search(raw):
+        return "is a GDAL virtual file system path (/vsi...)"
+    match = _SCHEME.match(raw)
+    if match:
+        return f"is a URL or GDAL prefix ({match.group(0)})"
+    if "\x00" in raw:
+        return "holds a NUL character"
+    return None
 
 
 def find_manifest(region: str | Path) -> Path:
@@ -228,6 +258,8 @@ class _Parser:
         value = self.get(where, table, key, (int, float))
         if value is None:
             return default
+        if not math.isfinite(value):  # TOML allows nan and inf
+            raise self.fail(where, f"'{key}' was {value}; expected a finite number")
         too_low = value <= low if open_low else value < low
         if too_low or value > high:
             bracket = "(" if open_low else "["
@@ -241,6 +273,9 @@ class _Parser:
         raw = self.get(where, table, "path", str)
         if not raw:
             raise self.fail(where, "'path' is required")
+        refused = refused_path(raw)
+        if refused:
+            raise self.fail(where, f"'path' {refused}; give a local file")
         path: Path = (self.path.parent / raw).resolve()
         if not path.exists():
             raise self.fail(where, f"path '{raw}' does not exist ({path})")

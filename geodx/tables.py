@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from pyproj import Transformer
 
 from geodx.errors import CRSError, InputFileError, InputTooLarge, MissingColumn
 from geodx.formats import check_content, check_feature_count, check_file_size
@@ -175,7 +176,11 @@ def check_weights(values: np.ndarray, spec: HouseholdsSpec, *, limits: Limits) -
 
 
 def check_projected_lonlat(points: HouseholdPoints, *, path: Path) -> None:
-    """Refuse points whose coordinates do not transform to WGS84 lon/lat in range.
+    """Refuse points that do not map to a WGS84 lon/lat in range and back again.
+
+    Far outside a projection's domain PROJ answers infinity, or worse a finite but
+    wrong position (UTM y = 1e300 comes out as lat 0.3); the round trip back to the
+    file's CRS exposes both.
 
     Raises
     ------
@@ -184,10 +189,18 @@ def check_projected_lonlat(points: HouseholdPoints, *, path: Path) -> None:
     """
     lng, lat = points.lng_lat
     bad = ~((np.abs(lng) <= 180.0) & (np.abs(lat) <= 90.0))
+    if not points.crs.is_geographic and not bad.all():
+        transformer = Transformer.from_crs(WGS84, points.crs, always_xy=True)
+        with np.errstate(invalid="ignore"):
+            x, y = transformer.transform(lng, lat)
+        back = np.isclose(x, points.x, rtol=1e-7, atol=1.0) & np.isclose(
+            y, points.y, rtol=1e-7, atol=1.0
+        )
+        bad |= ~back
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise CRSError(
             f"{path}: households row {row + 1} at ({points.x[row]:g}, "
-            f"{points.y[row]:g}) does not transform to a WGS84 lon/lat "
-            f"(from {points.crs.name}); check the file's CRS"
+            f"{points.y[row]:g}) is outside what its CRS ({points.crs.name}) can "
+            "place on the earth; check the coordinates and the file's CRS"
         )
