@@ -158,6 +158,11 @@ def check_output_dir(
         the region folder without being a marked output folder, or is a file.
     """
     out = _absolute(out)
+    if out.parent.name.startswith(".") and out.parent.name.endswith(".geodx"):
+        raise OutputDirError(
+            f"--out {out} is inside geodx's version store {out.parent}; name the"
+            " output folder itself, beside the store"
+        )
     _check_inputs(out, inputs)
     marked, foreign = _marked_contents(out)
     if foreign:
@@ -295,6 +300,9 @@ class OutputDir:
             else:  # no exchange rename here: a moment without ``out``
                 os.rename(out, self.store / previous)
                 os.replace(link, out)
+            if not os.listdir(self.store / previous):  # it was an empty folder
+                (self.store / previous).rmdir()
+                previous = None
         _fsync(out.parent)
         return previous
 

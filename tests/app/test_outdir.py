@@ -89,6 +89,7 @@ def test_an_empty_folder_is_fine(tmp_path: Path) -> None:
     out.mkdir()
     write(out)
     assert out.is_symlink() and summary(out) == "run"
+    assert versions(out) == [snapshot(out).version]  # the empty folder is gone
 
 
 def test_a_file_and_a_foreign_link_are_refused(tmp_path: Path) -> None:
@@ -211,3 +212,11 @@ def test_a_version_holding_user_files_is_kept_with_a_warning(tmp_path: Path) -> 
     with pytest.warns(UserWarning, match="'notes.txt'"):
         write(out, "third")
     assert (first / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_a_folder_inside_the_version_store_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out)
+    with pytest.raises(OutputDirError, match="inside geodx's version store"):
+        write(snapshot(out).path)
+    assert summary(out) == "run"
