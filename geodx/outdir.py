@@ -164,7 +164,10 @@ def check_output_dir(
             " output folder itself, beside the store"
         )
     _check_inputs(out, inputs)
-    marked, foreign = _marked_contents(out)
+    try:
+        marked, foreign = _marked_contents(out)
+    except PermissionError as exc:
+        raise OutputDirError(f"--out {out}: cannot read it ({exc.strerror})") from None
     if foreign:
         more = f" and {len(foreign) - 1} more" if len(foreign) > 1 else ""
         raise OutputDirError(
@@ -333,8 +336,14 @@ def locked_output_dir(
     out = _absolute(out)
     check_output_dir(out, inputs=inputs, region_root=region_root)
     store = store_of(out)
-    store.mkdir(parents=True, exist_ok=True)
-    fd = os.open(store / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        store.mkdir(parents=True, exist_ok=True)
+        fd = os.open(store / _LOCK, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise OutputDirError(
+            f"--out {out}: cannot create {store} beside it ({exc.strerror}); choose a"
+            " folder you can write"
+        ) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -220,3 +220,9 @@ def test_a_folder_inside_the_version_store_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OutputDirError, match="inside geodx's version store"):
         write(snapshot(out).path)
     assert summary(out) == "run"
+
+
+def test_a_folder_geodx_cannot_write_beside_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputDirError, match="cannot create .* beside it"):
+        write(tmp_path / "file" / "out")
