@@ -11,6 +11,7 @@ themselves, so "box covered" is an exact statement about every point inside it
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,12 +193,34 @@ def covered_by_polygons(
     return out
 
 
-# GEOS simplifies a line by up to 1% of the distance before buffering it, and draws
-# arcs as chords (quad_segs=4: chords reach cos(pi/16) = 0.98 of the radius). The inner
-# buffer therefore lies inside the true service area and the outer one contains it.
+# The band: points inside buffer(pieces, _INNER * d) are within d, points outside
+# buffer(pieces, _OUTER * d) are not, and only the points between are tested with
+# dwithin. Both factors follow from how GEOS (3.14, BufferBuilder with round joins and
+# caps, ``quad_segs = q``) draws the buffer of radius R of a line:
+# - Input simplification (BufferInputLineSimplifier, tolerance R / 100): on each side
+#   only concave ("inside") corners are dropped, and only when every dropped vertex
+#   lies within R / 100 of the new segment (all vertices are checked when a run spans
+#   fewer than 20 vertices, which pieces of at most 11 guarantee). The simplified line
+#   lies no farther than R / 100 from the line, towards the side being buffered, so the
+#   buffer grows outward by up to R / 100 and never shrinks.
+# - Round joins and caps are polylines through points exactly R from a vertex: a join
+#   over a turn of theta gets n = round(theta / a) chords (a = pi / (2 q)), each over
+#   theta / n. n = 1 for theta just under 1.5 a, one chord over up to 1.5 a, sagging
+#   to R * cos(0.75 a): for q = 4 a turn just under 33.75 deg, cos(3 pi / 32) =
+#   0.95694 R. Caps (pi in 2q chords) and point circles (4q chords) sag to R cos(a / 2)
+#   = 0.981 R. A join is skipped when the offset ends are within R / 1000 (turns under
+#   0.06 deg), which moves the boundary by under 1e-6 R. Offset segments, inside-turn
+#   intersections and closing segments are at or inside R.
+# Hence the buffer of radius R lies between R * cos(0.75 a) and R * 1.01 of the line:
+# - inner: _INNER * 1.01 <= 1, i.e. _INNER <= 0.990; 0.97 keeps 2 % of margin.
+# - outer: _OUTER * cos(0.75 a) >= 1, i.e. _OUTER >= 1.0450 for q = 4; 1.06 keeps the
+#   outer boundary at >= 1.0144 d at the worst turn (1.04 would miss households within
+#   d there). tests/geodx/test_overlay.py sweeps turn angles and simplified spikes.
+_QUAD_SEGS = 4
 _INNER = 0.97
 _OUTER = 1.06
-_QUAD_SEGS = 4
+_INNER_MAX = 1 / 1.01
+_OUTER_MIN = 1 / math.cos(0.75 * math.pi / (2 * _QUAD_SEGS))
 _PIECE_VERTICES = 10
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from geodx import overlay
 from geodx.overlay import (
     build_grid,
     covered_by_polygons,
@@ -130,3 +132,107 @@ def test_dense_cells_are_refined_and_pairs_stay_unique() -> None:
         for i in np.flatnonzero(shapely.intersects(poly, pts))
     }
     assert set(keys.tolist()) == expected
+
+
+# --- The band factors (issue 6 G): derived in geodx/overlay.py, tested where they bind.
+
+D = 250.0
+
+
+def _turn_case(turn_deg: float, sign: float) -> tuple[np.ndarray, np.ndarray, object]:
+    """A line turning left by ``turn_deg`` at (0, 0); points around the outside corner.
+
+    Beyond the corner the nearest point of the line is the vertex, so the exact answer
+    is ``radius <= D``: points at ``D * (1 + sign * 1e-7)`` over the whole fillet.
+    """
+    t = np.radians(turn_deg)
+    line = shapely.LineString(
+        [(-10 * D, 0.0), (0.0, 0.0), (10 * D * np.cos(t), 10 * D * np.sin(t))]
+    )
+    # The outside of a left turn is on the right: from -90 deg to turn - 90 deg.
+    angle = np.radians(np.linspace(-90.0, turn_deg - 90.0, 61))
+    radius = D * (1 + sign * 1e-7)
+    return radius * np.cos(angle), radius * np.sin(angle), line
+
+
+def _sweep_misses(turns: np.ndarray) -> int:
+    misses = 0
+    for turn in turns:
+        for sign in (-1.0, 1.0):
+            x, y, line = _turn_case(float(turn), sign)
+            got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
+            misses += int((got != shapely.dwithin(line, shapely.points(x, y), D)).sum())
+    return misses
+
+
+TURNS = np.r_[np.arange(0.5, 180.0, 0.5), 33.6, 33.7, 33.74]
+
+
+@pytest.mark.parametrize(
+    "turn", np.array_split(TURNS, 8), ids=lambda t: f"{t[0]:g}-{t[-1]:g}deg"
+)
+def test_points_just_inside_and_outside_d_at_every_turn_angle(turn: np.ndarray) -> None:
+    # A chord of the round join sags most at a turn just under 33.75 deg: the outer
+    # buffer must still hold every point within D there.
+    assert _sweep_misses(turn) == 0
+
+
+def test_an_outer_factor_below_the_derived_bound_misses_households(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1.04 < 1 / cos(3 pi / 32) = 1.045: at a 33.7 deg turn households within D are
+    # outside the outer buffer and answered "not covered".
+    assert overlay._OUTER_MIN > 1.04
+    monkeypatch.setattr(overlay, "_OUTER", 1.04)
+    assert _sweep_misses(np.array([33.0, 33.5, 33.7])) > 0
+
+
+def _spike_case(
+    angle_deg: float, inner: float
+) -> tuple[np.ndarray, np.ndarray, object]:
+    """A line with a vertex just off a corner that GEOS simplifies away before buffering.
+
+    The vertex lies 0.99 of the simplification tolerance (1 % of the buffer distance)
+    from the previous one; without it the buffer bulges by up to that much.
+    """
+    r = 0.99 * 0.01 * inner * D
+    t = np.radians(angle_deg)
+    line = shapely.LineString(
+        [
+            (-4 * D, 0.0),
+            (-2 * D, 0.0),
+            (-2 * D + r * np.cos(t), r * np.sin(t)),
+            (2 * D, 0.0),
+        ]
+    )
+    gx, gy = np.meshgrid(
+        np.linspace(-2.5 * D, -1.5 * D, 401),
+        np.r_[
+            np.linspace(-1.02 * D, -0.98 * D, 41), np.linspace(0.98 * D, 1.02 * D, 41)
+        ],
+    )
+    return gx.ravel(), gy.ravel(), line
+
+
+@pytest.mark.parametrize("angle", [-105.0, -60.0, 60.0, 90.0, 105.0, 150.0])
+def test_points_inside_the_inner_buffer_are_truly_within_d(angle: float) -> None:
+    x, y, line = _spike_case(angle, overlay._INNER)
+    got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
+    assert (got == shapely.dwithin(line, shapely.points(x, y), D)).all()
+
+
+def test_an_inner_factor_above_the_derived_bound_covers_too_much(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 0.995 > 1 / 1.01: the simplified line's buffer reaches past D.
+    assert overlay._INNER_MAX < 0.995
+    monkeypatch.setattr(overlay, "_INNER", 0.995)
+    x, y, line = _spike_case(105.0, 0.995)
+    got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
+    assert (got & ~shapely.dwithin(line, shapely.points(x, y), D)).any()
+
+
+def test_the_factors_keep_their_derived_margins() -> None:
+    assert (
+        overlay._INNER <= overlay._INNER_MAX < 1 < overlay._OUTER_MIN <= overlay._OUTER
+    )
