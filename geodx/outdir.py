@@ -345,19 +345,40 @@ def locked_output_dir(
             " folder you can write"
         ) from None
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputDirError(
-                f"--out {out}: another geodx run is writing it now; wait for it to"
-                " finish, or choose another folder"
-            ) from None
+        _lock(fd, store / _LOCK, out)
+    except OutputDirError:
+        os.close(fd)
+        raise
+    try:  # from here on this run holds the lock
         check_output_dir(out, inputs=inputs, region_root=region_root)
         _remove_stale(store)
         _remove_legacy_stale(out)
         yield OutputDir(out, store)
     finally:
+        _remove_unused_store(out, store)
         os.close(fd)
+
+
+def _lock(fd: int, path: Path, out: Path) -> None:
+    """Take the lock, and check it is still the store's lock file (not one just removed)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        current = os.stat(path).st_ino
+    except (BlockingIOError, FileNotFoundError):
+        current = None
+    if current != os.fstat(fd).st_ino:
+        raise OutputDirError(
+            f"--out {out}: another geodx run is writing it now; wait for it to"
+            " finish, or choose another folder"
+        )
+
+
+def _remove_unused_store(out: Path, store: Path) -> None:
+    """After a first run that wrote nothing, leave nothing beside ``out`` (lock held)."""
+    with contextlib.suppress(OSError):
+        if not os.path.lexists(out) and os.listdir(store) == [_LOCK]:
+            (store / _LOCK).unlink()
+            store.rmdir()
 
 
 @contextlib.contextmanager

@@ -226,3 +226,24 @@ def test_a_folder_geodx_cannot_write_beside_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x", encoding="utf-8")
     with pytest.raises(OutputDirError, match="cannot create .* beside it"):
         write(tmp_path / "file" / "out")
+
+
+def test_a_failed_first_run_leaves_nothing_beside_out(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with (
+        pytest.raises(RuntimeError, match="bad input"),
+        atomic_output_dir(out, engine="test"),
+    ):
+        raise RuntimeError("bad input")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_run_leaves_the_running_one_its_lock(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with locked_output_dir(out) as first:
+        with pytest.raises(OutputDirError, match="another geodx run"):
+            write(out, "second")
+        assert (store_of(out) / "lock").is_file()
+        with first.write(engine="test") as tmp:
+            (tmp / "summary.json").write_text('{"run": "first"}', encoding="utf-8")
+    assert summary(out) == "first"
