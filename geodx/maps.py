@@ -1,16 +1,30 @@
-"""Coverage maps: GeoDataFrames in, :class:`folium.Map` out (built, never saved or served).
+"""Coverage maps: one constant Folium page, and the data of each map as a JSON blob.
+
+Nothing from data or settings is ever template source (issue 6, C6). branca compiles
+the text its elements render as Jinja templates (``MacroElement.render`` wraps each
+macro's output in ``Element(...)``, which compiles it), so a commune named
+``{{ ... }}`` placed in any folium element runs as code. Here folium builds only a
+constant page — the Leaflet map, with no data in it — rendered once
+(:func:`map_page`). Every value a map shows (names, figures, tooltips, legend, layer
+names, title, attribution, tile URL) travels in one JSON blob,
+``<script type="application/json" id="geodx-map-data">`` (escaped for ``</script>``
+and ``<!--``), built by :func:`coverage_map_data` or :func:`commune_map_data`. The
+constant script ``maps.js`` beside this module reads it at run time and builds the
+layers, tooltips, legend, title and layer control, with data only ever as DOM text
+(or HTML-escaped where Leaflet takes HTML). A page is therefore a JSON dump, and its
+only inline scripts are the skeleton's, whose hashes :class:`MapPage` gives for a CSP.
 
 Communes are coloured on a diverging scale centred on the target, so the communes that
-miss it stand out in reds and those that meet it in greens. Every text placed in a map
-(names, figures, titles) is HTML-escaped here; data reach the page as JSON that Jinja's
-``tojson`` escapes again. Only Leaflet is needed, from URLs the caller chooses (so a
-service can serve it itself and the map works with no internet).
+miss it stand out in reds and those that meet it in greens.
 """
 
 from __future__ import annotations
 
-import html
+import base64
+import functools
+import hashlib
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -18,12 +32,15 @@ from typing import Any, NamedTuple
 import folium
 import geopandas as gpd
 import numpy as np
+import orjson
+import pandas as pd
 import shapely
-from branca.element import Element, Figure, MacroElement
+from branca.element import Element, Figure
 from folium.template import Template
-from shapely.geometry import mapping
 
 MAP_DECIMALS = 5  # about 1 m: enough for a screen, keeps pages small
+DATA_ELEMENT_ID = "geodx-map-data"
+FORMAT = "geodx-map/1"
 NO_DATA = "#bdbdbd"
 BELOW = ("#b2182b", "#d6604d", "#f4a582", "#fddbc7")  # far below ... just below target
 ABOVE = ("#a6dba0", "#1b7837")  # target met ... full coverage
@@ -32,13 +49,21 @@ INDICATOR_LABELS = {
     "mobile": "4G/5G",
     "mobile_5g": "5G",
 }
+SYNTHETIC_BADGE = "DỮ LIỆU GIẢ LẬP — SYNTHETIC DATA, not real coverage"
+FILL = {"color": "#444", "weight": 0.6, "fillOpacity": 0.78}
+_SLOT = "@@geodx-map-data@@"  # where a page's JSON goes in the constant skeleton
+_INLINE = {
+    tag: re.compile(rf"<{tag}>(.*?)</{tag}>", re.S) for tag in ("script", "style")
+}
 
 
 class MapAssets(NamedTuple):
-    """Where the page loads Leaflet from."""
+    """Where the page loads Leaflet and geodx's constant map script and style from."""
 
     leaflet_js: str
     leaflet_css: str
+    script: str
+    stylesheet: str
 
 
 @dataclass(frozen=True)
@@ -83,183 +108,102 @@ class DivergingScale:
         return out + [("không có hộ / no households", NO_DATA)]
 
 
-_CONTROL = Template(
+class MapPage(NamedTuple):
+    """The constant page around a map's JSON blob, and the hashes of its inline code.
+
+    ``script_hashes`` and ``style_hashes`` are CSP sources (``'sha256-…'``) of the
+    page's inline ``<script>`` and ``<style>`` elements; the JSON blob is data, not a
+    script, and needs none.
     """
-    {% macro script(this, kwargs) %}
-    var {{ this.get_name() }} = L.control({position: {{ this.position|tojson }}});
-    {{ this.get_name() }}.onAdd = function () {
-        var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
-        div.innerHTML = {{ this.content|tojson }};
-        L.DomEvent.disableScrollPropagation(div);
-        return div;
-    };
-    {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
-    {% endmacro %}
+
+    head: bytes
+    tail: bytes
+    script_hashes: tuple[str, ...]
+    style_hashes: tuple[str, ...]
+
+    def render(self, data: dict[str, Any]) -> bytes:
+        """The page of one map: the skeleton with ``data`` as its JSON blob."""
+        return b"".join((self.head, script_json(data), self.tail))
+
+
+class _Tag(Element):
+    """A tag whose template is a constant; the URL it holds is a template variable."""
+
+    def __init__(self, template: Template, url: str) -> None:
+        super().__init__()
+        self._template = template
+        self.url = url
+
+
+_DEFERRED_SCRIPT = Template('<script defer src="{{ this.url|e }}"></script>')
+_STYLESHEET = Template('<link rel="stylesheet" href="{{ this.url|e }}"/>')
+_DATA = f'<script type="application/json" id="{DATA_ELEMENT_ID}">{_SLOT}</script>'
+
+
+def script_json(data: Any) -> bytes:
+    r"""``data`` as JSON that is safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` become ``\u`` escapes, so neither ``</script>`` nor
+    ``<!--`` can occur; NaN becomes ``null``.
+
+    Examples
+    --------
+    >>> script_json({"name": "</script><!--{{ 7*7 }}"})
+    b'{"name":"\\u003c/script\\u003e\\u003c!--{{ 7*7 }}"}'
     """
-)
-_CSS = """<style>
-.geodx-box{background:rgba(255,255,255,.92);padding:6px 9px;border-radius:4px;
- box-shadow:0 1px 4px rgba(0,0,0,.35);font:12px/1.35 sans-serif;color:#222}
-.geodx-box i{display:inline-block;width:14px;height:12px;margin-right:6px;
- vertical-align:-2px;border:1px solid #777}
-.geodx-title{font-size:14px;font-weight:bold;max-width:60vw}
-.geodx-synthetic{color:#fff;background:#c51b7d;padding:2px 6px;border-radius:3px;
- display:inline-block;margin-top:3px;font-weight:bold}
-.geodx-tip td{padding:0 4px}.geodx-tip th{text-align:left;padding:0 4px}
-</style>"""
-
-
-class HtmlControl(MacroElement):
-    """A Leaflet control holding already-escaped HTML (legend, title)."""
-
-    _template = _CONTROL
-
-    def __init__(self, content: str, *, position: str, css_class: str) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._name = "HtmlControl"
-        self.content = content
-        self.position = position
-        self.css_class = css_class
-
-
-def esc(value: Any) -> str:
-    """HTML-escape any value (``None`` -> an empty string)."""
-    return "" if value is None else html.escape(str(value), quote=True)
-
-
-def fmt_number(value: Any) -> str:
-    """``12345`` -> ``12 345``; floats to at most 2 decimals; None -> ``–``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}".replace(",", " ")
-    return f"{int(value):,}".replace(",", " ")
-
-
-def tooltip_html(rows: Iterable[tuple[str, Any]]) -> str:
-    """An escaped two-column table: label, value."""
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    return f'<table class="geodx-tip">{body}</table>'
-
-
-def _geometry(geom: Any) -> dict[str, Any] | None:
-    if geom is None or geom.is_empty:
-        return None
-    rounded = shapely.transform(geom, lambda xy: np.round(xy, MAP_DECIMALS))
-    return dict(mapping(rounded))
-
-
-def feature_collection(
-    frame: gpd.GeoDataFrame, tips: Sequence[str], styles: Sequence[dict[str, Any]]
-) -> dict[str, Any]:
-    """GeoJSON with only what a map needs: the tooltip HTML and the style per feature."""
-    feats = [
-        {
-            "type": "Feature",
-            "geometry": _geometry(g),
-            "properties": {"tip": t, "style": s},
-        }
-        for g, t, s in zip(frame.geometry, tips, styles, strict=True)
-    ]
-    return {
-        "type": "FeatureCollection",
-        "features": [f for f in feats if f["geometry"]],
-    }
-
-
-def fill_style(
-    colour: str, *, weight: float = 0.6, opacity: float = 0.78
-) -> dict[str, Any]:
-    """Leaflet path style of a filled polygon."""
-    return {
-        "fillColor": colour,
-        "color": "#444",
-        "weight": weight,
-        "fillOpacity": opacity,
-    }
-
-
-def add_geojson(
-    target: folium.Map | folium.FeatureGroup,
-    data: dict[str, Any],
-    *,
-    name: str,
-    show: bool,
-) -> None:
-    """Add a styled GeoJSON layer with escaped tooltips (skipped when empty)."""
-    if not data["features"]:
-        return
-    tip = folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True)
-    folium.GeoJson(data, name=esc(name), show=show, tooltip=tip).add_to(target)
-
-
-def base_map(
-    bounds: Sequence[float],
-    *,
-    assets: MapAssets,
-    tiles_url: str | None,
-    attribution: str,
-) -> folium.Map:
-    """An empty map fitted to ``[west, south, east, north]`` that loads only Leaflet."""
-    west, south, east, north = (float(v) for v in bounds)
-    m = folium.Map(
-        location=[(south + north) / 2, (west + east) / 2],
-        tiles=None,
-        zoom_start=9,
-        control_scale=True,
+    raw = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
+    return (
+        raw.replace(b"<", b"\\u003c")
+        .replace(b">", b"\\u003e")
+        .replace(b"&", b"\\u0026")
     )
+
+
+def _csp_hashes(tag: str, page: str) -> tuple[str, ...]:
+    found = _INLINE[tag].findall(page)
+    digests = (hashlib.sha256(body.encode()).digest() for body in found)
+    return tuple(
+        dict.fromkeys(f"'sha256-{base64.b64encode(d).decode()}'" for d in digests)
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def map_page(assets: MapAssets) -> MapPage:
+    """Folium's page skeleton for every map: a Leaflet map, its assets, a data slot.
+
+    It holds no data, and its element ids are fixed, so every process renders the
+    same bytes (and the same CSP hashes).
+    """
+    m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True)
+    m._id = "geodx"  # the map's JS variable is map_geodx, in every process
     m.default_js = [("leaflet", assets.leaflet_js)]
     m.default_css = [("leaflet_css", assets.leaflet_css)]
-    if tiles_url:
-        folium.TileLayer(
-            tiles=tiles_url, attr=esc(attribution), name="Base map"
-        ).add_to(m)
-    m.fit_bounds([[south, west], [north, east]])
     root = m.get_root()
     assert isinstance(root, Figure)
-    root.header.add_child(Element(_CSS))
-    return m
-
-
-def add_title(m: folium.Map, title: str, subtitle: str, *, synthetic: bool) -> None:
-    """A title box; synthetic data are labelled as such, in Vietnamese and English."""
-    content = f'<div class="geodx-title">{esc(title)}</div><div>{esc(subtitle)}</div>'
-    if synthetic:
-        content += (
-            '<div class="geodx-synthetic">DỮ LIỆU GIẢ LẬP — SYNTHETIC DATA, '
-            "not real coverage</div>"
-        )
-    HtmlControl(content, position="topleft", css_class="geodx-box").add_to(m)
-
-
-def add_legend(
-    m: folium.Map,
-    scale: DivergingScale,
-    heading: str,
-    counts: Sequence[int],
-    *,
-    pivot_label: str = "Mục tiêu / target",
-    counted: str = "số xã / communes",
-) -> None:
-    """Add the colour classes, the pivot (target) and how many features each class has."""
-    rows = "".join(
-        f'<div><i style="background:{colour}"></i>{esc(label)} ({n})</div>'
-        for (label, colour), n in zip(scale.classes(), counts, strict=True)
+    root.title = "geodx"
+    root.header.add_child(_Tag(_STYLESHEET, assets.stylesheet), name="geodx_css")
+    root.header.add_child(_Tag(_DEFERRED_SCRIPT, assets.script), name="geodx_js")
+    root.html.add_child(Element(_DATA), name="geodx_data")
+    check_offline(m, assets)
+    page = str(root.render())
+    head, slot, tail = page.partition(_SLOT)
+    assert slot and _SLOT not in tail, "the data slot must occur once"
+    return MapPage(
+        head.encode(),
+        tail.encode(),
+        _csp_hashes("script", page),
+        _csp_hashes("style", page),
     )
-    pivot = f"{pivot_label}: {scale.target_pct:g} %"
-    content = f"<b>{esc(heading)}</b><div>{esc(pivot)}</div>{rows}"
-    content += f'<div style="color:#555">({esc(counted)})</div>'
-    HtmlControl(content, position="bottomright", css_class="geodx-box").add_to(m)
 
 
 def check_offline(m: folium.Map, assets: MapAssets) -> None:
     """Raise if any element of the map would load a script or stylesheet elsewhere."""
     allowed = set(assets)
     for element in _walk(m.get_root()):
-        for _, url in [
-            *getattr(element, "default_js", []),
-            *getattr(element, "default_css", []),
-        ]:
+        urls = [u for _, u in getattr(element, "default_js", [])]
+        urls += [u for _, u in getattr(element, "default_css", [])]
+        urls += [element.url] if isinstance(element, _Tag) else []
+        for url in urls:
             if url not in allowed:
                 raise ValueError(f"map element {type(element).__name__} loads {url}")
 
@@ -268,6 +212,102 @@ def _walk(element: Any) -> Iterable[Any]:
     yield element
     for child in getattr(element, "_children", {}).values():
         yield from _walk(child)
+
+
+# --- tooltips: columns of raw values, formatted by maps.js ---------------------------
+def text_column(label: str) -> dict[str, Any]:
+    """A tooltip column shown as text (null: empty)."""
+    return {"label": label, "kind": "text"}
+
+
+def number_column(label: str, *, pct: bool = False) -> dict[str, Any]:
+    """A tooltip column of numbers: ``12 345``, at most 2 decimals, null as ``–``."""
+    return {"label": label, "kind": "pct" if pct else "number"}
+
+
+def flag_column(label: str, yes: str, no: str) -> dict[str, Any]:
+    """A tooltip column of booleans shown as ``yes`` / ``no`` (null as ``–``)."""
+    return {"label": label, "kind": "flag", "yes": yes, "no": no}
+
+
+MET = ("đạt / met", "chưa đạt / not met")
+
+
+def _values(frame: pd.DataFrame, column: str) -> list[Any]:
+    """A column as JSON-ready values (NaN is written as null; a missing column: nulls)."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    values = frame[column].tolist()
+    return [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+
+
+def tip(columns: list[dict[str, Any]], values: list[list[Any]]) -> dict[str, Any]:
+    """A tooltip table: ``columns`` (label, kind), then each column's values."""
+    assert len(columns) == len(values)
+    return {"columns": columns, "values": values}
+
+
+def commune_tips(
+    communes: pd.DataFrame, indicator: str, prefix: str | None = None
+) -> dict[str, Any]:
+    """Tooltips of communes for ``indicator`` (or for one layer's ``prefix``)."""
+    col = prefix or indicator
+    label = INDICATOR_LABELS.get(indicator, indicator)
+    columns = [
+        (text_column("Xã / commune"), "commune_name"),
+        (text_column("Huyện / district"), "district_name"),
+        (text_column("Mã / code"), "commune_code"),
+        (number_column("Số hộ / households"), "households"),
+        (number_column(f"Hộ có {label}"), f"{col}_households"),
+        (number_column("Tỷ lệ / share", pct=True), f"{col}_pct"),
+    ]
+    if indicator == "fibre" and prefix is None:
+        columns.append((flag_column("Mục tiêu / target", *MET), "fibre_target_met"))
+        gap = number_column("Còn thiếu / gap (hộ)")
+        columns.append((gap, "fibre_gap_households"))
+    elif indicator == "mobile" and prefix is None:
+        covered = flag_column("Xã được phủ / covered", *MET)
+        columns.append((covered, "mobile_covered"))
+    return tip([c for c, _ in columns], [_values(communes, n) for _, n in columns])
+
+
+def cell_tips(cells: pd.DataFrame, indicator: str) -> dict[str, Any]:
+    """Tooltips of H3 cells for ``indicator``."""
+    label = INDICATOR_LABELS.get(indicator, indicator)
+    columns = [
+        (text_column("Ô H3 / H3 cell"), "h3"),
+        (number_column("Số hộ / households"), "households"),
+        (number_column(f"Hộ có {label}"), f"{indicator}_households"),
+        (number_column("Tỷ lệ / share", pct=True), f"{indicator}_pct"),
+    ]
+    return tip([c for c, _ in columns], [_values(cells, n) for _, n in columns])
+
+
+# --- the blobs -------------------------------------------------------------------------
+def geometries(geoms: Any) -> list[orjson.Fragment | None]:
+    """Each geometry as GeoJSON, rounded to ``MAP_DECIMALS`` (None: empty or not finite).
+
+    >>> script_json(geometries([shapely.Point(108.123456789, 12.5), None]))
+    b'[{"type":"Point","coordinates":[108.12346,12.5]},null]'
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    coords, where = shapely.get_coordinates(geoms, return_index=True)
+    keep[np.unique(where[~np.isfinite(coords).all(axis=1)])] = False
+    rounded = shapely.transform(geoms[keep], lambda xy: np.round(xy, MAP_DECIMALS))
+    out: list[orjson.Fragment | None] = [None] * len(geoms)
+    for i, text in zip(np.flatnonzero(keep), shapely.to_geojson(rounded), strict=True):
+        out[i] = orjson.Fragment(text)
+    return out
+
+
+def class_counts(values: Iterable[Any], scale: DivergingScale) -> list[int]:
+    """How many values fall in each class of ``scale`` (no-data last)."""
+    colours = [c for _, c in scale.classes()]
+    counts = [0] * len(colours)
+    for v in values:
+        counts[colours.index(scale.colour(v))] += 1
+    return counts
 
 
 def pivot_label(indicator: str) -> str:
@@ -283,81 +323,110 @@ def pivot_label(indicator: str) -> str:
     return "Mục tiêu / target"
 
 
-def _met_text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return "đạt / met" if bool(value) else "chưa đạt / not met"
-
-
-def commune_tip(row: Any, indicator: str, prefix: str | None = None) -> str:
-    """Tooltip of one commune for ``indicator`` (or for one layer's ``prefix``)."""
-    col = prefix or indicator
-    rows = [
-        ("Xã / commune", row.get("commune_name")),
-        ("Huyện / district", row.get("district_name")),
-        ("Mã / code", row.get("commune_code")),
-        ("Số hộ / households", fmt_number(row.get("households"))),
-        (
-            f"Hộ có {INDICATOR_LABELS.get(indicator, indicator)}",
-            fmt_number(row.get(f"{col}_households")),
-        ),
-        ("Tỷ lệ / share", f"{fmt_number(row.get(f'{col}_pct'))} %"),
-    ]
-    if indicator == "fibre" and prefix is None:
-        rows.append(("Mục tiêu / target", _met_text(row.get("fibre_target_met"))))
-        rows.append(
-            ("Còn thiếu / gap (hộ)", fmt_number(row.get("fibre_gap_households")))
-        )
-    elif indicator == "mobile" and prefix is None:
-        rows.append(("Xã được phủ / covered", _met_text(row.get("mobile_covered"))))
-    return tooltip_html(rows)
-
-
-def cell_tip(row: Any, indicator: str) -> str:
-    """Tooltip of one H3 cell."""
-    label = INDICATOR_LABELS.get(indicator, indicator)
-    return tooltip_html(
-        [
-            ("Ô H3 / H3 cell", row.get("h3")),
-            ("Số hộ / households", fmt_number(row.get("households"))),
-            (f"Hộ có {label}", fmt_number(row.get(f"{indicator}_households"))),
-            ("Tỷ lệ / share", f"{fmt_number(row.get(f'{indicator}_pct'))} %"),
-        ]
-    )
-
-
-def choropleth(
-    frame: gpd.GeoDataFrame, scale: DivergingScale, column: str, tips: Sequence[str]
+def legend(
+    scale: DivergingScale, indicator: str, values: Iterable[Any], counted: str
 ) -> dict[str, Any]:
-    """Features coloured by ``column`` (a percentage) on ``scale``."""
-    styles = [fill_style(scale.colour(v)) for v in frame[column]]
-    return feature_collection(frame, tips, styles)
+    """The colour classes, the pivot (target) and how many features each class has."""
+    label = INDICATOR_LABELS.get(indicator, indicator)
+    counts = class_counts(values, scale)
+    return {
+        "heading": f"{label} (%)",
+        "pivot": f"{pivot_label(indicator)}: {scale.target_pct:g} %",
+        "classes": [
+            [name, colour, n]
+            for (name, colour), n in zip(scale.classes(), counts, strict=True)
+        ],
+        "counted": f"({counted})",
+    }
 
 
-def class_counts(values: Iterable[Any], scale: DivergingScale) -> list[int]:
-    """How many values fall in each class of ``scale`` (no-data last)."""
-    colours = [c for _, c in scale.classes()]
-    counts = [0] * len(colours)
-    for v in values:
-        counts[colours.index(scale.colour(v))] += 1
-    return counts
+def overlay(
+    name: str,
+    shapes: str,
+    *,
+    show: bool,
+    tips: dict[str, Any] | None,
+    fill: list[str] | None = None,
+    style: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One overlay: the features of ``shapes``, each with its fill colour and tooltip."""
+    return {
+        "name": name,
+        "shapes": shapes,
+        "show": show,
+        "style": style or FILL,
+        "fill": fill,
+        "tip": tips,
+    }
 
 
-def coverage_map(
+def _fill(scale: DivergingScale, frame: pd.DataFrame, column: str) -> list[str]:
+    return [scale.colour(v) for v in _values(frame, column)]
+
+
+def _page(
+    bounds: Sequence[float], title: str, subtitle: str, *, synthetic: bool
+) -> dict[str, Any]:
+    west, south, east, north = (float(v) for v in bounds)
+    return {
+        "format": FORMAT,
+        "title": title,
+        "subtitle": subtitle,
+        "synthetic": SYNTHETIC_BADGE if synthetic else None,
+        "bounds": [[south, west], [north, east]],
+    }
+
+
+def _tiles(url: str | None, attribution: str) -> dict[str, str] | None:
+    return {"name": "Base map", "url": url, "attribution": attribution} if url else None
+
+
+def cells_layer_data(
+    cells: pd.DataFrame, shapes: Any, *, indicator: str, target_pct: float
+) -> dict[str, Any]:
+    """The hexagon overlay of a coverage map, fetched by the page when it is turned on.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        ``h3``, ``households``, ``<indicator>_households`` and ``<indicator>_pct``.
+    shapes : array of shapely geometries
+        The cells' hexagons, EPSG:4326, one per row.
+    indicator : str
+        ``fibre``, ``mobile`` or ``mobile_5g``.
+    target_pct : float
+        The percentage the colour scale diverges around.
+
+    Returns
+    -------
+    dict
+        ``shapes`` (GeoJSON geometries), ``style``, ``fill`` and ``tip``, as an overlay.
+    """
+    scale = DivergingScale(target_pct)
+    return {
+        "format": FORMAT,
+        "shapes": geometries(shapes),
+        "style": FILL,
+        "fill": _fill(scale, cells, f"{indicator}_pct"),
+        "tip": cell_tips(cells, indicator),
+    }
+
+
+def coverage_map_data(
     communes: gpd.GeoDataFrame,
     *,
     indicator: str,
     target_pct: float,
-    assets: MapAssets,
     districts: gpd.GeoDataFrame | None = None,
-    cells: gpd.GeoDataFrame | None = None,
+    cells_url: str | None = None,
+    cells_resolution: int | None = None,
     layers: Sequence[tuple[str, str]] = (),
     title: str = "",
     synthetic: bool = False,
     tiles_url: str | None = None,
     attribution: str = "",
-) -> folium.Map:
-    """Communes coloured by ``<indicator>_pct`` around the target, with overlays.
+) -> dict[str, Any]:
+    """The data of a coverage map: communes coloured by ``<indicator>_pct``, overlays.
 
     Parameters
     ----------
@@ -367,10 +436,11 @@ def coverage_map(
         ``fibre``, ``mobile`` or ``mobile_5g``.
     target_pct : float
         The percentage the colour scale diverges around.
-    assets : MapAssets
-        Where the page loads Leaflet from.
-    districts, cells : GeoDataFrame, optional
-        District outlines; H3 cells with ``h3``, ``households``, ``<indicator>_*``.
+    districts : GeoDataFrame, optional
+        District outlines.
+    cells_url, cells_resolution : optional
+        Where the page fetches the hexagon overlay (:func:`cells_layer_data`) when it
+        is turned on, and the hexagons' H3 resolution.
     layers : sequence of (name, prefix)
         One overlay per coverage layer, coloured by ``<prefix>_pct``.
     title, synthetic, tiles_url, attribution
@@ -378,130 +448,80 @@ def coverage_map(
 
     Returns
     -------
-    folium.Map
+    dict
+        The JSON blob :meth:`MapPage.render` puts in the page.
     """
     scale = DivergingScale(target_pct)
     label = INDICATOR_LABELS.get(indicator, indicator)
-    m = base_map(
-        communes.total_bounds,
-        assets=assets,
-        tiles_url=tiles_url,
-        attribution=attribution,
-    )
-    rows = communes.to_dict("records")
-    tips = [commune_tip(r, indicator) for r in rows]
-    add_geojson(
-        m,
-        choropleth(communes, scale, f"{indicator}_pct", tips),
-        name=f"Xã — {label} (%)",
-        show=True,
-    )
+    overlays = [overlay(f"Xã — {label} (%)", "communes", show=True,
+                        tips=commune_tips(communes, indicator),
+                        fill=_fill(scale, communes, f"{indicator}_pct"))]  # fmt: skip
     for name, prefix in layers:
-        layer_tips = [commune_tip(r, indicator, prefix) for r in rows]
-        add_geojson(
-            m,
-            choropleth(communes, scale, f"{prefix}_pct", layer_tips),
-            name=name,
-            show=False,
-        )
-    if cells is not None and len(cells):
-        cell_tips = [cell_tip(r, indicator) for r in cells.to_dict("records")]
-        res = int(cells["resolution"].iloc[0]) if "resolution" in cells else ""
-        add_geojson(
-            m,
-            choropleth(cells, scale, f"{indicator}_pct", cell_tips),
-            name=f"Ô lục giác H3 / H3 hexagons (res {res})",
-            show=False,
-        )
+        overlays.append(overlay(name, "communes", show=False,
+                                tips=commune_tips(communes, indicator, prefix),
+                                fill=_fill(scale, communes, f"{prefix}_pct")))  # fmt: skip
+    if cells_url is not None:
+        name = f"Ô lục giác H3 / H3 hexagons (res {cells_resolution})"
+        overlays.append({"name": name, "url": cells_url, "show": False})
+    shapes = {"communes": geometries(communes.geometry)}
     if districts is not None and len(districts):
+        shapes["districts"] = geometries(districts.geometry)
+        names = tip([text_column("Huyện / district")],
+                    [_values(districts, "district_name")])  # fmt: skip
         outline = {"color": "#111", "weight": 2.2, "fill": False, "opacity": 0.9}
-        tips = [
-            tooltip_html([("Huyện / district", d.get("district_name"))])
-            for d in districts.to_dict("records")
-        ]
-        add_geojson(
-            m,
-            feature_collection(districts, tips, [outline] * len(districts)),
-            name="Ranh giới huyện / district boundaries",
-            show=True,
-        )
-    add_title(
-        m,
-        title,
-        f"{label}: tỷ lệ hộ được phủ / share of households covered",
-        synthetic=synthetic,
-    )
-    add_legend(
-        m,
-        scale,
-        f"{label} (%)",
-        class_counts(communes[f"{indicator}_pct"], scale),
-        pivot_label=pivot_label(indicator),
-    )
-    folium.LayerControl(collapsed=False).add_to(m)
-    check_offline(m, assets)
-    return m
+        overlays.append(overlay("Ranh giới huyện / district boundaries", "districts",
+                                show=True, tips=names, style=outline))  # fmt: skip
+    subtitle = f"{label}: tỷ lệ hộ được phủ / share of households covered"
+    return {
+        **_page(communes.total_bounds, title, subtitle, synthetic=synthetic),
+        "tiles": _tiles(tiles_url, attribution),
+        "legend": legend(
+            scale, indicator, _values(communes, f"{indicator}_pct"), "số xã / communes"
+        ),  # fmt: skip
+        "shapes": shapes,
+        "overlays": overlays,
+    }
 
 
-def commune_map(
-    commune: gpd.GeoDataFrame,
-    cells: gpd.GeoDataFrame,
+def commune_map_data(
+    commune: pd.DataFrame,
+    outline: Any,
+    cells: pd.DataFrame,
+    cell_shapes: Any,
     *,
     indicator: str,
     target_pct: float,
-    assets: MapAssets,
     title: str = "",
     synthetic: bool = False,
     tiles_url: str | None = None,
     attribution: str = "",
-) -> folium.Map:
-    """One commune's outline and its H3 cells, one overlay per indicator.
+) -> dict[str, Any]:
+    """The data of one commune's map: its outline and H3 cells, one overlay per indicator.
 
-    ``cells`` holds the commune's own households per cell (``cells.parquet`` rows of
-    that commune) with ``<indicator>_households`` and ``<indicator>_pct`` columns.
+    ``commune`` is one row with the columns of ``communes.geojson`` and ``outline`` its
+    polygon (EPSG:4326); ``cells`` holds the commune's own households per cell
+    (``cells.parquet`` rows of that commune) with ``<indicator>_households`` and
+    ``<indicator>_pct`` columns, and ``cell_shapes`` their hexagons.
     """
     scale = DivergingScale(target_pct)
-    bounds = (
-        commune.total_bounds
-        if len(cells) == 0
-        else np.r_[
-            np.minimum(commune.total_bounds[:2], cells.total_bounds[:2]),
-            np.maximum(commune.total_bounds[2:], cells.total_bounds[2:]),
-        ]
-    )
-    m = base_map(bounds, assets=assets, tiles_url=tiles_url, attribution=attribution)
-    records = cells.to_dict("records")
-    for ind, label in INDICATOR_LABELS.items():
-        tips = [cell_tip(r, ind) for r in records]
-        add_geojson(
-            m,
-            choropleth(cells, scale, f"{ind}_pct", tips),
-            name=f"H3 — {label} (%)",
-            show=ind == indicator,
-        )
-    row = commune.iloc[0].to_dict()
+    shapes = np.asarray([outline, *cell_shapes], dtype=object)
+    bounds = shapely.total_bounds(shapes)
+    overlays = [
+        overlay(f"H3 — {label} (%)", "cells", show=ind == indicator,
+                tips=cell_tips(cells, ind), fill=_fill(scale, cells, f"{ind}_pct"))
+        for ind, label in INDICATOR_LABELS.items()
+    ]  # fmt: skip
     outline = {"color": "#111", "weight": 3, "fill": False}
-    add_geojson(
-        m,
-        feature_collection(commune, [commune_tip(row, indicator)], [outline]),
-        name="Ranh giới xã / commune boundary",
-        show=True,
-    )
+    overlays.append(overlay("Ranh giới xã / commune boundary", "commune", show=True,
+                            tips=commune_tips(commune, indicator), style=outline))  # fmt: skip
     label = INDICATOR_LABELS.get(indicator, indicator)
-    add_title(
-        m,
-        title,
-        f"{label}: tỷ lệ hộ được phủ theo ô H3 / share per H3 cell",
-        synthetic=synthetic,
-    )
-    add_legend(
-        m,
-        scale,
-        f"{label} (%)",
-        class_counts(cells[f"{indicator}_pct"], scale),
-        pivot_label=pivot_label(indicator),
-        counted="số ô H3 / H3 cells",
-    )
-    folium.LayerControl(collapsed=False).add_to(m)
-    check_offline(m, assets)
-    return m
+    subtitle = f"{label}: tỷ lệ hộ được phủ theo ô H3 / share per H3 cell"
+    return {
+        **_page(bounds, title, subtitle, synthetic=synthetic),
+        "tiles": _tiles(tiles_url, attribution),
+        "legend": legend(
+            scale, indicator, _values(cells, f"{indicator}_pct"), "số ô H3 / H3 cells"
+        ),  # fmt: skip
+        "shapes": {"cells": geometries(shapes[1:]), "commune": geometries(shapes[:1])},
+        "overlays": overlays,
+    }

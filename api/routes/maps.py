@@ -1,29 +1,66 @@
-"""Folium maps served as HTML, working offline: Leaflet comes from this service."""
+"""Folium maps served as HTML, working offline: Leaflet and the map script come from here.
+
+A map page is one constant Folium skeleton with the map's data as a JSON blob
+(:mod:`geodx.maps`), so building a page is a JSON dump. It is done in a worker thread,
+at most ``RENDER_THREADS`` at a time, never on the event loop, and cannot take every
+thread of the pool. A coverage map's hexagons are fetched by the page when their layer
+is turned on (``/maps/coverage/cells``). Map pages carry a Content-Security-Policy that
+lets only this service's scripts run (plus the skeleton's inline scripts, by hash).
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
+import re
 import threading
 from collections.abc import Callable
-from typing import Annotated, Literal, get_args
+from importlib.resources import files
+from typing import Annotated, Literal, NamedTuple, get_args
+from urllib.parse import urlsplit
 
+import anyio
+import anyio.to_thread
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 from fastapi import APIRouter, FastAPI, Path, Query, Request
-from fastapi.responses import HTMLResponse
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
 
 from api.cells import add_percentages, cell_polygons, resolution_for_at_most
 from api.deps import ResultsDep, SettingsDep
 from api.results import RegionResults
 from api.schemas import ErrorMessage
 from api.settings import Settings
-from geodx.maps import MapAssets, commune_map, coverage_map
+from geodx.maps import (
+    MapAssets,
+    cells_layer_data,
+    commune_map_data,
+    coverage_map_data,
+    map_page,
+    script_json,
+)
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 log = logging.getLogger("geodx.api")
 
 LEAFLET_PREFIX = "/static/leaflet"
-ASSETS = MapAssets(f"{LEAFLET_PREFIX}/leaflet.js", f"{LEAFLET_PREFIX}/leaflet.css")
+ASSET_PREFIX = "/maps/assets"
+SCRIPT = (files("geodx") / "maps.js").read_bytes()
+STYLESHEET = (files("geodx") / "maps.css").read_bytes()
+
+
+def _versioned(name: str, body: bytes) -> str:
+    return f"{ASSET_PREFIX}/{name}?v={hashlib.sha256(body).hexdigest()[:12]}"
+
+
+ASSETS = MapAssets(
+    f"{LEAFLET_PREFIX}/leaflet.js",
+    f"{LEAFLET_PREFIX}/leaflet.css",
+    _versioned("geodx-map.js", SCRIPT),
+    _versioned("geodx-map.css", STYLESHEET),
+)
 Indicator = Literal["fibre", "mobile", "mobile_5g"]
 ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorMessage, "description": "Unknown commune."},
@@ -35,8 +72,19 @@ HTML_200: dict[int | str, dict[str, object]] = {
         "description": "An HTML page with a Leaflet map.",
     }
 }
+JSON_200: dict[int | str, dict[str, object]] = {
+    200: {
+        "content": {"application/json": {}},
+        "description": "The map's hexagon layer: geometries, fill colours, tooltips.",
+    }
+}
 MAX_CACHED_PAGES = 256
+RENDER_THREADS = 2  # pages and hexagon layers built at once, per process
 _lock = threading.Lock()
+_cells_lock = threading.Lock()
+_HOST = re.compile(
+    r"(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
 
 
 def _target(results: RegionResults, indicator: str) -> float:
@@ -48,32 +96,82 @@ def _target(results: RegionResults, indicator: str) -> float:
     return results.targets[key]
 
 
-async def _page(app: FastAPI, key: tuple[str, ...], build: Callable[[], str]) -> bytes:
-    """A cached page, or build it in the thread pool (rendering takes seconds)."""
+def tiles_source(url: str | None) -> str | None:
+    """The CSP source a base-map tile URL needs (its origin; ``{s}.`` as ``*.``).
+
+    >>> tiles_source("https://{s}.tile.example.org/{z}/{x}/{y}.png")
+    'https://*.tile.example.org'
+    >>> tiles_source("https://user@host/{z}") , tiles_source("javascript:alert(1)")
+    ('https:', None)
+    """
+    if not url:
+        return None
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        return None
+    netloc = re.sub(r"^\{s\}\.", "*.", parts.netloc)
+    return f"{scheme}://{netloc}" if _HOST.fullmatch(netloc) else f"{scheme}:"
+
+
+@functools.lru_cache(maxsize=8)
+def content_security_policy(tiles_url: str | None = None) -> str:
+    """The CSP of every map page: this service's scripts, styles and data only."""
+    page = map_page(ASSETS)
+    images = ["'self'", "data:", *filter(None, [tiles_source(tiles_url)])]
+    return "; ".join(
+        [
+            "default-src 'none'",
+            " ".join(["script-src 'self'", *page.script_hashes]),
+            " ".join(["style-src 'self'", *page.style_hashes]),
+            " ".join(["img-src", *images]),
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'self'",
+        ]
+    )
+
+
+def _limiter(app: FastAPI) -> anyio.CapacityLimiter:
+    limiter = getattr(app.state, "map_render_limiter", None)
+    if limiter is None:  # made on the event loop, on first use
+        limiter = app.state.map_render_limiter = anyio.CapacityLimiter(RENDER_THREADS)
+    assert isinstance(limiter, anyio.CapacityLimiter)
+    return limiter
+
+
+async def _page(
+    app: FastAPI, key: tuple[str, ...], build: Callable[[], bytes]
+) -> bytes:
+    """A cached page, or build it in a worker thread (at most ``RENDER_THREADS``)."""
     page = app.state.map_cache.get(key)
     if isinstance(page, bytes):
         return page
-    return await run_in_threadpool(_cached, app, key, build)
+    return await anyio.to_thread.run_sync(
+        _cached, app, key, build, limiter=_limiter(app)
+    )
 
 
 def warm(app: FastAPI) -> None:
-    """Render every coverage map into the cache (run in a background thread)."""
+    """Build the coverage maps and their hexagon layers (run in a background thread)."""
+    results, settings = app.state.results, app.state.settings
     try:
-        for indicator in get_args(Indicator):
-            _cached(app, ("coverage", indicator),
-                    lambda i=indicator: render_coverage(app.state.results,
-                                                        app.state.settings, i))  # fmt: skip
+        for ind in get_args(Indicator):
+            _cached(app, ("coverage", ind),
+                    functools.partial(render_coverage, results, settings, ind))  # fmt: skip
+            _cached(app, ("cells", ind),
+                    functools.partial(render_cells, results, settings, ind))  # fmt: skip
     except Exception:  # noqa: BLE001 - a request will render it again, and say why
         log.exception("could not pre-render the coverage maps")
 
 
-def _cached(app: FastAPI, key: tuple[str, ...], build: object) -> bytes:
+def _cached(app: FastAPI, key: tuple[str, ...], build: Callable[[], bytes]) -> bytes:
     cache: dict[tuple[str, ...], bytes] = app.state.map_cache
     with _lock:
         page = cache.get(key)
     if page is None:  # built outside the lock: other maps keep being served meanwhile
-        assert callable(build)
-        page = str(build()).encode()  # kept encoded: pages are megabytes
+        page = build()
         with _lock:
             while len(cache) >= MAX_CACHED_PAGES:
                 cache.pop(next(iter(cache)))
@@ -100,57 +198,104 @@ def _layer_overlays(results: RegionResults, indicator: str) -> list[tuple[str, s
     return out
 
 
-def render_coverage(results: RegionResults, settings: Settings, indicator: str) -> str:
-    """The region's coverage map as an HTML page."""
+def _cells_resolution(results: RegionResults, settings: Settings) -> int:
+    return resolution_for_at_most(results.cell_totals, settings.map_max_cells)
+
+
+def render_coverage(
+    results: RegionResults, settings: Settings, indicator: str
+) -> bytes:
+    """The region's coverage map as an HTML page (its hexagons fetched on demand)."""
     communes = gpd.GeoDataFrame(
         results.communes, geometry=results.commune_geoms, crs=4326
     )
     districts = gpd.GeoDataFrame(
         results.districts, geometry=results.district_geoms, crs=4326
     )
-    res = resolution_for_at_most(results.cell_totals, settings.map_max_cells)
-    index = results.cells_index(res)
-    cells = gpd.GeoDataFrame(index.props, geometry=index.geoms, crs=4326)
-    m = coverage_map(
+    data = coverage_map_data(
         communes,
         indicator=indicator,
         target_pct=_target(results, indicator),
-        assets=ASSETS,
         districts=districts,
-        cells=cells,
+        cells_url=f"coverage/cells?indicator={indicator}",  # relative to the page
+        cells_resolution=_cells_resolution(results, settings),
         layers=_layer_overlays(results, indicator),
         title=results.name,
         synthetic=results.synthetic,
         tiles_url=settings.tiles_url,
         attribution=settings.tiles_attribution,
     )
-    return str(m.get_root().render())
+    return map_page(ASSETS).render(data)
+
+
+def render_cells(results: RegionResults, settings: Settings, indicator: str) -> bytes:
+    """The hexagon layer of the coverage map, as JSON."""
+    index = results.cells_index(_cells_resolution(results, settings))
+    target = _target(results, indicator)
+    data = cells_layer_data(
+        index.props, index.geoms, indicator=indicator, target_pct=target
+    )
+    return script_json(data)
+
+
+class CommuneCells(NamedTuple):
+    """``cells.parquet`` ready for commune maps: with percentages, rows per commune."""
+
+    results: RegionResults
+    table: pd.DataFrame
+    rows: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, results: RegionResults) -> CommuneCells:
+        """Index the cell table once, so that a commune's map is a slice and a dump."""
+        table = add_percentages(results.cells.reset_index(drop=True))
+        groups = table.groupby("commune_code", sort=False).indices
+        return cls(results, table, {str(c): np.asarray(p) for c, p in groups.items()})
+
+
+def commune_cells(app: FastAPI, results: RegionResults) -> CommuneCells:
+    """The app's :class:`CommuneCells` of ``results``, built on first use."""
+    with _cells_lock:
+        found: CommuneCells | None = getattr(app.state, "map_commune_cells", None)
+        if found is None or found.results is not results:
+            found = app.state.map_commune_cells = CommuneCells.build(results)
+        return found
 
 
 def render_commune(
-    results: RegionResults, settings: Settings, code: str, indicator: str
-) -> str:
+    results: RegionResults,
+    settings: Settings,
+    code: str,
+    indicator: str,
+    cells: CommuneCells | None = None,
+) -> bytes:
     """One commune's map with its H3 cells, as an HTML page."""
     row = results.commune(code)  # raises UnknownCommune -> 404
-    commune = gpd.GeoDataFrame(
-        [row], geometry=[results.commune_geometry(code)], crs=4326
-    )
-    own = results.cells[results.cells["commune_code"] == code]
-    own = add_percentages(own.drop(columns="commune_code").reset_index(drop=True))
-    cells = gpd.GeoDataFrame(own, geometry=cell_polygons(own["h3"]), crs=4326)
+    commune = results.communes[results.communes["commune_code"] == code]
+    cells = cells or CommuneCells.build(results)
+    own = cells.table.iloc[cells.rows.get(code, np.asarray([], dtype=int))]
     title = f"{row.get('commune_name')} — {row.get('district_name') or results.name}"
-    m = commune_map(
+    data = commune_map_data(
         commune,
-        cells,
+        results.commune_geometry(code),
+        own,
+        cell_polygons(own["h3"]),
         indicator=indicator,
         target_pct=_target(results, indicator),
-        assets=ASSETS,
         title=title,
         synthetic=results.synthetic,
         tiles_url=settings.tiles_url,
         attribution=settings.tiles_attribution,
     )
-    return str(m.get_root().render())
+    return map_page(ASSETS).render(data)
+
+
+def _html(page: bytes, settings: Settings) -> HTMLResponse:
+    headers = {
+        "Cache-Control": settings.cache_control,
+        "Content-Security-Policy": content_security_policy(settings.tiles_url),
+    }
+    return HTMLResponse(page, headers=headers)
 
 
 @router.get(
@@ -173,7 +318,31 @@ async def coverage(
         ("coverage", indicator),
         lambda: render_coverage(results, settings, indicator),
     )
-    return HTMLResponse(page, headers={"Cache-Control": settings.cache_control})
+    return _html(page, settings)
+
+
+@router.get(
+    "/coverage/cells",
+    response_class=Response,
+    responses={**JSON_200, **ERRORS},
+    operation_id="getCoverageMapCells",
+)
+async def coverage_cells(
+    request: Request,
+    results: ResultsDep,
+    settings: SettingsDep,
+    indicator: Annotated[
+        Indicator, Query(description="Which coverage to colour.")
+    ] = "fibre",
+) -> Response:
+    """The coverage map's H3 hexagons, loaded by the map when their layer is turned on."""
+    body = await _page(
+        request.app,
+        ("cells", indicator),
+        lambda: render_cells(results, settings, indicator),
+    )
+    headers = {"Cache-Control": settings.cache_control}
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.get(
@@ -196,6 +365,29 @@ async def commune(
     page = await _page(
         request.app,
         ("commune", commune_code, indicator),
-        lambda: render_commune(results, settings, commune_code, indicator),
+        lambda: render_commune(
+            results,
+            settings,
+            commune_code,
+            indicator,
+            commune_cells(request.app, results),
+        ),  # fmt: skip
     )
-    return HTMLResponse(page, headers={"Cache-Control": settings.cache_control})
+    return _html(page, settings)
+
+
+def _asset(body: bytes, media_type: str) -> Response:
+    headers = {"Cache-Control": "public, max-age=86400"}  # the URL carries a digest
+    return Response(body, media_type=media_type, headers=headers)
+
+
+@router.get("/assets/geodx-map.js", include_in_schema=False)
+async def map_script() -> Response:
+    """The constant script that builds a map page from its JSON blob."""
+    return _asset(SCRIPT, "text/javascript")
+
+
+@router.get("/assets/geodx-map.css", include_in_schema=False)
+async def map_stylesheet() -> Response:
+    """The map pages' own styles (title, legend, tooltips)."""
+    return _asset(STYLESHEET, "text/css")
