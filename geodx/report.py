@@ -15,6 +15,10 @@ def _fmt(value: Any) -> str:
     return f"{int(value):,}"
 
 
+def _count(households: Any) -> str:
+    return f"{_fmt(households)} household{'' if households == 1 else 's'}"
+
+
 def report_lines(
     summary: dict[str, Any], communes: pd.DataFrame, *, top: int = 10
 ) -> list[str]:
@@ -66,7 +70,7 @@ def _fibre_gaps(communes: pd.DataFrame, top: int) -> list[str]:
     for _, row in gaps.head(top).iterrows():
         lines.append(
             f"{_place(row)} {row['fibre_pct']:.1f}% —"
-            f" {_fmt(row['fibre_gap_households'])} households missing"
+            f" {_count(row['fibre_gap_households'])} missing"
         )
     return lines
 
@@ -84,6 +88,6 @@ def _mobile_misses(
     ]
     gap = "mobile_gap_households" if "mobile_gap_households" in communes else None
     for _, row in missed.head(top).iterrows():
-        missing = f" — {_fmt(row[gap])} households missing" if gap else ""
+        missing = f" — {_count(row[gap])} missing" if gap else ""
         lines.append(f"{_place(row)} {row['mobile_pct']:.1f}% of households{missing}")
     return lines
