@@ -283,7 +283,14 @@ class OutputDir:
             _fsync(self.store)
             previous = self._swap(version)
             self.version = version
-            _prune(self.store, {version, previous or version})
+            try:  # the new version is in place: a failed clean-up only warns
+                _prune(self.store, {version, previous or version})
+            except OSError as exc:
+                warnings.warn(
+                    f"{self.store}: could not delete an old version ({exc.strerror})",
+                    GeodxWarning,
+                    stacklevel=3,
+                )
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

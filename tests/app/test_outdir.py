@@ -247,3 +247,19 @@ def test_a_refused_run_leaves_the_running_one_its_lock(tmp_path: Path) -> None:
         with first.write(engine="test") as tmp:
             (tmp / "summary.json").write_text('{"run": "first"}', encoding="utf-8")
     assert summary(out) == "first"
+
+
+def test_a_failed_clean_up_only_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    write(out, "first")
+    write(out, "second")
+
+    def refuse(path: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("geodx.outdir.shutil.rmtree", refuse)
+    with pytest.warns(UserWarning, match="could not delete an old version"):
+        write(out, "third")
+    assert summary(out) == "third"
