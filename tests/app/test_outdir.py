@@ -256,7 +256,7 @@ def test_a_failed_clean_up_only_warns(
     write(out, "first")
     write(out, "second")
 
-    def refuse(path: object, *args: object, **kwargs: object) -> None:
+    def refuse(path: object, *_args: object, **_kwargs: object) -> None:
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr("geodx.outdir.shutil.rmtree", refuse)
