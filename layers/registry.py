@@ -6,19 +6,22 @@ import warnings
 
 from pyproj import CRS
 
-from geodx.errors import GeodxWarning
+from geodx.errors import GeodxWarning, UnsupportedFormat
+from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import DEFAULT_MIN_RSRP_DBM, DEFAULT_SERVICE_DISTANCE_M, LayerSpec
 from layers.base import CoverageLayer
-from layers.signal import RASTER_SUFFIXES, SignalRaster
+from layers.signal import RASTER_SUFFIXES, REFUSED_RASTER_SUFFIXES, SignalRaster
 from layers.vector import open_vector_layer
 
 
 def is_raster(spec: LayerSpec) -> bool:
-    """Whether the layer file is a raster (by its extension)."""
+    """Whether the layer file is a raster (by its extension: ``.tif`` or ``.tiff``)."""
     return spec.path.suffix.lower() in RASTER_SUFFIXES
 
 
-def open_layer(spec: LayerSpec, *, metric_crs: CRS) -> CoverageLayer:
+def open_layer(
+    spec: LayerSpec, *, metric_crs: CRS, limits: Limits = DEFAULT_LIMITS
+) -> CoverageLayer:
     """Open the adapter for a layer spec.
 
     Parameters
@@ -26,14 +29,28 @@ def open_layer(spec: LayerSpec, *, metric_crs: CRS) -> CoverageLayer:
     spec : LayerSpec
         One ``[[layers]]`` entry of the manifest.
     metric_crs : pyproj.CRS
-        The region's metric CRS, for distances of layers in geographic coordinates.
+        The region's UTM zone: distances to networks whose own CRS is not true to scale
+        near the region (geographic, Web Mercator, ...) are measured in it.
+    limits : Limits
+        Budgets for rasters (declared pixels, bytes decoded per block).
 
     Returns
     -------
     CoverageLayer
+
+    Raises
+    ------
+    UnsupportedFormat
+        For raster formats other than GeoTIFF (``.vrt``, ``.img``, ``.nc``, ...).
     """
+    suffix = spec.path.suffix.lower()
+    if suffix in REFUSED_RASTER_SUFFIXES:
+        raise UnsupportedFormat(
+            f"{spec.path}: layer '{spec.id}': {suffix!r} rasters are not read; "
+            "rasters must be GeoTIFF (.tif, .tiff)"
+        )
     if is_raster(spec):
-        layer: CoverageLayer = SignalRaster(spec)
+        layer: CoverageLayer = SignalRaster.open(spec, limits=limits)
     else:
         layer = open_vector_layer(spec, metric_crs=metric_crs)
     _warn_unused(spec, layer.source)

@@ -7,7 +7,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
-from geodx.crs import is_metric, reproject
+from geodx.crs import SCALE_TOLERANCE, measures_ground, reproject
 from geodx.errors import GeometryError
 from geodx.io import read_vector, repair_geometries
 from geodx.manifest import LayerSpec
@@ -68,7 +68,13 @@ class ServedArea:
 
 
 class NetworkReach:
-    """Households within ``service_distance_m`` of any line or point are covered."""
+    """Households within ``service_distance_m`` of any line or point are covered.
+
+    Distances are ground metres: measured in the layer's own CRS when it is projected
+    in metres and true to scale (within ``SCALE_TOLERANCE``, 0.1 %) at the centre of
+    the households' WGS84 bounding box, otherwise in the region's UTM zone
+    ``metric_crs`` (geographic CRSs, Web Mercator, a far-away zone).
+    """
 
     def __init__(
         self,
@@ -80,23 +86,39 @@ class NetworkReach:
         metric_crs: CRS,
     ) -> None:
         self.spec, self.source = spec, source
-        if is_metric(crs):
-            self.crs, self.geoms = crs, geoms
-        else:
-            self.crs = metric_crs
-            self.geoms = reproject(geoms, crs, metric_crs)
+        self.geoms, self.crs, self.metric_crs = geoms, crs, metric_crs
+        self._moved: np.ndarray | None = None
+
+    def distance_crs(self, households: HouseholdPoints) -> CRS:
+        """The CRS distances to the households are measured in (see the class)."""
+        if len(households) == 0:
+            return self.crs
+        lng, lat = households.lng_lat
+        centre_lng = (float(lng.min()) + float(lng.max())) / 2
+        centre_lat = (float(lat.min()) + float(lat.max())) / 2
+        if measures_ground(
+            self.crs, lng=centre_lng, lat=centre_lat, tolerance=SCALE_TOLERANCE
+        ):
+            return self.crs
+        return self.metric_crs
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
         """Return whether each household is within the service distance."""
-        x, y = households.xy(self.crs)
-        cell = households.grid_cell(self.crs)
+        crs = self.distance_crs(households)
+        geoms = self.geoms
+        if crs != self.crs:
+            if self._moved is None:
+                self._moved = reproject(self.geoms, self.crs, crs)
+            geoms = self._moved
+        x, y = households.xy(crs)
+        cell = households.grid_cell(crs)
         return within_distance(
             x,
             y,
-            self.geoms,
+            geoms,
             distance=self.spec.service_distance_m,
             cell_size=cell,
-            grid=households.grid(self.crs, cell_size=cell),
+            grid=households.grid(crs, cell_size=cell),
         )
 
 

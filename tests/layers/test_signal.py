@@ -61,7 +61,7 @@ def test_pixel_rules_in_a_projected_raster(tmp_path: Path) -> None:
         ]
     )
     hh = HouseholdPoints(x, y, np.ones(len(x)), CRS.from_epsg(32649))
-    got = SignalRaster(spec).covers(hh)
+    got = SignalRaster.open(spec).covers(hh)
     # (800100, 1400000) lies on the corner of four pixels: it belongs to row 1, col 1 (-105).
     assert got.tolist() == [True, False, False, False, True, True, True, False]
 
@@ -82,7 +82,7 @@ def test_households_in_wgs84_against_projected_raster(tmp_path: Path) -> None:
     x = rng.uniform(799_000, 806_000, 300)
     y = rng.uniform(1_399_000, 1_406_000, 300)
     lon, lat = Transformer.from_crs(32649, 4326, always_xy=True).transform(x, y)
-    got = SignalRaster(spec).covers(
+    got = SignalRaster.open(spec).covers(
         HouseholdPoints(np.asarray(lon), np.asarray(lat), np.ones(300))
     )
     with rasterio.open(path) as ds:
