@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tomllib
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
@@ -146,6 +149,50 @@ def vector_without_crs(folder: Path) -> None:
     set_layer(0, "path", "fibre_khong_crs.gpkg")(folder)
 
 
+SECRET = "Nguyen Van Bi Mat"
+
+
+def vrt_as_communes(folder: Path) -> None:
+    """communes.geojson is an OGR VRT turning the lines of another file into communes."""
+    target = folder.parent / "passwd.csv"
+    target.write_text(f"commune_code,commune_name,x,y\n1,{SECRET},108.01,12.61\n")
+    (folder / "communes.geojson").write_text(
+        f"""<OGRVRTDataSource><OGRVRTLayer name="communes">
+<SrcDataSource>{target}</SrcDataSource><SrcLayer>passwd</SrcLayer>
+<GeometryField encoding="PointFromColumns" x="x" y="y"/><LayerSRS>EPSG:4326</LayerSRS>
+</OGRVRTLayer></OGRVRTDataSource>"""
+    )
+
+
+def two_layer_communes(folder: Path) -> None:
+    squares = [box(108.00, 12.60, 108.02, 12.62), box(108.02, 12.60, 108.04, 12.62)]
+    for layer in ("xa_2019", "xa_2025"):
+        frame = gpd.GeoDataFrame(
+            {"commune_code": ["24001", "24002"], "commune_name": ["A", "B"]},
+            geometry=squares,
+            crs=4326,
+        )
+        frame.to_file(folder / "xa.gpkg", layer=layer)
+    set_key("communes", "path", "xa.gpkg")(folder)
+
+
+def empty_point_households(folder: Path) -> None:
+    points = [shapely.Point(x, y) for x, y in zip(_lon, _lat, strict=True)]
+    points[5] = shapely.from_wkt("POINT EMPTY")
+    frame = gpd.GeoDataFrame({"ho": np.ones(20, dtype=int)}, geometry=points, crs=4326)
+    frame.to_file(folder / "ho.gpkg")
+    set_key("households", "path", "ho.gpkg")(folder)
+
+
+def nan_vertex_fibre(folder: Path) -> None:
+    with warnings.catch_warnings():  # shapely and GDAL warn on the NaN on purpose
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ring = [(108.0, 12.6), (108.015, math.nan), (108.015, 12.62), (108.0, 12.62)]
+        geoms = [box(108.02, 12.6, 108.03, 12.61), shapely.Polygon(ring)]
+        gpd.GeoDataFrame(geometry=geoms, crs=4326).to_file(folder / "fibre.gpkg")
+    set_layer(0, "path", "fibre.gpkg")(folder)
+
+
 @dataclass(frozen=True)
 class Case:
     """One broken region and the words its error line must contain."""
@@ -154,6 +201,7 @@ class Case:
     mentions: tuple[str, ...]
     keep_previous: bool = False  # the output folder holds an earlier good run
     region: str = ""  # run on this path inside the folder instead of the folder
+    absent: tuple[str, ...] = ()  # words that must not appear in any output
 
 
 _lon = np.random.default_rng(9).uniform(108.0, 108.04, 20)
@@ -216,6 +264,34 @@ CASES: dict[str, Case] = {
     "duplicate-layer-id": Case(set_layer(1, "id", "fibre"), ("fibre",)),
     "households-far-away": Case(
         households_at(_lon - 105.65, _lat + 36.25), ("households.csv",), True
+    ),
+    # issue 6, B4: a VRT in disguise is refused and nothing of its target leaks
+    "vrt-as-geojson": Case(
+        vrt_as_communes, ("communes.geojson", "VRT"), absent=(SECRET, "Bi Mat")
+    ),
+    "vsicurl-path": Case(
+        set_key("communes", "path", "/vsicurl/http://127.0.0.1:9/xa.geojson"),
+        ("[communes]", "'path'", "/vsi"),
+    ),
+    # issue 6, D10: each of these exited 0 or ended in an internal error
+    "nan-service-distance": Case(
+        set_layer(0, "service_distance_m", math.nan), ("service_distance_m", "finite")
+    ),
+    "nan-target": Case(
+        set_key("targets", "fibre_household_pct", math.nan), ("fibre_household_pct",)
+    ),
+    "huge-weight": Case(
+        households_weighted(np.where(np.arange(20) == 3, 1e308, 1.0)),
+        ("households.csv", "'ho'", "row 4"),
+    ),
+    "lon-1e300": Case(
+        households_at(np.where(np.arange(20) == 4, 1e300, _lon), _lat),
+        ("households.csv", "'lon'", "row 5"),
+    ),
+    "empty-point": Case(empty_point_households, ("ho.gpkg", "row 6", "empty point")),
+    "nan-vertex": Case(nan_vertex_fibre, ("fibre.gpkg", "row 2")),
+    "two-layer-geopackage": Case(
+        two_layer_communes, ("xa.gpkg", "xa_2019", "xa_2025", "[communes] layer")
     ),
 }
 GOOD, BOWTIES = "clean-region", "bowtie-communes"  # two runs that must succeed
@@ -302,6 +378,8 @@ def test_bad_input_fails_cleanly(name: str, results: dict[str, Result]) -> None:
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{stderr}"
     for word in case.mentions:
         assert word in lines[0], f"{word!r} not named in: {lines[0]}"
+    for word in case.absent:
+        assert word not in stderr + result.proc.stdout, f"{word!r} leaked"
     if case.keep_previous:
         assert _digest(result.out) == result.previous, "earlier good output was changed"
     else:
