@@ -18,10 +18,13 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import integers_are_integers
 from api.errors import register_error_handlers
+from api.middleware import Gzip, HeadAsGet, SecurityHeaders, VersionETag
 from api.openapi import bound_resolution, errors_as_json, to_openapi_30
-from api.results import load_results
+from api.results import RegionResults, load_results
 from api.routes import coverage, docs, health, items, maps, ogc
 from api.settings import Settings
+from geodx.errors import InputFileError
+from geodx.outdir import snapshot
 
 log = logging.getLogger("geodx.api")
 
@@ -34,17 +37,47 @@ def leaflet_dir() -> Path:
     return Path(str(files("js_lib_leaflet") / "static" / "js_lib_leaflet"))
 
 
+def results_version(results: RegionResults, folder: Path) -> str:
+    """The version of loaded results: theirs, else the snapshot's of ``folder``."""
+    version = getattr(results, "version", None)
+    return str(version) if version else snapshot(folder).version
+
+
+def load_pinned(settings: Settings) -> tuple[RegionResults, str]:
+    """Load the results folder; refuse another version than the one pinned.
+
+    ``geodx serve`` pins one version for all its workers (``results_version``): a
+    worker that would load other files fails to start instead of serving them.
+
+    Raises
+    ------
+    InputFileError
+        The folder holds another version than the pinned one.
+    """
+    results = load_results(settings.results_dir)
+    version = results_version(results, settings.results_dir)
+    pinned = settings.results_version
+    if pinned is not None and version != pinned:
+        raise InputFileError(
+            f"{settings.results_dir}: holds results version {version[:40]}, not the "
+            f"version {pinned[:40]} geodx serve pinned; restart geodx serve"
+        )
+    return results, version
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the region's results once, into ``app.state``."""
     settings: Settings = app.state.settings
-    app.state.results = load_results(settings.results_dir)
+    app.state.results, app.state.version = load_pinned(settings)
     app.state.map_cache = {}
     # The loaded tables never change: keep the collector from re-scanning them in every
     # full collection (those pauses showed as p99 spikes under load).
     gc.collect()
     gc.freeze()
-    log.info("serving results from %s", settings.results_dir)
+    log.info(
+        "serving results version %s from %s", app.state.version, settings.results_dir
+    )
     if settings.warm_maps:
         threading.Thread(
             target=maps.warm, args=(app,), name="warm-maps", daemon=True
@@ -79,8 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     register_error_handlers(app)
     app.add_middleware(
-        CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"]
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "HEAD"],
+        expose_headers=["ETag"],
     )
+    # added innermost first: the ETag and security headers wrap every other answer
+    for middleware in (Gzip, HeadAsGet, SecurityHeaders, VersionETag):
+        app.add_middleware(middleware)
     for module in (ogc, items, coverage, maps, health, docs):
         app.include_router(module.router)
     app.mount(maps.LEAFLET_PREFIX, StaticFiles(directory=leaflet_dir()), name="leaflet")

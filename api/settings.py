@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -21,6 +23,11 @@ class Settings(BaseSettings):
     results_dir: Path = Field(
         default=Path("build/demo-out"),
         description="Folder written by `geodx run` (communes.geojson, summary.json, ...).",
+    )
+    results_version: str | None = Field(
+        default=None,
+        description="Version `geodx serve` pinned; a worker loading another one refuses "
+        "to start (every worker serves the same results).",
     )
     default_limit: int = Field(default=100, ge=1, le=10_000)
     max_limit: int = Field(default=1000, ge=1, le=100_000)
@@ -38,5 +45,56 @@ class Settings(BaseSettings):
         description="Base-map tile URL template; none by default (works offline).",
     )
     tiles_attribution: str = "Base map"
-    cors_origins: list[str] = ["*"]
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=["*"],
+        description="Origins allowed to read the API from a browser: a comma list "
+        "(`https://a.example,https://b.example`), a JSON list, or `*`.",
+    )
     cache_control: str = "public, max-age=300"
+    base_url: str | None = Field(
+        default=None,
+        description="Public URL of the service (`https://geodx.example.vn/api`); every "
+        "link is built from it. Unset: from the address the server listens on, never "
+        "from the request's Host header.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="`geodx serve` closes a connection whose request line and headers "
+        "are not complete within this many seconds (slow clients, slowloris).",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """``a,b`` or ``["a", "b"]`` (JSON) from the environment; lists pass."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            try:
+                return json.loads(text)
+            except ValueError:
+                raise ValueError(
+                    "cors_origins: not a JSON list; give a comma list instead"
+                ) from None
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute_http_url(cls, value: str | None) -> str | None:
+        """An absolute ``http(s)`` URL with a host, without query or fragment."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"base_url was {value[:80]!r}; expected an absolute http(s) URL "
+                "such as https://geodx.example.vn/api"
+            )
+        if parts.query or parts.fragment:
+            raise ValueError("base_url: expected no query string or fragment")
+        return value.strip().rstrip("/")

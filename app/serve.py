@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from geodx.outdir import Snapshot, snapshot
+
 DEFAULT_OUT = Path("build") / "serve"
+HTTP_PROTOCOL = "api.middleware:HeaderTimeoutProtocol"
+KEEP_ALIVE_S = 5  # idle keep-alive connections close after this (uvicorn's default)
 
 
 def default_out(region: Path) -> Path:
@@ -45,10 +49,6 @@ def serve_command(
     ] = 0,
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
-    import uvicorn
-
-    from api.main import create_app
-    from api.settings import Settings
     from app.pipeline import results_are_current, run_region
     from geodx.errors import GeodxError
 
@@ -59,21 +59,57 @@ def serve_command(
         else:
             typer.echo(f"computing {region} into {out_dir} …", err=True)
             run_region(region, out_dir)
-        app = create_app(Settings(results_dir=out_dir))
+        pinned = pin(out_dir)
     except GeodxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"map: http://{shown}:{port}/maps/coverage?indicator=fibre")
     typer.echo(f"API: http://{shown}:{port}/  (OpenAPI: /docs)")
+    typer.echo(f"results version {pinned.version} ({pinned.path})", err=True)
+    serve_snapshot(pinned, host=host, port=port, workers=workers)
+
+
+def pin(out_dir: Path) -> Snapshot:
+    """The results version ``out_dir`` names now; every worker serves this one.
+
+    Raises
+    ------
+    InputFileError
+        ``out_dir`` holds no results (no ``summary.json``).
+    """
+    from geodx.errors import InputFileError
+
+    pinned = snapshot(out_dir)
+    if not (pinned.path / "summary.json").is_file():
+        raise InputFileError(f"{out_dir}: no results here (no summary.json)")
+    return pinned
+
+
+def serve_snapshot(pinned: Snapshot, *, host: str, port: int, workers: int = 0) -> None:
+    """Serve one pinned results version with uvicorn, in ``workers`` processes.
+
+    Every worker reads the version folder itself (``GEODX_RESULTS_DIR``), never the
+    output folder's link, and refuses to start on another version
+    (``GEODX_RESULTS_VERSION``): a run landing meanwhile is served after a restart.
+    """
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    os.environ["GEODX_RESULTS_DIR"] = str(pinned.path)
+    os.environ["GEODX_RESULTS_VERSION"] = pinned.version
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "http": HTTP_PROTOCOL,  # uvicorn's, plus a deadline for the headers
+        "timeout_keep_alive": KEEP_ALIVE_S,
+    }
     workers = workers or min(4, os.cpu_count() or 1)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(create_app(Settings()), **options)
         return
-    # Several processes: each builds the app from the environment (GEODX_*), which
-    # now names the results folder checked above.
-    os.environ["GEODX_RESULTS_DIR"] = str(Path(out_dir).resolve())
-    uvicorn.run(
-        "api.main:create_app", factory=True, host=host, port=port,
-        workers=workers, log_level="info",
-    )  # fmt: skip
+    # several processes: each builds the app from the environment set above
+    uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from fastapi.types import DecoratedCallable
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ResultsDep, SettingsDep
+from api.deps import ResultsDep, SettingsDep, base_url, public_url
 from api.errors import BadRequest, NotFound
 from api.features import FeatureIndex, collection_body, feature_with_links, parse_bbox
 from api.schemas import CRS84, ErrorMessage
@@ -144,18 +144,21 @@ def page_of(
     selected = index.select(parse_bbox(bbox) if bbox is not None else None, filters)
     size = min(limit or settings.default_limit, settings.max_limit)
     page = selected[offset : offset + size]
-    links = [{"href": str(request.url), "rel": "self", "type": GEOJSON}]
+    links = [{"href": public_url(request), "rel": "self", "type": GEOJSON}]
     if offset + size < len(selected):
         nxt = request.url.include_query_params(offset=offset + size, limit=size)
-        links.append({"href": str(nxt), "rel": "next", "type": GEOJSON})
+        links.append({"href": public_url(request, nxt), "rel": "next", "type": GEOJSON})
     if offset > 0:
         prev = request.url.include_query_params(
             offset=max(0, offset - size), limit=size
         )
-        links.append({"href": str(prev), "rel": "prev", "type": GEOJSON})
+        links.append(
+            {"href": public_url(request, prev), "rel": "prev", "type": GEOJSON}
+        )
     body = collection_body(
         [index.features[i] for i in page],
         {
+            **index.members,  # "synthetic" (issue 6 D13)
             "numberMatched": len(selected),
             "numberReturned": len(page),
             "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -172,9 +175,9 @@ def one_of(
     feature = index.feature(fid)
     if feature is None:
         raise NotFound(f"no feature '{fid[:40]}' in collection '{cid}'")
-    base = str(request.url_for("root")).rstrip("/")
+    base = base_url(request)
     links = [
-        {"href": str(request.url), "rel": "self", "type": GEOJSON},
+        {"href": public_url(request), "rel": "self", "type": GEOJSON},
         {
             "href": f"{base}/collections/{cid}",
             "rel": "collection",

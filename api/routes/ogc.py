@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import ResultsDep
+from api.deps import ResultsDep, base_url
 from api.errors import NotFound
-from api.landing import landing_html
+from api.landing import LANDING_CSP, landing_html
 from api.results import RegionResults
 from api.routes.items import ERRORS
 from api.schemas import (
@@ -70,7 +70,7 @@ def _link(
     request: Request, path: str, rel: str, media: str, title: str | None = None
 ) -> Link:
     return Link(
-        href=str(request.url_for("root")).rstrip("/") + path,
+        href=base_url(request) + path,
         rel=rel,
         type=media,
         title=title,
@@ -108,7 +108,10 @@ async def landing(
     )
     accept = request.headers.get("accept", "")
     if f == "html" or (f is None and accept.startswith("text/html")):
-        return HTMLResponse(landing_html(results))
+        return HTMLResponse(
+            landing_html(results, base_url(request)),
+            headers={"Content-Security-Policy": LANDING_CSP},
+        )
     return page
 
 

@@ -9,7 +9,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from app.serve import default_out, serve_command
+from app.serve import HTTP_PROTOCOL, default_out, serve_command
+from geodx.outdir import atomic_output_dir, snapshot
+from tests.api.conftest import write_results
 
 
 @pytest.fixture
@@ -20,10 +22,15 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     seen: dict[str, Any] = {"run": 0}
     current = {"value": False}
+    for name in ("GEODX_RESULTS_DIR", "GEODX_RESULTS_VERSION"):  # serve sets them
+        monkeypatch.setenv(name, "recorded, so that the test's value is undone")
+        monkeypatch.delenv(name)
 
     def run_region(region: Path, out_dir: Path) -> None:  # noqa: ARG001
         seen["run"] += 1
         seen["out"] = out_dir
+        with atomic_output_dir(out_dir) as tmp:
+            write_results(tmp)
 
     monkeypatch.setattr(pipeline, "run_region", run_region)
     monkeypatch.setattr(pipeline, "results_are_current", lambda *_: current["value"])
@@ -54,10 +61,37 @@ def test_serve_computes_stale_results_then_serves(
 
 def test_serve_reuses_current_results(calls: dict[str, Any], tmp_path: Path) -> None:
     calls["current"]["value"] = True
-    r = CliRunner().invoke(cli(), ["serve", str(tmp_path), "--host", "::1"])
+    out = tmp_path / "out"
+    write_results(out)
+    r = CliRunner().invoke(cli(), ["serve", "region", "-o", str(out), "--host", "::1"])
     assert r.exit_code == 0, r.output
     assert calls["run"] == 0 and calls["host"] == "::1"
     assert "http://[::1]:8000/" in r.output
+
+
+def test_serve_pins_one_version_for_every_worker(
+    calls: dict[str, Any], tmp_path: Path
+) -> None:
+    import os
+
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli(), ["serve", "region", "-o", str(out), "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    pinned = snapshot(out)
+    assert pinned.path != out and pinned.path.parent != out  # the version folder
+    assert os.environ["GEODX_RESULTS_DIR"] == str(pinned.path)
+    assert os.environ["GEODX_RESULTS_VERSION"] == pinned.version
+    assert calls["app"] == "api.main:create_app" and calls["workers"] == 2
+    assert calls["http"] == HTTP_PROTOCOL  # the header timeout
+
+
+def test_serve_without_results_is_one_line(
+    calls: dict[str, Any], tmp_path: Path
+) -> None:
+    calls["current"]["value"] = True
+    r = CliRunner().invoke(cli(), ["serve", "region", "-o", str(tmp_path / "none")])
+    assert r.exit_code == 2 and "no results here" in r.output
+    assert "app" not in calls
 
 
 def test_default_out_names_the_region_folder(tmp_path: Path) -> None:

@@ -64,14 +64,32 @@ def server(results_dir: Path) -> Iterator[str]:
             proc.wait()
 
 
-def test_gdal_reads_every_commune_with_the_same_figures(
-    server: str, results_dir: Path
-) -> None:
-    import pyogrio
+# GDAL runs in a child process: geodx turns GDAL's network access off for its own
+# process (geodx.gdal.lock_down, on importing geodx.io), which a test may have done.
+GDAL_READ = """import sys, pyogrio
+print("\\n".join(name for name, _ in pyogrio.list_layers(sys.argv[1])))
+pyogrio.read_dataframe(sys.argv[1], layer=sys.argv[2]).drop(columns="geometry")\\
+    .to_parquet(sys.argv[3])"""
 
-    layers = dict(pyogrio.list_layers(f"OAPIF:{server}/"))
-    assert {"communes", "districts", "cells", "gaps"} <= set(layers)
-    got = pyogrio.read_dataframe(f"OAPIF:{server}/", layer="communes")
+
+def gdal_read(server: str, layer: str, tmp: Path) -> tuple[set[str], pd.DataFrame]:
+    """GDAL's OGC API - Features driver reading ``layer``: the layers, the table."""
+    from geodx.gdal import NETWORK_OFF
+
+    env = {k: v for k, v in os.environ.items() if k not in NETWORK_OFF}
+    out = tmp / f"{layer}.parquet"
+    cmd = [sys.executable, "-c", GDAL_READ, f"OAPIF:{server}/", layer, str(out)]
+    done = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    return set(done.stdout.split()), pd.read_parquet(out)
+
+
+def test_gdal_reads_every_commune_with_the_same_figures(
+    server: str, results_dir: Path, tmp_path: Path
+) -> None:
+    layers, got = gdal_read(server, "communes", tmp_path)
+    assert {"communes", "districts", "cells", "gaps"} <= layers
     doc = json.loads((results_dir / "communes.geojson").read_text(encoding="utf-8"))
     want = pd.DataFrame([f["properties"] for f in doc["features"]])
     assert list(got["commune_code"]) == list(want["commune_code"])
@@ -89,10 +107,8 @@ def test_gdal_reads_every_commune_with_the_same_figures(
         )
 
 
-def test_gdal_reads_every_cell(server: str, results_dir: Path) -> None:
-    import pyogrio
-
-    got = pyogrio.read_dataframe(f"OAPIF:{server}/", layer="cells")
+def test_gdal_reads_every_cell(server: str, results_dir: Path, tmp_path: Path) -> None:
+    _, got = gdal_read(server, "cells", tmp_path)
     cells = pd.read_parquet(results_dir / "cells.parquet")
     totals = cells.groupby("h3")[["households", "fibre_households"]].sum()
     assert sorted(got["h3"]) == sorted(totals.index)
