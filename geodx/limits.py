@@ -30,8 +30,8 @@ class Limits:
     max_raster_pixels: int = 2 * 10**10
     # Bytes of pixels decoded in memory at once while reading a raster.
     max_raster_window_bytes: int = 512 * 1024**2
-    # Uncompressed bytes of a zip archive (a zipped shapefile).
-    max_unzipped_bytes: int = 4 * 1024**3
+    # No zip budget: archives are refused (geodx.formats); a zipped shapefile is
+    # unpacked by its user, so its parts meet max_file_bytes like any file.
     # Households one point may stand for (a weight); a building holds a few, a
     # census block a few thousand, and no point a million.
     max_household_weight: int = 1_000_000
