@@ -117,6 +117,13 @@ def carry_lines(out: Path, report: dict[str, Any]) -> str:
         f"{report['not_placed_households']:,} in {report['not_placed_rows']:,} rows "
         f"not placed, listed in {out / report['not_placed_list']}"
     ]
+    empty = report["communes_without_households"]
+    if empty:
+        lines.append(
+            f"  {len(empty)} of {report['communes']} boundary communes got no "
+            "households (a province merged in 2025 needs a table holding all its old "
+            "provinces: the national census table with --crosswalk)"
+        )
     if report["outside_households"]:
         lines.append(
             f"  {report['outside_households']:,} households of "

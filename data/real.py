@@ -141,7 +141,15 @@ def build_real_region(
     write_vector(communes[[code, name, "geometry"]], out_dir / "communes.parquet", 4326)
     write_households(out_dir / "households.parquet", lon, lat, weight)
     layers = write_layers(layer_rng, world, out_dir)
-    write_json(out_dir / REPORT_NAME, report_json(report, boundaries, households_table))
+    empty = sorted(set(communes[code]) - set(report.per_commune))
+    write_json(
+        out_dir / REPORT_NAME,
+        {
+            **report_json(report, boundaries, households_table),
+            "communes": len(communes),
+            "communes_without_households": empty,
+        },
+    )
     write_not_placed(out_dir / NOT_PLACED_NAME, report)
     return write_manifest(
         out_dir,

@@ -149,4 +149,5 @@ def test_real_build_says_what_was_not_placed_and_where_the_list_is(
         f"34 in 1 rows not placed, listed in {out / 'households_not_placed.csv'}"
     )
     assert lines[2].startswith("  9,000 households of 1 other provinces left out")
+    assert len(lines) == 3  # every boundary commune got households
     assert (out / "households_not_placed.csv").is_file()

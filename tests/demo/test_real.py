@@ -217,6 +217,7 @@ def test_daklak_households_follow_the_census_through_the_crosswalk(
     report = json.loads((daklak.parent / "carry_report.json").read_text("utf-8"))
     no_code = census.loc[census["ward_code_2024"].isna(), "hh_total"].sum()
     assert report["census_households"] == 487_951
+    assert len(report["communes_without_households"]) == 34  # old Phú Yên's
     assert report["not_placed_households"] == no_code - pong_drang
     assert report["carried_households"] == per_commune.sum()
 
@@ -274,6 +275,7 @@ def test_national_census_places_only_the_two_old_provinces(
     assert report["carried_households"] == placed == 688_756  # of the 748,387
     assert report["outside_households"] == census["hh_total"].sum() - OLD_HOUSEHOLDS
     assert len(report["outside_by_province"]) == 61
+    assert len(report["communes_without_households"]) == 3
     listed = pl.read_csv(merged.parent / "households_not_placed.csv")
     assert set(listed["province"]) <= set(OLD_PROVINCES)
     assert listed["households"].sum() == OLD_HOUSEHOLDS - placed
