@@ -152,9 +152,11 @@ def _pick_layer(path: Path, driver: str, layer: str | None, *, role: str) -> str
     """The layer to read: the one named, or the file's only one; never a guess."""
     if driver not in MULTI_LAYER_DRIVERS:
         return layer
-    names = [str(name) for name, _ in pyogrio.list_layers(path)]
-    if layer is not None and layer in names:
+    found = pyogrio.list_layers(path)
+    if layer is not None and layer in {str(name) for name, _ in found}:
         return layer
+    # Attribute tables (no geometry type) are never taken for the layer.
+    names = [str(name) for name, kind in found if kind is not None]
     if layer is None and len(names) == 1:
         return names[0]
     listed = ", ".join(repr(n) for n in names) or "none"

@@ -156,3 +156,15 @@ def test_two_layers_and_no_layer_key_is_refused_listing_them(tmp_path: Path) -> 
     assert len(read_communes(communes(path, layer="xa_2025"))) == 2
     with pytest.raises(InputFileError, match="no layer 'xa_2030'.*'xa_2019'"):
         read_communes(communes(path, layer="xa_2030"))
+
+
+def test_an_attribute_table_beside_one_layer_is_not_a_second_layer(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+    import pyogrio
+
+    path = communes_file(tmp_path / "xa.gpkg", layer="xa")
+    pyogrio.write_dataframe(pd.DataFrame({"note": ["x"]}), path, layer="ghi_chu")
+    assert len(pyogrio.list_layers(path)) == 2
+    assert len(read_communes(communes(path))) == 2
