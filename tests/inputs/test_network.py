@@ -128,3 +128,58 @@ def test_the_manifest_refuses_urls_and_vsi_paths(
     assert "\n" not in message
     assert "[communes]" in message and "'path'" in message
     assert hits == []
+
+
+def test_geodx_run_never_reaches_the_canary(
+    tmp_path: Path, canary: tuple[str, list[str]]
+) -> None:
+    """End to end: a fibre layer whose GeoJSON names a CRS by a URL on the canary."""
+    import os
+    import subprocess
+    import sys
+
+    url, hits = canary
+    region = tmp_path / "region"
+    region.mkdir()
+    square = [[108.0, 12.6], [108.02, 12.6], [108.02, 12.62], [108.0, 12.62]]
+    feature = {
+        "type": "Feature",
+        "properties": {"commune_code": "24001", "commune_name": "Xã A"},
+        "geometry": {"type": "Polygon", "coordinates": [[*square, square[0]]]},
+    }
+    (region / "communes.geojson").write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature]})
+    )
+    fibre = {
+        "type": "FeatureCollection",
+        "crs": {"type": "link", "properties": {"href": f"{url}/crs", "type": "proj4"}},
+        "features": [{**feature, "properties": {}}],
+    }
+    (region / "fibre.geojson").write_text(json.dumps(fibre))
+    (region / "households.csv").write_text("lon,lat\n108.01,12.61\n")
+    (region / "region.toml").write_text(
+        '[region]\nh3_resolution = 9\n[communes]\npath = "communes.geojson"\n'
+        '[households]\npath = "households.csv"\n'
+        '[[layers]]\nid = "fibre"\nkind = "fibre"\npath = "fibre.geojson"\n',
+        encoding="utf-8",
+    )
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "no_proxy": "127.0.0.1"}
+    subprocess.run(
+        [sys.executable, "-m", "app", "run", str(region), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=120, cwd=repo, env=env, check=False,
+    )  # fmt: skip
+    assert hits == []
+
+
+def test_importing_geodx_io_turns_the_network_off() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, geodx.io; "
+        "assert os.environ['CPL_VSIL_CURL_ALLOWED_FILENAME'].startswith('/geodx'); "
+        "assert os.environ['PROJ_NETWORK'] == 'OFF'; "
+        "from geodx.gdal import _CALLBACKS; assert len(_CALLBACKS) >= 2, _CALLBACKS"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
