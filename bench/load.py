@@ -3,6 +3,9 @@
     .venv/bin/python -m bench.load                      # 200k-household demo, 10 s each
     .venv/bin/python -m bench.load --duration 5 --connections 50 --workers 1
     .venv/bin/python -m bench.load --results some/results/folder
+    .venv/bin/python -m bench.load --only-compare       # before/after figures only
+
+Then the figures of issue 6 beside those of the commit before it (``bench.load_compare``).
 
 For each endpoint the same bytes are also fetched once, written to a folder and served
 as a static file by the same uvicorn process (a Starlette ``StaticFiles`` mount), so the
@@ -237,9 +240,33 @@ def main(argv: list[str] | None = None) -> int:
         help="uvicorn worker processes (default: as geodx serve, one per core)",
     )
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
+    parser.add_argument("--before", default=None, help="commit of the before column")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per before/after figure"
+    )
+    parser.add_argument("--compare-duration", type=float, default=8.0,
+                        help="seconds per before/after run")  # fmt: skip
+    parser.add_argument("--map-connections", type=int, default=8)
+    parser.add_argument(
+        "--no-compare", action="store_true", help="no before/after table"
+    )
+    parser.add_argument("--only-compare", action="store_true", help="only that table")
     args = parser.parse_args(argv)
 
     results = args.results or prepare_results(args.households, args.seed)
+    if not args.only_compare:
+        endpoint_table(args, results)
+    if not args.no_compare:
+        from bench.load_compare import BEFORE_REF, CompareArgs, compare
+
+        options = CompareArgs(args.workers, args.connections, args.map_connections,
+                              args.compare_duration, args.repeat)  # fmt: skip
+        compare(results, args.before or BEFORE_REF, options)
+    return 0
+
+
+def endpoint_table(args: argparse.Namespace, results: Path) -> None:
+    """Each endpoint against the same bytes served as a static file."""
     static = WORK / "static"
     static.mkdir(parents=True, exist_ok=True)
     from api.results import load_results
@@ -299,7 +326,6 @@ def main(argv: list[str] | None = None) -> int:
     for name, kind, size, fig in rows:
         print(f"{name:<24} {kind:<9} {size:>9,} {fig.rps:>8.0f} {fig.p50_ms:>8.1f} "
               f"{fig.p99_ms:>8.1f} {fig.errors:>6}")  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":
