@@ -292,15 +292,12 @@ def endpoint_table(args: argparse.Namespace, results: Path) -> None:
         Endpoint("maps/coverage", "/maps/coverage?indicator=fibre", "map.html"),
     ]  # fmt: skip
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
-    load = (
-        (lambda url: run_wrk(url, args.connections, args.duration))
-        if use_wrk
-        else (
-            lambda url: run_httpx(
-                url, args.connections, args.duration, args.max_requests
-            )
-        )
-    )
+
+    def load(url: str) -> Figures:
+        if use_wrk:
+            return run_wrk(url, args.connections, args.duration)
+        return run_httpx(url, args.connections, args.duration, args.max_requests)
+
     proc, base = start_server(results, static, args.workers)
     try:
         sizes = save_bytes(base, endpoints, static)
