@@ -32,7 +32,8 @@ def open_layer(
         The region's UTM zone: distances to networks whose own CRS is not true to scale
         near the region (geographic, Web Mercator, ...) are measured in it.
     limits : Limits
-        Budgets for rasters (declared pixels, bytes decoded per block).
+        Budgets: file bytes, features and vertices of vector files; declared pixels
+        and bytes decoded per block of rasters.
 
     Returns
     -------
@@ -52,7 +53,7 @@ def open_layer(
     if is_raster(spec):
         layer: CoverageLayer = SignalRaster.open(spec, limits=limits)
     else:
-        layer = open_vector_layer(spec, metric_crs=metric_crs)
+        layer = open_vector_layer(spec, metric_crs=metric_crs, limits=limits)
     _warn_unused(spec, layer.source)
     return layer
 

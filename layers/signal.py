@@ -22,6 +22,7 @@ from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
 from geodx.errors import CRSError, InputFileError, InputTooLarge, UnsupportedFormat
+from geodx.formats import check_file_size
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
 from geodx.points import HouseholdPoints
@@ -93,7 +94,7 @@ class SignalRaster:
         if pixels > limits.max_raster_pixels:
             raise InputTooLarge(
                 f"{where} declares {self.width} x {self.height} = {pixels:,} pixels; "
-                f"the limit is {limits.max_raster_pixels:,} (max_raster_pixels)"
+                f"the limit is {limits.max_raster_pixels:,} (GEODX_MAX_RASTER_PIXELS)"
             )
         bh, bw = self.block_shape
         item = np.dtype(self.dataset.dtypes[self.spec.band - 1]).itemsize
@@ -105,7 +106,7 @@ class SignalRaster:
             raise InputTooLarge(
                 f"{where} is stored in blocks of {bw} x {bh} pixels: decoding one "
                 f"takes {block_bytes:,} bytes; the limit is "
-                f"{limits.max_raster_window_bytes:,} (max_raster_window_bytes)"
+                f"{limits.max_raster_window_bytes:,} (GEODX_MAX_RASTER_WINDOW_BYTES)"
             )
         self._chunk_pixels = max(
             1, min(READ_CHUNK_BYTES, limits.max_raster_window_bytes) // (item * bands)
@@ -114,6 +115,8 @@ class SignalRaster:
     @classmethod
     def open(cls, spec: LayerSpec, *, limits: Limits = DEFAULT_LIMITS) -> SignalRaster:
         """Open the layer's file with the GTiff driver alone and check it.
+
+        ``limits.max_file_bytes`` applies to the file, besides the raster budgets.
 
         Raises
         ------
@@ -127,6 +130,7 @@ class SignalRaster:
             )
         if not path.is_file():
             raise InputFileError(f"{where} is not a local file")
+        check_file_size(path, limits, role=f"raster of layer '{spec.id}'")
         try:
             dataset = rasterio.open(path, driver="GTiff")
         except rasterio.errors.RasterioError as exc:

@@ -10,6 +10,7 @@ from pyproj import CRS
 from geodx.crs import SCALE_TOLERANCE, measures_ground, reproject
 from geodx.errors import GeometryError
 from geodx.io import read_vector, repair_geometries
+from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
 from geodx.overlay import covered_by_polygons, within_distance
 from geodx.points import HouseholdPoints
@@ -25,7 +26,9 @@ _FAMILIES = {
 }
 
 
-def read_layer_geometries(spec: LayerSpec) -> tuple[np.ndarray, CRS, str]:
+def read_layer_geometries(
+    spec: LayerSpec, *, limits: Limits = DEFAULT_LIMITS
+) -> tuple[np.ndarray, CRS, str]:
     """Read a vector layer: its geometries, CRS and family (polygons, lines or points).
 
     Raises
@@ -33,7 +36,11 @@ def read_layer_geometries(spec: LayerSpec) -> tuple[np.ndarray, CRS, str]:
     InputFileError, CRSError, GeometryError
     """
     frame = read_vector(
-        spec.path, layer=spec.layer, columns=[], role=f"layer '{spec.id}'"
+        spec.path,
+        layer=spec.layer,
+        columns=[],
+        role=f"layer '{spec.id}'",
+        limits=limits,
     )
     geoms = np.asarray(frame.geometry.values, dtype=object)
     geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
@@ -122,9 +129,11 @@ class NetworkReach:
         )
 
 
-def open_vector_layer(spec: LayerSpec, *, metric_crs: CRS) -> ServedArea | NetworkReach:
+def open_vector_layer(
+    spec: LayerSpec, *, metric_crs: CRS, limits: Limits = DEFAULT_LIMITS
+) -> ServedArea | NetworkReach:
     """Read a vector layer file and return the adapter for its geometry family."""
-    geoms, crs, family = read_layer_geometries(spec)
+    geoms, crs, family = read_layer_geometries(spec, limits=limits)
     if family == "polygons":
         return ServedArea(spec, geoms, crs)
     return NetworkReach(spec, geoms, crs, source=family, metric_crs=metric_crs)

@@ -128,7 +128,7 @@ def test_a_raster_declaring_a_trillion_pixels_is_refused_in_one_line(
     with pytest.raises(InputTooLarge) as err:
         open_layer(_spec(path), metric_crs=UTM)
     message = str(err.value)
-    assert "1000000 x 1000000" in message and "max_raster_pixels" in message
+    assert "1000000 x 1000000" in message and "GEODX_MAX_RASTER_PIXELS" in message
     assert "\n" not in message
 
 
@@ -172,7 +172,7 @@ def test_a_block_larger_than_the_window_budget_is_refused(tmp_path: Path) -> Non
         blockysize=256,
     )
     limits = Limits(max_raster_window_bytes=1024**2)
-    with pytest.raises(InputTooLarge, match="max_raster_window_bytes") as err:
+    with pytest.raises(InputTooLarge, match="GEODX_MAX_RASTER_WINDOW_BYTES") as err:
         SignalRaster.open(_spec(striped), limits=limits)
     assert "1024 x 1024" in str(err.value) and "4,194,304 bytes" in str(err.value)
     hh = HouseholdPoints(
@@ -180,3 +180,9 @@ def test_a_block_larger_than_the_window_budget_is_refused(tmp_path: Path) -> Non
     )
     with SignalRaster.open(_spec(tiled), limits=limits) as layer:
         assert layer.covers(hh).tolist() == [True, True]
+
+
+def test_a_raster_file_larger_than_the_file_budget_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "r.tif", np.full((64, 64), -90.0, "float32"))
+    with pytest.raises(InputTooLarge, match="GEODX_MAX_FILE_BYTES"):
+        open_layer(_spec(path), metric_crs=UTM, limits=Limits(max_file_bytes=1000))
