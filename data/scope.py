@@ -9,9 +9,10 @@ it. The province of each side is found as follows.
   (``province_code_2024``...), else the code the table gives the same province name on its
   other rows. That old province becomes a new (2025) province through the crosswalk: the
   new province of most of its coded rows (the 2025 merger joined whole provinces; old
-  Đắk Lắk and Phú Yên became the new Đắk Lắk). Without a crosswalk, or when none of its
-  rows is in it, a province keeps its code; a province with no code at all is matched on
-  its name against the boundaries' province names.
+  Đắk Lắk and Phú Yên became the new Đắk Lắk); a target's province is the
+  crosswalk's ``new_province_code``, else its boundary commune's. Without a crosswalk,
+  or when none of its rows is in it, a province keeps its code; a province with no code
+  at all is matched on its name against the boundaries' province names.
 - **Boundary commune**: its ``province_code`` column, else the crosswalk's new province of
   its code; a commune still unknown takes the province of the others when they share one.
 
@@ -135,14 +136,21 @@ def row_provinces(rows: Sequence[CensusRow]) -> list[str | None]:
 
 
 def new_provinces(
-    rows: Sequence[CensusRow], old: Sequence[str | None], crosswalk: Crosswalk | None
+    rows: Sequence[CensusRow],
+    old: Sequence[str | None],
+    crosswalk: Crosswalk | None,
+    boundary: Mapping[str, str | None],
 ) -> dict[str, str]:
-    """Old province code -> new province code: the crosswalk's choice for most rows."""
+    """Old province code -> new province code: the crosswalk's choice for most rows.
+
+    A crosswalk target's province is the crosswalk's ``new_province_code``, else that of
+    the boundary commune with the target's code.
+    """
     votes: dict[str, Counter[str]] = {}
     if crosswalk is not None:
         for row, province in zip(rows, old, strict=True):
-            target = crosswalk.target.get(row.code or "")
-            new = crosswalk.new_provinces.get(target or "")
+            target = crosswalk.target.get(row.code or "") or ""
+            new = crosswalk.new_provinces.get(target) or boundary.get(target)
             if province is not None and new is not None:
                 votes.setdefault(province, Counter())[new] += 1
     out = {
@@ -199,7 +207,7 @@ def row_scopes(
                 "have no province_code column: add one, or pass --crosswalk"
             )
         return [ANY] * len(rows)
-    new = new_provinces(rows, old, crosswalk)
+    new = new_provinces(rows, old, crosswalk, boundary)
     by_name = {
         normalise_province(name): code
         for code, name in communes.province_names.items()

@@ -183,6 +183,11 @@ def test_the_crosswalk_decides_the_new_province_of_an_old_one() -> None:
     # A province no row codes is matched on its name against the boundaries'.
     named = [CensusRow(None, "Xã An Mỹ", 3, None, None, "Tỉnh Đắk Lắk")]
     assert carry_households(named, MERGED).per_commune == {"10003": 3}
+    # A crosswalk without new provinces: its targets' boundary communes tell them.
+    bare = Crosswalk(target={"20002": "10003"})
+    rows = [row("20002", "Xã An Mỹ", 30, "54"), row(None, "Xã Hòa Phú", 5, "54")]
+    report = carry_households(rows, MERGED, bare)
+    assert report.per_commune == {"10001": 5, "10003": 30}
 
 
 def test_names_are_matched_within_the_district_where_both_know_it() -> None:
