@@ -235,9 +235,15 @@ def metric_crs(communes: Communes) -> pyproj.CRS:
     return pyproj.CRS.from_user_input(utm)
 
 
-def _is_metric(crs: pyproj.CRS) -> bool:
+def _is_metric(crs: pyproj.CRS, hh: Households) -> bool:
+    """Projected in metres and within 0.1 % of true scale at the households' centre."""
     unit = crs.axis_info[0].unit_name if crs.axis_info else ""
-    return bool(crs.is_projected) and unit in {"metre", "meter"}
+    if not (bool(crs.is_projected) and unit in {"metre", "meter"}):
+        return False
+    lon, lat = np.asarray(hh.lon), np.asarray(hh.lat)
+    centre = ((lon.min() + lon.max()) / 2, (lat.min() + lat.max()) / 2)
+    f = pyproj.Proj(crs).get_factors(*centre)
+    return max(abs(f.meridional_scale - 1), abs(f.parallel_scale - 1)) <= 0.001
 
 
 def covered_by_vector(layer: Layer, hh: Households, communes: Communes) -> np.ndarray:
@@ -245,7 +251,7 @@ def covered_by_vector(layer: Layer, hh: Households, communes: Communes) -> np.nd
     frame = read_vector(layer.path)
     crs = pyproj.CRS.from_user_input(frame.crs)
     source = layer_source(layer)
-    if source != "polygons" and not _is_metric(crs):
+    if source != "polygons" and not _is_metric(crs, hh):
         crs = metric_crs(communes)
         frame = frame.to_crs(crs)
     points = shapely.points(*hh.xy_in(crs))
@@ -261,9 +267,10 @@ def covered_by_vector(layer: Layer, hh: Households, communes: Communes) -> np.nd
 def covered_by_raster(layer: Layer, hh: Households) -> np.ndarray:
     """Per household: the containing pixel is in the raster, valid, and >= threshold."""
     with rasterio.open(layer.path) as src:
-        values = src.read(1)
+        # valid as GDAL defines it (mask band, alpha, nodata), with scale/offset
+        band = src.read(1, masked=True).astype(np.float64)
+        values = band.filled(np.nan) * src.scales[0] + src.offsets[0]
         inverse = ~src.transform
-        nodata = src.nodata
         crs = pyproj.CRS.from_user_input(src.crs.to_wkt())
     xs, ys = hh.xy_in(crs)
     out = np.zeros(len(xs), dtype=bool)
@@ -273,7 +280,7 @@ def covered_by_raster(layer: Layer, hh: Households) -> np.ndarray:
         if not (0 <= row < values.shape[0] and 0 <= col < values.shape[1]):
             continue
         value = float(values[row, col])
-        if math.isnan(value) or (nodata is not None and value == nodata):
+        if math.isnan(value):
             continue
         out[i] = value >= layer.min_rsrp_dbm
     return out
