@@ -154,9 +154,13 @@ async def _page(
 
 
 def warm(app: FastAPI) -> None:
-    """Build the coverage maps and their hexagon layers (run in a background thread)."""
+    """Build the coverage maps, their hexagon layers and the commune-map index.
+
+    Run in a background thread at start-up.
+    """
     results, settings = app.state.results, app.state.settings
     try:
+        commune_cells(app, results)
         for ind in get_args(Indicator):
             _cached(app, ("coverage", ind),
                     functools.partial(render_coverage, results, settings, ind))  # fmt: skip
