@@ -69,7 +69,12 @@ CELL_COLUMNS = (
     "mobile_5g_households",
 )
 # Per indicator with a commune target: its target key, its flag and its gap column.
-TARGET_KEYS = {"fibre": "fibre_household_pct", "mobile": "mobile_commune_household_pct"}
+# (mobile_5g maps are drawn against the 4G/5G commune threshold too.)
+TARGET_KEYS = {
+    "fibre": "fibre_household_pct",
+    "mobile": "mobile_commune_household_pct",
+    "mobile_5g": "mobile_commune_household_pct",
+}
 MET_COLUMNS = {"fibre": "fibre_target_met", "mobile": "mobile_covered"}
 GAP_COLUMNS = {"fibre": "fibre_gap_households", "mobile": "mobile_gap_households"}
 DEFAULT_TARGETS: dict[str, float] = {k: float(v) for k, v in asdict(Targets()).items()}

@@ -33,6 +33,7 @@ from api.deps import ResultsDep, SettingsDep
 from api.results import RegionResults
 from api.schemas import ErrorMessage
 from api.settings import Settings
+from geodx.contract import TARGET_KEYS
 from geodx.maps import (
     MapAssets,
     cells_layer_data,
@@ -88,12 +89,7 @@ _HOST = re.compile(
 
 
 def _target(results: RegionResults, indicator: str) -> float:
-    key = (
-        "fibre_household_pct"
-        if indicator == "fibre"
-        else "mobile_commune_household_pct"
-    )
-    return results.targets[key]
+    return results.targets[TARGET_KEYS[indicator]]  # the results contract's mapping
 
 
 def tiles_source(url: str | None) -> str | None:
