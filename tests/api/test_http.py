@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from starlette.types import Receive, Scope, Send
 
 from api.landing import LANDING_CSP
 from api.main import create_app
-from api.middleware import NON_HTML_CSP, SecurityHeaders
+from api.middleware import NON_HTML_CSP, Gzip, SecurityHeaders
 from api.settings import Settings
 from geodx.outdir import snapshot
 
@@ -118,29 +119,38 @@ def test_binary_and_tiny_bodies_are_not_gzipped(client: TestClient) -> None:
     )
 
 
-def test_a_big_page_is_compressed_once(big_client: TestClient) -> None:
-    from api.middleware import Gzip
+def test_a_big_page_is_compressed_once_off_the_event_loop() -> None:
+    page = ("<p>" + "Xã Hòa Phú " * 40_000 + "</p>").encode()  # cached: one object
 
-    first = big_client.get("/maps/coverage?indicator=fibre")
-    assert first.headers["content-encoding"] == "gzip"
-    app = big_client.app
-    stack = app.middleware_stack  # type: ignore[attr-defined]
-    gz = None
-    while stack is not None and gz is None:
-        gz = stack if isinstance(stack, Gzip) else None
-        stack = getattr(stack, "app", None)
-    assert gz is not None and len(gz.cache._items) >= 1
-    calls = []
+    loop_threads: set[int] = set()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        loop_threads.add(threading.get_ident())
+        headers = [(b"content-type", b"text/html; charset=utf-8"),
+                   (b"content-length", str(len(page)).encode())]  # fmt: skip
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": page})
+
+    calls: list[int] = []
     real = gzip.compress
 
-    def counting(*args: object, **kwargs: object) -> bytes:
-        calls.append(1)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
+    def counting(data: bytes, *args: object, **kwargs: object) -> bytes:
+        calls.append(threading.get_ident())
+        return real(data, *args, **kwargs)  # type: ignore[arg-type]
 
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, TestClient(Gzip(app)) as c:
         mp.setattr(gzip, "compress", counting)
-        again = big_client.get("/maps/coverage?indicator=fibre")
-    assert again.content == first.content and calls == []
+        loop_thread = c.portal.call(threading.get_ident)  # type: ignore[union-attr]
+        bodies = [
+            c.get("/", headers={"accept-encoding": "gzip"}).content for _ in "abc"
+        ]
+    assert bodies == [page] * 3
+    assert len(calls) == 1 and calls[0] != loop_thread
 
 
 @pytest.mark.parametrize("path", PATHS)
