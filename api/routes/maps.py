@@ -28,12 +28,12 @@ import pandas as pd
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.cells import add_percentages, cell_polygons, resolution_for_at_most
+from api.cells import cell_polygons, resolution_for_at_most
 from api.deps import ResultsDep, SettingsDep
 from api.results import RegionResults
 from api.schemas import ErrorMessage
 from api.settings import Settings
-from geodx.contract import TARGET_KEYS
+from geodx.contract import INDICATORS, TARGET_KEYS, pct_array
 from geodx.maps import (
     MapAssets,
     cells_layer_data,
@@ -239,18 +239,27 @@ def render_cells(results: RegionResults, settings: Settings, indicator: str) -> 
 
 
 class CommuneCells(NamedTuple):
-    """``cells.parquet`` ready for commune maps: with percentages, rows per commune."""
+    """``cells.parquet`` indexed for commune maps: the rows of each commune."""
 
     results: RegionResults
-    table: pd.DataFrame
     rows: dict[str, np.ndarray]
 
     @classmethod
     def build(cls, results: RegionResults) -> CommuneCells:
         """Index the cell table once, so that a commune's map is a slice and a dump."""
-        table = add_percentages(results.cells.reset_index(drop=True))
-        groups = table.groupby("commune_code", sort=False).indices
-        return cls(results, table, {str(c): np.asarray(p) for c, p in groups.items()})
+        groups = results.cells.groupby("commune_code", sort=False).indices
+        return cls(results, {str(c): np.asarray(p) for c, p in groups.items()})
+
+    def of(self, code: str) -> pd.DataFrame:
+        """One commune's cell rows, with ``<indicator>_pct`` (the results contract's)."""
+        own = self.results.cells.iloc[self.rows.get(code, np.asarray([], dtype=int))]
+        whole = own["households"].to_numpy(dtype=float)
+        return own.assign(
+            **{
+                f"{ind}_pct": pct_array(own[f"{ind}_households"].to_numpy(float), whole)
+                for ind in INDICATORS
+            }
+        )
 
 
 def commune_cells(app: FastAPI, results: RegionResults) -> CommuneCells:
@@ -271,9 +280,8 @@ def render_commune(
 ) -> bytes:
     """One commune's map with its H3 cells, as an HTML page."""
     row = results.commune(code)  # raises UnknownCommune -> 404
-    commune = results.communes[results.communes["commune_code"] == code]
-    cells = cells or CommuneCells.build(results)
-    own = cells.table.iloc[cells.rows.get(code, np.asarray([], dtype=int))]
+    commune = results.communes[results.communes["commune_code"].astype(str) == code]
+    own = (CommuneCells.build(results) if cells is None else cells).of(code)
     title = f"{row.get('commune_name')} — {row.get('district_name') or results.name}"
     data = commune_map_data(
         commune,
