@@ -5,11 +5,15 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
+import numpy as np
+import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geodx.contract import gap, pct, target_met
+from geodx.coverage import commune_table, sum_by
+from geodx.manifest import Targets
 
 
 @pytest.mark.parametrize(
@@ -69,3 +73,35 @@ def test_fractional_weights_one_rule(whole: float, share: float, target: float) 
     assert target_met(part, whole, target) == (g == 0)
     exact = Fraction(str(target)) / 100 * Fraction(whole) - Fraction(part)
     assert g - 1 < exact <= g or (exact <= 0 and g == 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    weights=st.lists(
+        st.tuples(st.floats(0.01, 500), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=30,
+    ),
+    target=st.integers(1, 100),
+)
+def test_commune_rows_flag_and_gap_agree_for_fractional_weights(
+    weights: list[tuple[float, bool, bool]], target: int
+) -> None:
+    w = np.array([x[0] for x in weights])
+    fibre = np.array([x[1] for x in weights])
+    mobile = np.array([x[2] for x in weights])
+    group = np.ones(len(w), dtype=np.int64)  # one commune (index 0: unassigned)
+    sums = sum_by(
+        group, 2, w, {"fibre": fibre, "mobile": mobile, "mobile_5g": mobile}, {}
+    )
+    communes = pd.DataFrame(
+        {"commune_code": ["1"], "commune_name": ["Xã A"], "district_code": [None],
+         "district_name": [None]}
+    )  # fmt: skip
+    targets = Targets(fibre_household_pct=target, mobile_commune_household_pct=target)
+    row = commune_table(communes, sums, targets, integral=False, layer_slugs=[])
+    row = row.iloc[0]
+    for met, gap_col in (("fibre_target_met", "fibre_gap_households"),
+                         ("mobile_covered", "mobile_gap_households")):  # fmt: skip
+        assert isinstance(row[gap_col], int | np.integer)
+        assert bool(row[met]) == (row[gap_col] == 0)
