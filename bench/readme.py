@@ -32,7 +32,13 @@ def block(
     lines = [
         f"Measured {date} with `{command}` on {machine['cpu']} ({machine['cores']} cores),"
         f" load average {load[0]:.2f} → {load[1]:.2f} during the runs (the bench's own"
-        f" load included). Region: {title}.",
+        f" load included). Region: {title}."
+        + (
+            " **Busy machine** (load above half the cores before the runs): wall"
+            " times are inflated; the CPU-seconds row is the steadier figure."
+            if load[0] > machine["cores"] / 2
+            else ""
+        ),
         "",
         table,
         "",

@@ -195,6 +195,15 @@ def targets_text(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _cell(groups: dict[str, float], name: str) -> str:
+    """A stage's figure, or where a contender that does not time it apart counts it."""
+    if name in groups:
+        return _fmt(groups[name])
+    if name in OVERLAY_PARTS and "overlay" in groups:
+        return "(in overlay)"
+    return "(in write)" if name == "aggregate" and "write" in groups else ""
+
+
 def markdown_table(contenders: list[Contender], households: int) -> str:
     """The side-by-side table as Markdown, for the figures block of bench/README.md."""
     shown = [c for c in contenders if c.runs]
@@ -211,10 +220,7 @@ def markdown_table(contenders: list[Contender], households: int) -> str:
 
     for name in GROUPS:
         if any(name in g for g in split):
-            row(
-                f"{name} (s, median)",
-                [_fmt(g.get(name)) if name in g else "" for g in split],
-            )
+            row(f"{name} (s, median)", [_cell(g, name) for g in split])
     row(
         "**total wall, end to end (s, median)**",
         [f"**{_fmt(c.wall_s)}**" for c in shown],

@@ -40,9 +40,32 @@ def test_the_table_holds_the_measured_figures() -> None:
         agreements=["geodx vs conventional: yes"],
     )
     assert "Measured 2026-12-01 with `make bench`" in block
+    assert "Busy machine" not in block
+    assert "| communes (s, median) | (in overlay) |" not in table  # no stages here
     assert "geodx faster than conventional: 3.04 (>= 3×) — **met**" in block
 
 
 def test_bench_readme_has_the_markers() -> None:
     text = Path(readme.README).read_text(encoding="utf-8")
     assert text.count(readme.START) == 1 and text.count(readme.END) == 1
+
+
+def test_a_busy_machine_is_said_and_geodx_stages_are_placed() -> None:
+    geodx = report.Contender("geodx", runs=[runner.Run(wall_s=2.0, peak_rss_mib=1)])
+    geodx.runs[0].stages = {"read communes": 0.1, "overlay (wall)": 1.0, "write": 0.2}
+    base = report.Contender("conventional", runs=[runner.Run(wall_s=6, peak_rss_mib=1)])
+    base.runs[0].stages = {"read": 0.5, "communes": 1.0, "aggregate": 0.1}
+    table = report.markdown_table([geodx, base], 10)
+    assert "| communes (s, median) | (in overlay) | 1.00 |" in table
+    assert "| aggregate (s, median) | (in write) | 0.10 |" in table
+    block = readme.block(
+        title="t",
+        date="d",
+        machine={"cpu": "c", "cores": 2},
+        load=(4.0, 5.0),
+        command="make bench",
+        table=table,
+        targets=[],
+        agreements=[],
+    )
+    assert "**Busy machine**" in block
