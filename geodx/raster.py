@@ -107,7 +107,9 @@ def pixel_windows(
     per_row = -(-width // bw)  # blocks per block row
     key = (row // bh) * per_row + col // bw
     order = np.argsort(key, kind="stable")
-    blocks, first = np.unique(key[order], return_index=True)
+    ordered = key[order]
+    first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    blocks = ordered[first]
     bounds = np.r_[first, len(order)]
     most = max(1, max_pixels // (bh * bw))
     windows: list[PixelWindow] = []
