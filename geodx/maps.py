@@ -1,18 +1,16 @@
-"""Coverage maps: one constant Folium page, and the data of each map as a JSON blob.
+"""Coverage maps: the data of each map, as the JSON blob its page reads at run time.
 
-Nothing from data or settings is ever template source (issue 6, C6). branca compiles
+Nothing from data or settings is ever template source (issue 6, C6): branca compiles
 the text its elements render as Jinja templates (``MacroElement.render`` wraps each
-macro's output in ``Element(...)``, which compiles it), so a commune named
-``{{ ... }}`` placed in any folium element runs as code. Here folium builds only a
-constant page — the Leaflet map, with no data in it — rendered once
-(:func:`map_page`). Every value a map shows (names, figures, tooltips, legend, layer
-names, title, attribution, tile URL) travels in one JSON blob,
-``<script type="application/json" id="geodx-map-data">`` (escaped for ``</script>``
-and ``<!--``), built by :func:`coverage_map_data` or :func:`commune_map_data`. The
-constant script ``maps.js`` beside this module reads it at run time and builds the
-layers, tooltips, legend, title and layer control, with data only ever as DOM text
-(or HTML-escaped where Leaflet takes HTML). A page is therefore a JSON dump, and its
-only inline scripts are the skeleton's, whose hashes :class:`MapPage` gives for a CSP.
+macro's output in ``Element(...)``, which compiles it), so a commune named ``{{ ... }}``
+placed in any folium element would run as code. Folium builds only the one constant page
+of :mod:`geodx.pages`. Every value a map shows (names, figures, tooltips, legend, layer
+names, title, attribution, tile URL) is built here into one JSON blob
+(:func:`coverage_map_data`, :func:`commune_map_data`, :func:`cells_layer_data`); the
+constant script ``maps.js`` beside this module reads it and builds the layers, tooltips,
+legend, title and layer control, with data only ever as DOM text (or HTML-escaped where
+Leaflet takes HTML). Tooltip figures travel as numbers and are formatted by the script
+(``12 345``, at most 2 decimals, ``–`` for none).
 
 Communes are coloured on a diverging scale centred on the target, so the communes that
 miss it stand out in reds and those that meet it in greens.
@@ -20,26 +18,18 @@ miss it stand out in reds and those that meet it in greens.
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
 import shapely
-from branca.element import Element, Figure
-from folium.template import Template
 
 MAP_DECIMALS = 5  # about 1 m: enough for a screen, keeps pages small
-DATA_ELEMENT_ID = "geodx-map-data"
 FORMAT = "geodx-map/1"
 NO_DATA = "#bdbdbd"
 BELOW = ("#b2182b", "#d6604d", "#f4a582", "#fddbc7")  # far below ... just below target
@@ -51,19 +41,6 @@ INDICATOR_LABELS = {
 }
 SYNTHETIC_BADGE = "DỮ LIỆU GIẢ LẬP — SYNTHETIC DATA, not real coverage"
 FILL = {"color": "#444", "weight": 0.6, "fillOpacity": 0.78}
-_SLOT = "@@geodx-map-data@@"  # where a page's JSON goes in the constant skeleton
-_INLINE = {
-    tag: re.compile(rf"<{tag}>(.*?)</{tag}>", re.S) for tag in ("script", "style")
-}
-
-
-class MapAssets(NamedTuple):
-    """Where the page loads Leaflet and geodx's constant map script and style from."""
-
-    leaflet_js: str
-    leaflet_css: str
-    script: str
-    stylesheet: str
 
 
 @dataclass(frozen=True)
@@ -108,113 +85,6 @@ class DivergingScale:
         return out + [("không có hộ / no households", NO_DATA)]
 
 
-class MapPage(NamedTuple):
-    """The constant page around a map's JSON blob, and the hashes of its inline code.
-
-    ``script_hashes`` and ``style_hashes`` are CSP sources (``'sha256-…'``) of the
-    page's inline ``<script>`` and ``<style>`` elements; the JSON blob is data, not a
-    script, and needs none.
-    """
-
-    head: bytes
-    tail: bytes
-    script_hashes: tuple[str, ...]
-    style_hashes: tuple[str, ...]
-
-    def render(self, data: dict[str, Any]) -> bytes:
-        """The page of one map: the skeleton with ``data`` as its JSON blob."""
-        return b"".join((self.head, script_json(data), self.tail))
-
-
-class _Tag(Element):
-    """A tag whose template is a constant; the URL it holds is a template variable."""
-
-    def __init__(self, template: Template, url: str) -> None:
-        super().__init__()
-        self._template = template
-        self.url = url
-
-
-_DEFERRED_SCRIPT = Template('<script defer src="{{ this.url|e }}"></script>')
-_STYLESHEET = Template('<link rel="stylesheet" href="{{ this.url|e }}"/>')
-_DATA = f'<script type="application/json" id="{DATA_ELEMENT_ID}">{_SLOT}</script>'
-
-
-def script_json(data: Any) -> bytes:
-    r"""``data`` as JSON that is safe inside ``<script type="application/json">``.
-
-    ``<``, ``>`` and ``&`` become ``\u`` escapes, so neither ``</script>`` nor
-    ``<!--`` can occur; NaN becomes ``null``.
-
-    Examples
-    --------
-    >>> script_json({"name": "</script><!--{{ 7*7 }}"})
-    b'{"name":"\\u003c/script\\u003e\\u003c!--{{ 7*7 }}"}'
-    """
-    raw = orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
-    return (
-        raw.replace(b"<", b"\\u003c")
-        .replace(b">", b"\\u003e")
-        .replace(b"&", b"\\u0026")
-    )
-
-
-def _csp_hashes(tag: str, page: str) -> tuple[str, ...]:
-    found = _INLINE[tag].findall(page)
-    digests = (hashlib.sha256(body.encode()).digest() for body in found)
-    return tuple(
-        dict.fromkeys(f"'sha256-{base64.b64encode(d).decode()}'" for d in digests)
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def map_page(assets: MapAssets) -> MapPage:
-    """Folium's page skeleton for every map: a Leaflet map, its assets, a data slot.
-
-    It holds no data, and its element ids are fixed, so every process renders the
-    same bytes (and the same CSP hashes).
-    """
-    m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True)
-    m._id = "geodx"  # the map's JS variable is map_geodx, in every process
-    m.default_js = [("leaflet", assets.leaflet_js)]
-    m.default_css = [("leaflet_css", assets.leaflet_css)]
-    root = m.get_root()
-    assert isinstance(root, Figure)
-    root.title = "geodx"
-    root.header.add_child(_Tag(_STYLESHEET, assets.stylesheet), name="geodx_css")
-    root.header.add_child(_Tag(_DEFERRED_SCRIPT, assets.script), name="geodx_js")
-    root.html.add_child(Element(_DATA), name="geodx_data")
-    check_offline(m, assets)
-    page = str(root.render())
-    head, slot, tail = page.partition(_SLOT)
-    assert slot and _SLOT not in tail, "the data slot must occur once"
-    return MapPage(
-        head.encode(),
-        tail.encode(),
-        _csp_hashes("script", page),
-        _csp_hashes("style", page),
-    )
-
-
-def check_offline(m: folium.Map, assets: MapAssets) -> None:
-    """Raise if any element of the map would load a script or stylesheet elsewhere."""
-    allowed = set(assets)
-    for element in _walk(m.get_root()):
-        urls = [u for _, u in getattr(element, "default_js", [])]
-        urls += [u for _, u in getattr(element, "default_css", [])]
-        urls += [element.url] if isinstance(element, _Tag) else []
-        for url in urls:
-            if url not in allowed:
-                raise ValueError(f"map element {type(element).__name__} loads {url}")
-
-
-def _walk(element: Any) -> Iterable[Any]:
-    yield element
-    for child in getattr(element, "_children", {}).values():
-        yield from _walk(child)
-
-
-# --- tooltips: columns of raw values, formatted by maps.js ---------------------------
 def text_column(label: str) -> dict[str, Any]:
     """A tooltip column shown as text (null: empty)."""
     return {"label": label, "kind": "text"}
@@ -287,6 +157,7 @@ def cell_tips(cells: pd.DataFrame, indicator: str) -> dict[str, Any]:
 def geometries(geoms: Any) -> list[orjson.Fragment | None]:
     """Each geometry as GeoJSON, rounded to ``MAP_DECIMALS`` (None: empty or not finite).
 
+    >>> from geodx.pages import script_json
     >>> script_json(geometries([shapely.Point(108.123456789, 12.5), None]))
     b'[{"type":"Point","coordinates":[108.12346,12.5]},null]'
     """
@@ -449,7 +320,7 @@ def coverage_map_data(
     Returns
     -------
     dict
-        The JSON blob :meth:`MapPage.render` puts in the page.
+        The JSON blob :meth:`geodx.pages.MapPage.render` puts in the page.
     """
     scale = DivergingScale(target_pct)
     label = INDICATOR_LABELS.get(indicator, indicator)

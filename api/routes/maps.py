@@ -34,14 +34,8 @@ from api.results import RegionResults
 from api.schemas import ErrorMessage
 from api.settings import Settings
 from geodx.contract import INDICATORS, TARGET_KEYS, pct_array
-from geodx.maps import (
-    MapAssets,
-    cells_layer_data,
-    commune_map_data,
-    coverage_map_data,
-    map_page,
-    script_json,
-)
+from geodx.maps import cells_layer_data, commune_map_data, coverage_map_data
+from geodx.pages import MapAssets, map_page, script_json
 
 router = APIRouter(prefix="/maps", tags=["maps"])
 log = logging.getLogger("geodx.api")

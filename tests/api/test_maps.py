@@ -26,7 +26,8 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.routes import maps as routes
 from api.settings import Settings
-from geodx.maps import DivergingScale, map_page
+from geodx.maps import DivergingScale
+from geodx.pages import map_page
 
 BLOB = re.compile(
     r'<script type="application/json" id="geodx-map-data">(.*?)</script>', re.S
@@ -225,7 +226,7 @@ def test_map_pages_allow_only_their_own_scripts(client: TestClient, path: str) -
 def test_the_page_skeleton_is_the_same_in_every_process() -> None:
     """Workers serve the same bytes and CSP (a 304 from another worker stays valid)."""
     code = (
-        "from api.routes.maps import ASSETS; from geodx.maps import map_page; "
+        "from api.routes.maps import ASSETS; from geodx.pages import map_page; "
         "import hashlib; p = map_page(ASSETS); "
         "print(hashlib.sha256(p.head + p.tail).hexdigest(), p.script_hashes)"
     )
