@@ -175,7 +175,9 @@
   }
 
   document.title = data.title || "geodx";
-  map.fitBounds(data.bounds);
+  if (data.bounds) {
+    map.fitBounds(data.bounds);
+  }
   var control = L.control.layers(null, null, { collapsed: false });
   if (data.tiles) {
     var tiles = L.tileLayer(data.tiles.url, {

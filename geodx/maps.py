@@ -239,12 +239,13 @@ def _page(
     bounds: Sequence[float], title: str, subtitle: str, *, synthetic: bool
 ) -> dict[str, Any]:
     west, south, east, north = (float(v) for v in bounds)
+    finite = all(math.isfinite(v) for v in (west, south, east, north))
     return {
         "format": FORMAT,
         "title": title,
         "subtitle": subtitle,
         "synthetic": SYNTHETIC_BADGE if synthetic else None,
-        "bounds": [[south, west], [north, east]],
+        "bounds": [[south, west], [north, east]] if finite else None,  # None: nothing
     }
 
 

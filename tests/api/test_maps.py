@@ -408,7 +408,13 @@ def test_code_reaching_payloads_create_no_file(
     texts = os_payloads()
     folder = with_texts(results_dir, tmp_path / "results", texts)
     settings = settings_with(folder, texts)
-    with TestClient(create_app(settings)) as c:
+    warm = settings.model_copy(update={"warm_maps": True})
+    with TestClient(create_app(warm)) as c:  # start-up pre-renders, with no request
+        cache = c.app.state.map_cache
+        deadline = time.monotonic() + 60
+        while ("cells", "mobile_5g") not in cache and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ("coverage", "mobile_5g") in cache and ("cells", "mobile_5g") in cache
         assert c.get("/maps/coverage?indicator=mobile").status_code == 200
         pages = every_map(c.app.state.results, settings, texts["commune_code"])
     assert sorted(p.name for p in canary.iterdir()) == []
