@@ -59,7 +59,25 @@ COMMUNE_COLUMNS = (
     "mobile_5g_pct",
     "mobile_covered",
 )
-DISTRICT_COLUMNS = ("district_code",)
+DISTRICT_COLUMNS = ("district_code",)  # what a reader needs; the rest as communes
+SUMMARY_KEYS = (
+    "households",
+    "unassigned_households",
+    "fibre_households",
+    "fibre_pct",
+    "fibre_target_met",
+    "fibre_gap_households",
+    "mobile_pct",
+    "mobile_5g_pct",
+    "communes",
+    "communes_with_households",
+    "communes_mobile_covered",
+    "mobile_commune_pct",
+    "mobile_target_met",
+    "targets",
+    "definitions",
+    "inputs",
+)
 CELL_COLUMNS = (
     H3_COL,
     "commune_code",

@@ -14,8 +14,11 @@ from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 
 from geodx.contract import (
+    CELL_COLUMNS,
+    COMMUNE_COLUMNS,
     GAP_COLUMNS,
     OUTPUT_FILES,
+    SUMMARY_KEYS,
     collection_bytes,
     feature_bytes,
     fold,
@@ -126,6 +129,10 @@ def _read(out: Path, name: str) -> Any:
 def test_the_run_writes_the_contract_files(run: tuple[Path, TestClient]) -> None:
     out, _ = run
     assert all((out / name).is_file() for name in OUTPUT_FILES)
+    for feature in _read(out, "communes.geojson")["features"]:
+        assert set(COMMUNE_COLUMNS) <= set(feature["properties"])
+    assert set(SUMMARY_KEYS) <= set(_read(out, "summary.json"))
+    assert set(CELL_COLUMNS) <= set(pd.read_parquet(out / "cells.parquet").columns)
 
 
 def test_fractional_weights_gap_is_zero_exactly_when_met(
