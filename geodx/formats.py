@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from geodx.errors import GeometryError, InputTooLarge, UnsupportedFormat
+from geodx.errors import (
+    GeometryError,
+    InputFileError,
+    InputTooLarge,
+    UnsupportedFormat,
+)
 from geodx.limits import Limits
 
 # Extension -> the one OGR driver that opens it.
@@ -112,8 +117,11 @@ def _looks_like(head: bytes, driver: str) -> bool:
 
 
 def _head(path: Path, size: int) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(size)
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def check_file_size(path: Path, limits: Limits, *, role: str) -> None:

@@ -279,6 +279,8 @@ class _Parser:
         path: Path = (self.path.parent / raw).resolve()
         if not path.exists():
             raise self.fail(where, f"path '{raw}' does not exist ({path})")
+        if not path.is_file():
+            raise self.fail(where, f"path '{raw}' is not a file ({path})")
         return path
 
     def manifest(self, doc: dict[str, Any]) -> Manifest:

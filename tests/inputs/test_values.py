@@ -229,3 +229,20 @@ def test_nan_and_inf_manifest_numbers_are_refused(
 def test_a_clean_manifest_still_loads(tmp_path: Path) -> None:
     manifest = load_manifest(_region(tmp_path, LAYER + "service_distance_m = 300\n"))
     assert manifest.layers[0].service_distance_m == 300.0
+
+
+def test_a_folder_where_a_file_should_be_is_refused(tmp_path: Path) -> None:
+    _region(tmp_path, "")
+    (tmp_path / "communes.gpkg").unlink()
+    (tmp_path / "communes.gpkg").mkdir()
+    with pytest.raises(ManifestError) as info:
+        load_manifest(tmp_path)
+    one_line(info, "[communes]", "is not a file")
+
+
+def test_an_unreadable_vector_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "xa.gpkg"
+    folder.mkdir()
+    with pytest.raises(InputFileError) as info:
+        read_vector(folder, role="communes")
+    one_line(info, "xa.gpkg", "cannot read")
