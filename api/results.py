@@ -34,7 +34,6 @@ from geodx.contract import (
     SUMMARY_FILE,
     SYNTHETIC_NOTE,
     TARGET_KEYS,
-    fold,
     gap_table,
     public_inputs,
     targets_from,
@@ -42,8 +41,16 @@ from geodx.contract import (
 )
 from geodx.errors import InputFileError, MissingColumn, UnknownCommune
 from geodx.outdir import snapshot
+from geodx.search import NameSearch, fold
 
-__all__ = ["LayerInfo", "RegionResults", "fold", "load_results", "read_features"]
+__all__ = [
+    "LayerInfo",
+    "NameSearch",
+    "RegionResults",
+    "fold",
+    "load_results",
+    "read_features",
+]
 
 
 def _read_json(path: Path) -> Any:
@@ -281,49 +288,6 @@ class RegionResults:
         if collection_id == "gaps":
             return self.gaps_index[indicator]
         raise NotFound(f"no collection '{collection_id[:40]}'; see /collections")
-
-
-@dataclass(frozen=True)
-class NameSearch:
-    """Folded commune names, codes and district names, for :meth:`find`."""
-
-    names: list[str]
-    compact: list[str]
-    codes: list[str]
-    districts: list[str]
-
-    @classmethod
-    def build(cls, communes: pd.DataFrame) -> NameSearch:
-        """Fold every name once."""
-        names = [fold(str(n)) for n in communes["commune_name"]]
-        districts = [
-            "" if d is None or d != d else fold(str(d))
-            for d in communes["district_name"]
-        ]
-        return cls(
-            names,
-            [n.replace(" ", "") for n in names],
-            [fold(str(c)) for c in communes["commune_code"]],
-            [d.replace(" ", "") for d in districts],
-        )
-
-    def find(self, query: str) -> list[int]:
-        """Rows matching ``query``: commune names and codes first, then by district.
-
-        Apostrophes, punctuation and spaces do not matter: "cu mgar", "Cư M'gar" and
-        "CưM’gar" all find "Cư M’gar"; "buon ma thuot" finds that district's communes.
-        """
-        needle = fold(query)
-        tight = needle.replace(" ", "")
-        if not tight:
-            return []
-        ranked = []
-        for i, name in enumerate(self.names):
-            if needle in name or tight in self.compact[i] or needle in self.codes[i]:
-                ranked.append((0, not name.endswith(needle), name, i))
-            elif tight in self.districts[i]:
-                ranked.append((1, False, name, i))
-        return [r[-1] for r in sorted(ranked)]
 
 
 def load_results(folder: Path) -> RegionResults:

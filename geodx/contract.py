@@ -17,8 +17,6 @@ target is met (``covered x 100 >= target x households``).
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
 from fractions import Fraction
@@ -429,27 +427,3 @@ def public_inputs(inputs: Any, root: str | PurePath | None = None) -> Any:
     if "sidecars" in out:
         out["sidecars"] = public_inputs(out["sidecars"], root)
     return out
-
-
-# --- search ---------------------------------------------------------------------------
-_APOSTROPHES = re.compile("['`\u2018\u2019\u02bc\u02b9\u00b4\u2032]")
-
-
-def fold(text: str) -> str:
-    """Search form of a name: lower case, no diacritics (đ -> d), no apostrophes.
-
-    Other punctuation and symbols become a space; spaces are collapsed.
-
-    Examples
-    --------
-    >>> fold("Xã Cư M’gar"), fold("M'Drắk"), fold("Ea-H’leo  (mới)")
-    ('xa cu mgar', 'mdrak', 'ea hleo moi')
-    """
-    text = _APOSTROPHES.sub("", text.replace("đ", "d").replace("Đ", "D"))
-    chars = []
-    for c in unicodedata.normalize("NFD", text):
-        cat = unicodedata.category(c)
-        if cat.startswith("M"):
-            continue
-        chars.append(" " if cat[0] in "PSZC" else c)
-    return " ".join("".join(chars).casefold().split())

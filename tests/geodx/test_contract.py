@@ -21,11 +21,11 @@ from geodx.contract import (
     SUMMARY_KEYS,
     collection_bytes,
     feature_bytes,
-    fold,
     gap,
     input_path,
     target_met,
 )
+from geodx.search import fold
 
 FIBRE_TARGET = 90
 
@@ -233,7 +233,7 @@ def test_fold_apostrophes_and_punctuation(query: str, name: str) -> None:
 
 
 def test_real_2025_names_with_apostrophes_are_found() -> None:
-    from api.results import NameSearch
+    from geodx.search import NameSearch
 
     path = Path(__file__).parents[2] / ".." / "shared" / "data"
     path = path / "daklak_communes_2025.parquet"
