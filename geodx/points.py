@@ -45,6 +45,16 @@ class HouseholdPoints:
     _locks: dict[Hashable, threading.Lock] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        # One x, y and weight per household: a reader that dropped a row (an empty
+        # point has no coordinates) must fail here, not as an IndexError later.
+        sizes = {len(self.x), len(self.y), len(self.weight)}
+        if len(sizes) != 1:
+            raise ValueError(
+                f"x, y and weight differ in length: {len(self.x)}, {len(self.y)}, "
+                f"{len(self.weight)}"
+            )
+
     def __len__(self) -> int:
         return len(self.x)
 
