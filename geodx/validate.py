@@ -30,9 +30,12 @@ def check_households_in_region(
     if len(households) == 0:
         return
     lng, lat = households.lng_lat
-    if not (np.isfinite(lng).all() and np.isfinite(lat).all()):
+    bad = ~(np.isfinite(lng) & np.isfinite(lat))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
         raise CRSError(
-            f"{path}: household coordinates cannot be transformed to WGS84 lon/lat"
+            f"{path}: household coordinates cannot be transformed to WGS84 lon/lat "
+            f"({int(bad.sum())} row(s), first row {row + 1})"
         )
     west, south, east, north = bounds
     box = (west - MARGIN_DEG, south - MARGIN_DEG, east + MARGIN_DEG, north + MARGIN_DEG)
