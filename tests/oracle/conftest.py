@@ -15,6 +15,7 @@ import pytest
 from .compare import load_json
 from .rollup import Expected, expected
 from .worlds import World, build_mixed
+from .worlds_gdal import build_gdal
 from .worlds_projected import build_utm, build_vn2000
 from .worlds_random import build_random
 from .worlds_real import build_daklak, build_dense
@@ -28,6 +29,7 @@ WORLDS: dict[str, Callable[[Path], World]] = {
     "random-13": partial(build_random, seed=13),
     "dense": build_dense,
     "daklak-2025": build_daklak,
+    "gdal": build_gdal,
 }
 # the engine is given the folder for some worlds and the manifest file for others
 PASS_MANIFEST_FILE = {"vn2000", "random-12"}
