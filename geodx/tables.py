@@ -62,6 +62,7 @@ def read_lonlat_table(spec: HouseholdsSpec, *, limits: Limits) -> HouseholdPoint
             options = pacsv.ConvertOptions(include_columns=wanted)
             table = pacsv.read_csv(path, convert_options=options)
         else:
+            _require_numeric(meta.schema.to_arrow_schema(), wanted, path=path)
             table = pq.read_table(path, columns=wanted)
     except (pa.ArrowInvalid, OSError) as exc:
         if isinstance(exc, InputFileError):
@@ -75,6 +76,17 @@ def read_lonlat_table(spec: HouseholdsSpec, *, limits: Limits) -> HouseholdPoint
     weight = _numeric(table, spec.weight, spec) if spec.weight else np.ones(len(lon))
     check_weights(weight, spec, limits=limits)
     return HouseholdPoints(lon, lat, weight, WGS84)
+
+
+def _require_numeric(schema: pa.Schema, columns: list[str], *, path: Path) -> None:
+    """Numbers only: their decoded size is 8 bytes a row, whatever the compression."""
+    for name in columns:
+        kind = schema.field(name).type
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+            raise InputFileError(
+                f"{path}: column '{name}' is {kind}, not numeric; households need "
+                "numbers for lon, lat and weight"
+            )
 
 
 def _csv_header(path: Path) -> list[str]:

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geodx.errors import InputTooLarge, LimitsError
+from geodx.errors import InputFileError, InputTooLarge, LimitsError
 from geodx.io import read_communes, read_households, read_vector
 from geodx.limits import DEFAULT_LIMITS, Limits, limits_from_env
 
@@ -101,3 +101,11 @@ def test_the_geometry_check_is_vectorised() -> None:
     start = time.perf_counter()
     check_geometries(geoms, path=Path("x.fgb"), role="layer", limits=DEFAULT_LIMITS)
     assert time.perf_counter() - start < 2
+
+
+def test_parquet_households_columns_must_be_numbers(tmp_path: Path) -> None:
+    """A text column could decode to any size; numbers are 8 bytes a row."""
+    path = tmp_path / "ho.parquet"
+    pd.DataFrame({"lon": ["108.01"], "lat": [12.61]}).to_parquet(path)
+    with pytest.raises(InputFileError, match="column 'lon' is (large_)?string, not numeric"):
+        read_households(households(path))
