@@ -158,6 +158,17 @@ def _figures(latencies: list[float], seconds: float, errors: int) -> Figures:
     return Figures(len(latencies), seconds, q[49], q[98], errors)
 
 
+def probe_health(base: str, duration: float) -> Figures:
+    """/healthz probed alone (no other load): the floor of the figure below."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, base + "/healthz", str(duration)],
+        capture_output=True, check=True, timeout=duration + 120,
+    )  # fmt: skip
+    samples = json.loads(done.stdout)
+    ok = [x for x in samples if x >= 0]
+    return _figures(ok, duration, len(samples) - len(ok))
+
+
 def maps_with_health(
     base: str, urls: list[str], connections: int, duration: float
 ) -> tuple[Figures, Figures]:
@@ -195,8 +206,9 @@ def service_figures(base: str, results: Path, a: CompareArgs) -> dict[str, float
     wire, size = wire_bytes(base, "/maps/coverage?indicator=fibre")
     xlsx_url = base + "/gaps?indicator=fibre&format=xlsx"
     urls = [base + u for u in map_urls(results)]
-    xlsx, maps, health = [], [], []
+    xlsx, maps, health, idle = [], [], [], []
     for _ in range(a.repeat):
+        idle.append(probe_health(base, min(a.duration, 3.0)))
         xlsx.append(run_httpx(xlsx_url, a.connections, a.duration, 10**9))
         m, h = maps_with_health(base, urls, a.map_connections, a.duration)
         maps.append(m)
@@ -208,6 +220,7 @@ def service_figures(base: str, results: Path, a: CompareArgs) -> dict[str, float
         "xlsx_rps": med(f.rps for f in xlsx),
         "xlsx_p99_ms": med(f.p99_ms for f in xlsx),
         "maps_under_load_rps": med(f.rps for f in maps),
+        "healthz_p99_ms_idle": med(f.p99_ms for f in idle),
         "healthz_p50_ms_maps_under_load": med(f.p50_ms for f in health),
         "healthz_p99_ms_maps_under_load": med(f.p99_ms for f in health),
         "healthz_errors": med(f.errors for f in health),
@@ -220,6 +233,7 @@ COMPARE_ROWS = [
     ("/gaps?format=xlsx req/s", "xlsx_rps", "{:,.0f}"),
     ("/gaps?format=xlsx p99 ms", "xlsx_p99_ms", "{:,.1f}"),
     ("commune map pages/s under load", "maps_under_load_rps", "{:,.1f}"),
+    ("/healthz p99 ms, nothing else", "healthz_p99_ms_idle", "{:,.1f}"),
     ("/healthz p50 ms, maps under load", "healthz_p50_ms_maps_under_load", "{:,.1f}"),
     ("/healthz p99 ms, maps under load", "healthz_p99_ms_maps_under_load", "{:,.1f}"),
     ("/healthz failed probes", "healthz_errors", "{:,.0f}"),
