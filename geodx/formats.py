@@ -9,9 +9,13 @@ are checked on what a file declares before it is read, and on what it held after
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import shapely
 
 from geodx.errors import (
@@ -143,6 +147,64 @@ def check_file_size(path: Path, limits: Limits, *, role: str) -> None:
                 f"{part}: {role}: file is {size:,} bytes; the limit is "
                 f"{limits.max_file_bytes:,} (GEODX_MAX_FILE_BYTES)"
             )
+
+
+def check_parquet_decoded(
+    path: Path, columns: list[str] | None, limits: Limits, *, role: str
+) -> None:
+    """Refuse a Parquet file whose text and binary columns decode beyond the limit.
+
+    Compression and dictionary encoding let a file of a few kilobytes hold gigabytes
+    of repeated values (as a zip bomb does). The text and binary columns are read as
+    dictionaries (their encoded size) and the decoded size summed before anything is
+    decoded; numeric columns are bounded by the row count.
+
+    Raises
+    ------
+    InputTooLarge
+    """
+    parquet = pq.ParquetFile(path)
+    schema = parquet.schema_arrow
+    wanted = None if columns is None else {*columns, *geometry_columns(schema)}
+    variable = [
+        field.name
+        for field in schema
+        if (wanted is None or field.name in wanted) and _variable_width(field.type)
+    ]
+    if not variable:
+        return
+    parquet = pq.ParquetFile(path, read_dictionary=variable)
+    total = 0
+    for group in range(parquet.num_row_groups):
+        table = parquet.read_row_group(group, columns=variable)
+        for column in table.columns:
+            for chunk in column.chunks:
+                lengths = pc.binary_length(chunk.dictionary).take(chunk.indices)
+                total += int(pc.sum(lengths).as_py() or 0)
+        if total > limits.max_decoded_bytes:
+            raise InputTooLarge(
+                f"{path}: {role}: text and geometry columns decode to more than "
+                f"{total:,} bytes; the limit is {limits.max_decoded_bytes:,} "
+                "(GEODX_MAX_DECODED_BYTES)"
+            )
+
+
+def geometry_columns(schema: pa.Schema) -> set[str]:
+    """The geometry columns GeoParquet metadata names (``geometry`` without it)."""
+    try:
+        geo = json.loads((schema.metadata or {}).get(b"geo", b"{}"))
+        return {str(name) for name in geo.get("columns", {})} or {"geometry"}
+    except (ValueError, AttributeError):
+        return {"geometry"}
+
+
+def _variable_width(kind: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+    )
 
 
 def check_feature_count(path: Path, count: int, limits: Limits, *, role: str) -> None:

@@ -33,6 +33,8 @@ from geodx.formats import (
     check_feature_count,
     check_file_size,
     check_geometries,
+    check_parquet_decoded,
+    geometry_columns,
     refuse_suffix,
     vector_driver,
 )
@@ -119,10 +121,13 @@ def _first_line(exc: BaseException) -> str:
 def _read_geoparquet(
     path: Path, columns: list[str] | None, *, limits: Limits, role: str
 ) -> gpd.GeoDataFrame:
-    check_feature_count(path, pq.read_metadata(path).num_rows, limits, role=role)
-    return gpd.read_parquet(
-        path, columns=None if columns is None else [*columns, "geometry"]
-    )
+    meta = pq.read_metadata(path)
+    check_feature_count(path, meta.num_rows, limits, role=role)
+    check_parquet_decoded(path, columns, limits, role=role)
+    if columns is not None:
+        schema = meta.schema.to_arrow_schema()
+        columns = [*columns, *sorted(geometry_columns(schema) & set(schema.names))]
+    return gpd.read_parquet(path, columns=columns)
 
 
 def _read_ogr(

@@ -22,6 +22,8 @@ class Limits:
 
     # Any one input file, in bytes on disk.
     max_file_bytes: int = 4 * 1024**3
+    # Bytes the text and geometry columns of a (compressed) Parquet file decode to.
+    max_decoded_bytes: int = 8 * 1024**3
     # Features (rows) of one vector file or table.
     max_features: int = 50_000_000
     # Vertices of one vector layer, all features together.

@@ -107,5 +107,47 @@ def test_parquet_households_columns_must_be_numbers(tmp_path: Path) -> None:
     """A text column could decode to any size; numbers are 8 bytes a row."""
     path = tmp_path / "ho.parquet"
     pd.DataFrame({"lon": ["108.01"], "lat": [12.61]}).to_parquet(path)
-    with pytest.raises(InputFileError, match="column 'lon' is (large_)?string, not numeric"):
+    with pytest.raises(
+        InputFileError, match="column 'lon' is (large_)?string, not numeric"
+    ):
         read_households(households(path))
+
+
+def test_a_geoparquet_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    """A few kilobytes of Parquet that decode to 20 MB of commune names."""
+    path = tmp_path / "xa.parquet"
+    frame = gpd.GeoDataFrame(
+        {"ma_xa": [str(i) for i in range(20)], "ten_xa": ["x" * 1_000_000] * 20},
+        geometry=[shapely.Point(108.0, 12.6)] * 20,
+        crs=4326,
+    )
+    frame.to_parquet(path, compression="zstd")
+    assert path.stat().st_size < 20_000
+    with pytest.raises(InputTooLarge) as info:
+        read_vector(path, role="communes", limits=Limits(max_decoded_bytes=1_000_000))
+    assert "GEODX_MAX_DECODED_BYTES" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert len(read_vector(path, role="communes")) == 20
+
+
+def test_a_bomb_in_a_renamed_geometry_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "fibre.parquet"
+    lines = [shapely.LineString(np.c_[np.zeros(20_000), np.arange(20_000)])] * 30
+    frame = gpd.GeoDataFrame(geometry=lines, crs=4326).rename_geometry("duong")
+    frame.to_parquet(path, compression="zstd")
+    with pytest.raises(InputTooLarge, match="GEODX_MAX_DECODED_BYTES"):
+        read_vector(
+            path,
+            columns=[],
+            role="layer 'fibre'",
+            limits=Limits(max_decoded_bytes=10**6),
+        )
+
+
+def test_a_geoparquet_layer_with_a_renamed_geometry_reads(tmp_path: Path) -> None:
+    path = tmp_path / "fibre.parquet"
+    frame = gpd.GeoDataFrame(
+        {"ten": ["a"]}, geometry=[shapely.Point(108, 12.6)], crs=4326
+    )
+    frame.rename_geometry("duong").to_parquet(path)
+    assert read_vector(path, columns=[], role="layer 'fibre'").geometry.name == "duong"
