@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -83,7 +84,11 @@ def run_command(
 ) -> None:
     """Compute coverage for a region and write communes, districts, summary and cells."""
     from app.pipeline import run_region
+    from geodx.gdal import lock_down
+    from geodx.limits import limits_from_env
     from geodx.report import report_lines
+
+    lock_down()  # GDAL's network off before any input is opened (issue 6, B4)
 
     # Users see geodx's own warnings (repairs, ignored settings), not library chatter.
     warnings.simplefilter("ignore")
@@ -100,7 +105,8 @@ def run_command(
                 if not quiet:
                     status.update(f"{stage} …")
 
-            result = run_region(region, target, progress=progress)
+            limits = limits_from_env(os.environ)  # GEODX_MAX_* (README: limits)
+            result = run_region(region, target, progress=progress, limits=limits)
     except GeodxError as exc:
         if debug:
             raise

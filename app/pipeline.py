@@ -32,6 +32,7 @@ from geodx.io import (
     read_households,
     sidecar_files,
 )
+from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec, Manifest, load_manifest
 from geodx.outdir import locked_output_dir, snapshot
 from geodx.outputs import write_outputs
@@ -72,10 +73,10 @@ def metric_crs(communes_wgs84: np.ndarray) -> Any:
 
 
 def _layer_task(
-    spec: LayerSpec, households: HouseholdPoints, utm: Any
+    spec: LayerSpec, households: HouseholdPoints, utm: Any, limits: Limits
 ) -> tuple[np.ndarray, str, float]:
     start = time.perf_counter()
-    layer = open_layer(spec, metric_crs=utm)
+    layer = open_layer(spec, metric_crs=utm, limits=limits)
     return layer.covers(households), layer.source, time.perf_counter() - start
 
 
@@ -87,6 +88,7 @@ def overlay(
     *,
     utm: Any,
     workers: int = 2,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Overlay:
     """Answer every per-household question of the manifest.
 
@@ -104,7 +106,8 @@ def overlay(
         # ends with short jobs and both cores stay busy to the end.
         first = sorted(manifest.layers, key=is_raster)
         futures = {
-            spec.id: pool.submit(_layer_task, spec, households, utm) for spec in first
+            spec.id: pool.submit(_layer_task, spec, households, utm, limits)
+            for spec in first
         }
         jobs = [futures[spec.id] for spec in manifest.layers]
         with clock.stage("assign communes"):
@@ -132,7 +135,11 @@ def overlay(
 
 
 def run_region(
-    region: str | Path, out_dir: str | Path, *, progress: Progress | None = None
+    region: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RunResult:
     """Compute a region's coverage and write the four outputs into ``out_dir``.
 
@@ -162,7 +169,7 @@ def run_region(
     with locked_output_dir(
         Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
     ) as target:
-        communes, communes_wgs84, result = _compute(manifest, clock)
+        communes, communes_wgs84, result = _compute(manifest, clock, limits)
         with clock.stage("checksum inputs"):
             inputs = input_checksums(manifest)
         with clock.stage("write outputs"), target.write(engine=__version__) as tmp:
@@ -179,20 +186,20 @@ def run_region(
 
 
 def _compute(
-    manifest: Manifest, clock: _Clock
+    manifest: Manifest, clock: _Clock, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, Overlay]:
     """Read communes and households and answer every layer's question per household."""
     with clock.stage("read communes"):
-        communes = read_communes(manifest.communes)
+        communes = read_communes(manifest.communes, limits=limits)
         geoms = np.asarray(communes.geometry.values, dtype=object)
         communes_wgs84 = reproject(geoms, communes.crs, WGS84)
     with clock.stage("read households"):
-        households = read_households(manifest.households)
+        households = read_households(manifest.households, limits=limits)
         bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
         check_households_in_region(households, bounds, path=manifest.households.path)
     with clock.stage("overlay (wall)"):
         utm = metric_crs(communes_wgs84)
-        result = overlay(manifest, communes, households, clock, utm=utm)
+        result = overlay(manifest, communes, households, clock, utm=utm, limits=limits)
     return communes, communes_wgs84, result
 
 
