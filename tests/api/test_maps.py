@@ -396,6 +396,28 @@ def test_expressions_in_data_and_settings_show_literally(sevens: Path) -> None:
     assert datas["/maps/communes/24340"]["title"].endswith(f"— {SEVENS['region']}")
 
 
+def test_rendering_a_map_compiles_no_template(
+    sevens: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the constant page is ever a template: a map is its data, dumped."""
+    import jinja2
+
+    settings = settings_with(sevens, SEVENS)
+    with TestClient(create_app(settings)) as c:
+        results = c.app.state.results
+    map_page(routes.ASSETS)  # the one page, built once per process (no data in it)
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def compile_(self: jinja2.Environment, source: Any, *args: Any, **kw: Any) -> Any:
+        compiled.append(str(source))
+        return real(self, source, *args, **kw)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_)
+    pages = every_map(results, settings, SEVENS["commune_code"])
+    assert len(pages) == 12 and compiled == []
+
+
 def test_code_reaching_payloads_create_no_file(
     results_dir: Path,
     tmp_path: Path,
