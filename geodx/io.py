@@ -84,11 +84,10 @@ def read_vector(
     check_file_size(path, limits, role=role)
     check_content(path, driver, role=role)
     try:
-        with warnings.catch_warnings():
-            # shapely warns on NaN coordinates; check_geometries refuses them below.
-            warnings.filterwarnings(
-                "ignore", "invalid value encountered", RuntimeWarning
-            )
+        # NaN coordinates raise numpy's "invalid value" flag in shapely's from_wkb;
+        # check_geometries refuses them below. (errstate is per thread; layers are
+        # read in a thread pool.)
+        with np.errstate(invalid="ignore"):
             if driver == "Parquet":
                 frame = _read_geoparquet(path, columns, limits=limits, role=role)
             else:
