@@ -17,7 +17,10 @@ import shapely
 from geodx.contract import (
     CELLS_FILE,
     COMMUNES_FILE,
+    COUNT_SUFFIX,
     DISTRICTS_FILE,
+    H3_COL,
+    INDICATORS,
     SUMMARY_FILE,
     clean,
     collection_bytes,
@@ -195,13 +198,11 @@ def cell_table(
         )
 
     columns: dict[str, pa.Array] = {
-        "h3": pa.array(cells_to_str(cells[keys // stride]), type=pa.string()),
+        H3_COL: pa.array(cells_to_str(cells[keys // stride]), type=pa.string()),
         # commune -1 (unassigned) picks the trailing None.
         "commune_code": pa.array(np.r_[codes, [None]][commune], type=pa.string()),
         "households": col(sums.households),
-        "fibre_households": col(sums.indicators["fibre"]),
-        "mobile_households": col(sums.indicators["mobile"]),
-        "mobile_5g_households": col(sums.indicators["mobile_5g"]),
+        **{f"{i}{COUNT_SUFFIX}": col(sums.indicators[i]) for i in INDICATORS},
     }
     for slug in slugs:
         columns[f"layer_{slug}_households"] = col(sums.layers[slug])

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.exports import to_csv, to_xlsx
+from api.exports import ExportCache, to_csv, to_xlsx
 from api.main import create_app
 from api.results import fold
 from api.settings import Settings
@@ -215,3 +215,11 @@ def test_search_folds_punctuation_and_finds_by_district(
 ) -> None:
     body = client.get("/communes", params={"q": query}).json()
     assert sorted(c["commune_code"] for c in body["communes"]) == codes
+
+
+def test_export_cache_is_bounded_and_keyed() -> None:
+    cache = ExportCache(size=2)
+    for key in ("a", "b", "a", "c", "b"):
+        cache.get(key, key.encode)
+    assert cache.builds == 4  # "a" hit once; "b" was evicted by "c" and rebuilt
+    assert len(cache._items) == 2
