@@ -48,9 +48,11 @@ shell: setup
 test: dev browser
 	$(BIN)/python -m pytest -q
 
-# Writes bench/results/latest.json and the figures block of bench/README.md.
+# Writes bench/results/latest.json and the figures block of bench/README.md; then the
+# service's figures beside those of the commit before issue 6 (bench/results/load/).
 bench: dev
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.load --only-compare
 
 lint: dev
 	$(BIN)/ruff check geodx layers api app data tests bench
