@@ -1,4 +1,4 @@
-"""HTTP hygiene as small ASGI middlewares, plus uvicorn's missing header timeout.
+"""HTTP hygiene as small ASGI middlewares.
 
 - :class:`HeadAsGet`: ``HEAD`` on every ``GET`` route (the GET's headers, no body).
 - :class:`Gzip`: JSON, GeoJSON, HTML, CSV bodies gzip-compressed for clients that
@@ -7,14 +7,12 @@
   for non-HTML responses; a header a route set is never overwritten.
 - :class:`VersionETag`: the results version as a weak ``ETag`` on every response,
   ``If-None-Match`` answered ``304`` for ``GET``/``HEAD``.
-- :class:`HeaderTimeoutProtocol`: uvicorn's HTTP protocol closing a connection whose
-  request line and headers do not arrive within ``GEODX_HEADER_TIMEOUT_S``.
+
+uvicorn's missing header timeout is :mod:`api.protocol`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import gzip
 import threading
 from collections import OrderedDict
@@ -22,7 +20,6 @@ from collections import OrderedDict
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 NON_HTML_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 SECURITY_HEADERS = {
@@ -294,66 +291,3 @@ def _for_304(headers: MutableHeaders) -> list[tuple[bytes, bytes]]:
     """The headers a ``304`` keeps (RFC 9110 §15.4.5): no body, no length or type."""
     dropped = {b"content-length", b"content-type", b"content-encoding"}
     return [(k, v) for k, v in headers.raw if k.lower() not in dropped]
-
-
-@functools.cache
-def header_timeout_s() -> float:
-    """``GEODX_HEADER_TIMEOUT_S`` (read once per process)."""
-    from api.settings import Settings
-
-    return Settings().header_timeout_s
-
-
-class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a deadline for the request line and headers.
-
-    uvicorn bounds idle keep-alive connections but not a request that is only half
-    sent: a client sending a byte now and then held its connection forever. Here a
-    connection whose headers are not complete within :func:`header_timeout_s` of its
-    opening (or of the first byte of its next request) is answered ``408`` and closed.
-    Select it with ``uvicorn.run(..., http="api.middleware:HeaderTimeoutProtocol")``.
-    """
-
-    _header_timer: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the clock when the connection opens."""
-        super().connection_made(transport)
-        self._arm()
-
-    def on_message_begin(self) -> None:
-        """Start the clock at the first byte of a request (unless already running)."""
-        super().on_message_begin()
-        self._arm()
-
-    def on_headers_complete(self) -> None:
-        """Headers in time: stop the clock."""
-        self._disarm()
-        super().on_headers_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Closed: stop the clock."""
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _arm(self) -> None:
-        if self._header_timer is None:
-            self._header_timer = self.loop.call_later(header_timeout_s(), self._expire)
-
-    def _disarm(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _expire(self) -> None:
-        self._header_timer = None
-        if self.transport.is_closing():
-            return
-        if self.cycle is not None and not self.cycle.response_complete:
-            self._arm()  # a response still streams: look again later
-            return
-        self.transport.write(
-            b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n"
-            b"connection: close\r\n\r\n"
-        )
-        self.transport.close()

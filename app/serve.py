@@ -14,7 +14,7 @@ import typer
 from geodx.outdir import Snapshot, snapshot
 
 DEFAULT_OUT = Path("build") / "serve"
-HTTP_PROTOCOL = "api.middleware:HeaderTimeoutProtocol"
+HTTP_PROTOCOL = "api.protocol:HeaderTimeoutProtocol"
 KEEP_ALIVE_S = 5  # idle keep-alive connections close after this (uvicorn's default)
 
 
