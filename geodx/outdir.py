@@ -44,7 +44,13 @@ _TMP, _LINK, _MIGRATED, _LOCK = "tmp-", "link-", "migrated-", "lock"
 
 
 def store_of(out: Path) -> Path:
-    """The hidden sibling ``.DIR.geodx`` holding the versions, temporaries and lock."""
+    """The hidden sibling ``.DIR.geodx`` holding the versions, temporaries and lock.
+
+    Examples
+    --------
+    >>> store_of(Path("/data/out")).as_posix()
+    '/data/.out.geodx'
+    """
     return out.parent / f".{out.name}.geodx"
 
 
