@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import tracemalloc
 from pathlib import Path
@@ -186,3 +187,22 @@ def test_a_raster_file_larger_than_the_file_budget_is_refused(tmp_path: Path) ->
     path = _write(tmp_path / "r.tif", np.full((64, 64), -90.0, "float32"))
     with pytest.raises(InputTooLarge, match="GEODX_MAX_FILE_BYTES"):
         open_layer(_spec(path), metric_crs=UTM, limits=Limits(max_file_bytes=1000))
+
+
+def test_a_vrt_named_tif_fetching_a_url_makes_no_request(tmp_path: Path) -> None:
+    with socket.socket() as canary:
+        canary.bind(("127.0.0.1", 0))
+        canary.listen(1)
+        canary.settimeout(0.3)
+        url = f"/vsicurl/http://127.0.0.1:{canary.getsockname()[1]}/4g.tif"
+        disguised = tmp_path / "4g.tif"
+        disguised.write_text(
+            '<VRTDataset rasterXSize="4" rasterYSize="4"><VRTRasterBand '
+            'dataType="Int16" band="1"><SimpleSource><SourceFilename>'
+            f"{url}</SourceFilename><SourceBand>1</SourceBand></SimpleSource>"
+            "</VRTRasterBand></VRTDataset>"
+        )
+        with pytest.raises(InputFileError, match="cannot be read as a GeoTIFF"):
+            open_layer(_spec(disguised), metric_crs=UTM)
+        with pytest.raises(TimeoutError):
+            canary.accept()
