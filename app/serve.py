@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from geodx.outdir import Snapshot, snapshot
+from geodx.outdir import Snapshot, hold, snapshot
 
 DEFAULT_OUT = Path("build") / "serve"
 HTTP_PROTOCOL = "api.protocol:HeaderTimeoutProtocol"
@@ -50,6 +50,7 @@ def serve_command(
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
     from app.pipeline import results_are_current, run_region
+    from geodx.limits import limits_from_env
     from geodx.errors import GeodxError
 
     out_dir = out or default_out(region)
@@ -58,7 +59,7 @@ def serve_command(
             typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
         else:
             typer.echo(f"computing {region} into {out_dir} …", err=True)
-            run_region(region, out_dir)
+            run_region(region, out_dir, limits=limits_from_env(os.environ))
         pinned = pin(out_dir)
     except GeodxError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -83,6 +84,7 @@ def pin(out_dir: Path) -> Snapshot:
     pinned = snapshot(out_dir)
     if not (pinned.path / "summary.json").is_file():
         raise InputFileError(f"{out_dir}: no results here (no summary.json)")
+    hold(pinned)  # later runs into out_dir keep this version while we serve it
     return pinned
 
 

@@ -253,6 +253,8 @@ def _prune(store: Path, keep: set[str]) -> None:
             continue
         if name.startswith((_TMP, _LINK)):
             continue
+        if is_held(entry):
+            continue  # a server serves this version (see hold)
         foreign = foreign_files(entry)
         if foreign:
             warnings.warn(
@@ -424,7 +426,8 @@ def snapshot(out: Path) -> Snapshot:
     ``path`` is the version folder ``out`` links to and ``version`` the run's version id
     from its marker. A reader that resolves the snapshot once and reads all files from it
     never mixes the files of two runs, even when a new run replaces ``out`` meanwhile; the
-    version stays on disk until the run after next.
+    version stays on disk until the run after next, or while a server holds it
+    (:func:`hold`).
     """
     path = Path(os.path.realpath(out))
     marker = read_marker(path)
@@ -435,3 +438,36 @@ def snapshot(out: Path) -> Snapshot:
     except OSError:
         digest = "missing"
     return Snapshot(path, digest)
+
+
+# Versions held by a running server: their open marker files, kept for the process's life.
+_HELD: dict[Path, int] = {}
+
+
+def hold(pinned: Snapshot) -> None:
+    """Keep ``pinned`` on disk while this process lives: runs do not prune it.
+
+    A shared ``flock`` on the version's marker; :func:`is_held` is how a run's clean-up
+    sees it. Released when the process exits (also when it is killed).
+    """
+    marker = pinned.path / MARKER
+    if pinned.path in _HELD or not marker.is_file():
+        return
+    fd = os.open(marker, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    _HELD[pinned.path] = fd
+
+
+def is_held(version: Path) -> bool:
+    """Whether a process holds ``version`` (see :func:`hold`)."""
+    try:
+        fd = os.open(version / MARKER, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops the probe's own lock
+    return False

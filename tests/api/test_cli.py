@@ -26,7 +26,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         monkeypatch.setenv(name, "recorded, so that the test's value is undone")
         monkeypatch.delenv(name)
 
-    def run_region(region: Path, out_dir: Path) -> None:  # noqa: ARG001
+    def run_region(region: Path, out_dir: Path, **_: object) -> None:  # noqa: ARG001
         seen["run"] += 1
         seen["out"] = out_dir
         with atomic_output_dir(out_dir) as tmp:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -263,3 +265,30 @@ def test_a_failed_clean_up_only_warns(
     with pytest.warns(UserWarning, match="could not delete an old version"):
         write(out, "third")
     assert summary(out) == "third"
+
+
+def test_a_version_a_server_holds_outlives_later_runs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write(out, "served")
+    served = snapshot(out)
+    # A server process holds its version; the probe below is another process's view.
+    code = (
+        "import sys, time; from pathlib import Path; "
+        "from geodx.outdir import hold, snapshot; "
+        f"hold(snapshot(Path({str(out)!r}))); print('held', flush=True); time.sleep(60)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline() == "held\n"
+        for run in ("second", "third", "fourth"):
+            write(out, run)
+        assert served.path.is_dir()
+        assert json.loads((served.path / "summary.json").read_text())["run"] == "served"
+    finally:
+        server.kill()
+        server.communicate()
+    write(out, "fifth")  # the server is gone: its version is pruned like any other
+    assert not served.path.exists()
+    assert len(versions(out)) == 2
