@@ -50,8 +50,8 @@ def serve_command(
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
     from app.pipeline import results_are_current, run_region
-    from geodx.limits import limits_from_env
     from geodx.errors import GeodxError
+    from geodx.limits import limits_from_env
 
     out_dir = out or default_out(region)
     try:
