@@ -15,11 +15,9 @@ from geodx.errors import (
     GeometryError,
     InputFileError,
     InvalidResolution,
-    LayerUnavailable,
     ManifestError,
     MissingColumn,
     UnknownCommune,
-    UnknownLayer,
 )
 
 log = logging.getLogger("geodx.api")
@@ -37,9 +35,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     BadRequest: 400,
     NotFound: 404,
     UnknownCommune: 404,
-    UnknownLayer: 404,
     InvalidResolution: 422,
-    LayerUnavailable: 503,
     ManifestError: 500,
     InputFileError: 500,
     MissingColumn: 500,

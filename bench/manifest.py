@@ -19,7 +19,7 @@ DEFAULT_TARGETS = {
     "mobile_commune_pct": 100,
     "mobile_commune_household_pct": 95,
 }
-RASTER_SUFFIXES = (".tif", ".tiff", ".vrt")
+RASTER_SUFFIXES = (".tif", ".tiff")  # the only rasters geodx opens (GTiff)
 
 
 def slugify(layer_id: str) -> str:

@@ -45,6 +45,7 @@ from data.world import (
 )
 from data.writer import write_csv, write_households, write_json, write_vector
 from geodx.errors import InputFileError
+from geodx.io import read_vector
 
 BOUNDARY_CODE_COLUMNS = ("ward_code", "commune_code", "ma_xa", "code")
 BOUNDARY_NAME_COLUMNS = ("official_name", "commune_name", "ten_xa", "ward_name", "name")
@@ -174,13 +175,9 @@ def read_boundaries(
     path: Path, code_column: str | None, name_column: str | None
 ) -> tuple[gpd.GeoDataFrame, str, str]:
     """Read commune polygons in WGS84; drop rows without a code; refuse duplicates."""
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame = gpd.read_parquet(path)
-        else:
-            frame = gpd.read_file(path)
-    except Exception as exc:  # GDAL and pyarrow raise many types
-        raise InputFileError(f"{path}: cannot read boundaries ({exc})") from exc
+    # The same reader as a run's inputs: the driver the extension names, budgets,
+    # finite vertices, a CRS (boundaries are mailed around like any input).
+    frame = read_vector(path, role="boundaries")
     code = pick_column(list(frame.columns), code_column, BOUNDARY_CODE_COLUMNS, path)
     name = pick_column(list(frame.columns), name_column, BOUNDARY_NAME_COLUMNS, path)
     if frame.crs is None:

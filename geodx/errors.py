@@ -57,10 +57,3 @@ class InvalidResolution(GeodxError, ValueError):
 class UnknownCommune(GeodxError, LookupError):
     """No commune with that code."""
 
-
-class UnknownLayer(GeodxError, LookupError):
-    """No layer with that id."""
-
-
-class LayerUnavailable(GeodxError):
-    """A layer could not be read or evaluated."""
