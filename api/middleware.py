@@ -14,6 +14,7 @@ uvicorn's missing header timeout is :mod:`api.protocol`.
 from __future__ import annotations
 
 import gzip
+import logging
 import threading
 from collections import OrderedDict
 
@@ -200,11 +201,17 @@ class Gzip:
         return cached
 
 
+log = logging.getLogger("geodx.api")
+INTERNAL_ERROR = b'{"detail":"internal error"}'
+
+
 class SecurityHeaders:
     """``X-Content-Type-Options``, ``Referrer-Policy`` and, for non-HTML, a strict CSP.
 
     Set with setdefault semantics: a route's own header (a map page's CSP with its
-    script hashes) is kept as it is.
+    script hashes) is kept as it is. An exception no handler of the error table
+    answered becomes a logged 500 here, inside this middleware, so that it carries
+    the same headers (Starlette would answer it outside every middleware).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -226,7 +233,37 @@ class SecurityHeaders:
                     headers.setdefault("content-security-policy", NON_HTML_CSP)
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await with_headers(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            if started:
+                raise
+            log.exception(
+                "request failed: %s %s", scope.get("method"), scope.get("path")
+            )
+            await _internal_error(with_headers)
+
+
+async def _internal_error(send: Send) -> None:
+    """A 500 with a message safe to show; the traceback went to the log."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(INTERNAL_ERROR)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": INTERNAL_ERROR})
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:

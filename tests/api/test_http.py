@@ -331,3 +331,23 @@ def test_healthz_answers_while_the_thread_pool_is_full(busy_app: object) -> None
         return r.status_code
 
     assert anyio.run(scenario) == 200
+
+
+def test_an_unexpected_error_is_a_500_with_the_security_headers(
+    results_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(results_dir=results_dir))
+
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    app.add_api_route("/boom", boom)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/boom")
+    assert answer.status_code == 500
+    assert answer.json() == {"detail": "internal error"}
+    assert "secret" not in answer.text
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert "secret internal detail" in caplog.text
