@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,9 +19,6 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and
-                 Path(p).exists()), None)  # fmt: skip
 
 
 def free_port() -> int:
@@ -137,26 +133,6 @@ COUNT_COLOURS = """async (b64) => {
     }
     return [seen.size, red];
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium, unable to resolve any host but 127.0.0.1."""
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
-        )  # fmt: skip
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.mark.parametrize(

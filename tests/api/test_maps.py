@@ -446,8 +446,6 @@ def test_code_reaching_payloads_create_no_file(
 
 
 # --- in a real browser, under the page's CSP ------------------------------------------
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and
-                 Path(p).exists()), None)  # fmt: skip
 WATCH_CSP = """window.__csp = []; window.__alerted = false;
 window.alert = () => { window.__alerted = true; };
 document.addEventListener("securitypolicyviolation",
@@ -486,25 +484,6 @@ def live(sevens: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
-        )  # fmt: skip
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 CENTRAL_PATH = """() => {  // the centre of the drawn path nearest the map's centre
