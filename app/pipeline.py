@@ -22,6 +22,7 @@ import shapely
 
 from geodx import __version__
 from geodx.contract import input_path
+from geodx.counts import estimate_households
 from geodx.coverage import Overlay, assign_communes
 from geodx.crs import reproject
 from geodx.errors import GeodxError
@@ -33,10 +34,11 @@ from geodx.io import (
     sidecar_files,
 )
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import LayerSpec, Manifest, load_manifest
+from geodx.manifest import CountsSpec, LayerSpec, Manifest, load_manifest
 from geodx.outdir import locked_output_dir, snapshot
 from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
+from geodx.spread import Estimate
 from geodx.validate import check_households_in_region
 from layers.registry import is_raster, open_layer
 
@@ -169,7 +171,7 @@ def run_region(
     with locked_output_dir(
         Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
     ) as target:
-        communes, communes_wgs84, result = _compute(manifest, clock, limits)
+        communes, communes_wgs84, result, estimate = _compute(manifest, clock, limits)
         with clock.stage("checksum inputs"):
             inputs = input_checksums(manifest)
         with clock.stage("write outputs"), target.write(engine=__version__) as tmp:
@@ -181,26 +183,36 @@ def run_region(
                 result,
                 inputs=inputs,
                 engine=__version__,
+                estimate=estimate,
             )
     return RunResult(Path(out_dir), summary, table, clock.timings)
 
 
 def _compute(
     manifest: Manifest, clock: _Clock, limits: Limits = DEFAULT_LIMITS
-) -> tuple[gpd.GeoDataFrame, np.ndarray, Overlay]:
+) -> tuple[gpd.GeoDataFrame, np.ndarray, Overlay, Estimate | None]:
     """Read communes and households and answer every layer's question per household."""
     with clock.stage("read communes"):
         communes = read_communes(manifest.communes, limits=limits)
         geoms = np.asarray(communes.geometry.values, dtype=object)
         communes_wgs84 = reproject(geoms, communes.crs, WGS84)
+    utm = metric_crs(communes_wgs84)
+    estimate: Estimate | None = None
     with clock.stage("read households"):
-        households = read_households(manifest.households, limits=limits)
-        bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
-        check_households_in_region(households, bounds, path=manifest.households.path)
+        spec = manifest.households
+        if isinstance(spec, CountsSpec):
+            spread, matched = estimate_households(
+                spec, communes, utm=utm, limits=limits
+            )
+            households = spread.points
+            estimate = Estimate.of(spec, spread, matched, root=manifest.root)
+        else:
+            households = read_households(spec, limits=limits)
+            bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
+            check_households_in_region(households, bounds, path=spec.path)
     with clock.stage("overlay (wall)"):
-        utm = metric_crs(communes_wgs84)
         result = overlay(manifest, communes, households, clock, utm=utm, limits=limits)
-    return communes, communes_wgs84, result
+    return communes, communes_wgs84, result, estimate
 
 
 def _roles(manifest: Manifest) -> list[tuple[str, Path]]:
@@ -209,6 +221,9 @@ def _roles(manifest: Manifest) -> list[tuple[str, Path]]:
         ("communes", manifest.communes.path),
         ("households", manifest.households.path),
     ]
+    spread = getattr(manifest.households, "spread", None)
+    if spread is not None:
+        files.append(("households:spread", spread))
     return files + [(f"layer:{spec.id}", spec.path) for spec in manifest.layers]
 
 

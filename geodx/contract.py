@@ -95,6 +95,16 @@ MET_COLUMNS = {"fibre": "fibre_target_met", "mobile": "mobile_covered"}
 GAP_COLUMNS = {"fibre": "fibre_gap_households", "mobile": "mobile_gap_households"}
 DEFAULT_TARGETS: dict[str, float] = {k: float(v) for k, v in asdict(Targets()).items()}
 SYNTHETIC_NOTE = "Dữ liệu giả lập — synthetic data, not real coverage"
+# Households from counts (DESIGN.md): a top-level member of every GeoJSON a run
+# writes, and summary.json keys beside it.
+ESTIMATED_MEMBER = "households_estimated"
+ESTIMATE_KEYS = (
+    ESTIMATED_MEMBER,
+    "households_method",
+    "households_vintage",
+    "households_not_placed",
+    "households_not_placed_codes",
+)
 PCT_DECIMALS = 4
 DECIMALS = 7  # GeoJSON coordinates: about 1 cm
 

@@ -6,6 +6,7 @@ are errors, so that a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
 import re
@@ -25,6 +26,9 @@ RSRP_RANGE_DBM = (-156.0, -31.0)
 MAX_SERVICE_DISTANCE_M = 50_000.0
 
 KINDS = ("fibre", "mobile")
+MODELS = ("cost231-hata",)
+ENVIRONMENTS = ("urban", "suburban", "rural")
+MAX_INDOOR_LOSS_DB = 60.0
 TECHNOLOGIES = ("4G", "5G")
 
 
@@ -54,6 +58,23 @@ class HouseholdsSpec:
 
 
 @dataclass(frozen=True)
+class CountsSpec:
+    """Households as counts per commune, spread over a density raster or buildings."""
+
+    counts: Path
+    code: str = "commune_code"
+    households: str = "households"
+    spread: Path | None = None
+    vintage: str | None = None
+    layer: str | None = None
+
+    @property
+    def path(self) -> Path:
+        """The counts table (what the run checksums as its households input)."""
+        return self.counts
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     """One coverage layer of the manifest."""
 
@@ -66,6 +87,10 @@ class LayerSpec:
     min_rsrp_dbm: float = DEFAULT_MIN_RSRP_DBM
     band: int = 1
     layer: str | None = None
+    # Predicted from a sector list (DESIGN.md "Mobile coverage predicted from sites").
+    model: str | None = None
+    environment: str | None = None
+    indoor_loss_db: float | None = None
 
     @property
     def slug(self) -> str:
@@ -90,7 +115,7 @@ class Manifest:
     name: str
     h3_resolution: int
     communes: CommunesSpec
-    households: HouseholdsSpec
+    households: HouseholdsSpec | CountsSpec
     layers: tuple[LayerSpec, ...]
     targets: Targets = field(default_factory=Targets)
     synthetic: bool = False
@@ -188,6 +213,7 @@ _SECTIONS = {"region", "communes", "households", "layers", "targets"}
 _REGION_KEYS = {"name", "h3_resolution", "synthetic", "source"}
 _COMMUNE_KEYS = {"path", "code", "name", "district_code", "district_name", "layer"}
 _HOUSEHOLD_KEYS = {"path", "lon", "lat", "weight", "layer"}
+_COUNTS_KEYS = {"counts", "code", "households", "spread", "vintage", "layer"}
 _LAYER_KEYS = {
     "id",
     "kind",
@@ -198,6 +224,9 @@ _LAYER_KEYS = {
     "min_rsrp_dbm",
     "band",
     "layer",
+    "model",
+    "environment",
+    "indoor_loss_db",
 }
 _TARGET_KEYS = {
     "fibre_household_pct",
@@ -269,18 +298,18 @@ class _Parser:
             )
         return float(value)
 
-    def file(self, where: str, table: dict[str, Any]) -> Path:
-        raw = self.get(where, table, "path", str)
+    def file(self, where: str, table: dict[str, Any], key: str = "path") -> Path:
+        raw = self.get(where, table, key, str)
         if not raw:
-            raise self.fail(where, "'path' is required")
+            raise self.fail(where, f"'{key}' is required")
         refused = refused_path(raw)
         if refused:
-            raise self.fail(where, f"'path' {refused}; give a local file")
+            raise self.fail(where, f"'{key}' {refused}; give a local file")
         path: Path = (self.path.parent / raw).resolve()
         if not path.exists():
-            raise self.fail(where, f"path '{raw}' does not exist ({path})")
+            raise self.fail(where, f"{key} '{raw}' does not exist ({path})")
         if not path.is_file():
-            raise self.fail(where, f"path '{raw}' is not a file ({path})")
+            raise self.fail(where, f"{key} '{raw}' is not a file ({path})")
         return path
 
     def manifest(self, doc: dict[str, Any]) -> Manifest:
@@ -324,7 +353,9 @@ class _Parser:
             **named,
         )
 
-    def households(self, table: Any) -> HouseholdsSpec:
+    def households(self, table: Any) -> HouseholdsSpec | CountsSpec:
+        if isinstance(table, dict) and "counts" in table:
+            return self.counts(table)
         t = self.check_keys("households", table, _HOUSEHOLD_KEYS)
         cols = {
             k: self.get("households", t, k, str) for k in _HOUSEHOLD_KEYS - {"path"}
@@ -332,6 +363,35 @@ class _Parser:
         return HouseholdsSpec(
             path=self.file("households", t),
             **{k: v for k, v in cols.items() if v is not None},
+        )
+
+    def counts(self, table: dict[str, Any]) -> CountsSpec:
+        if "path" in table:
+            raise self.fail(
+                "households", "give 'path' (points) or 'counts' (per commune), not both"
+            )
+        t = self.check_keys("households", table, _COUNTS_KEYS)
+        cols = {k: self.get("households", t, k, str) for k in ("code", "households")}
+        vintage = self.vintage(t.get("vintage"))
+        return CountsSpec(
+            counts=self.file("households", t, "counts"),
+            spread=self.file("households", t, "spread") if "spread" in t else None,
+            vintage=vintage.isoformat() if vintage is not None else None,
+            layer=self.get("households", t, "layer", str),
+            **{k: v for k, v in cols.items() if v is not None},
+        )
+
+    def vintage(self, value: Any) -> datetime.date | None:
+        """An ISO date, as a TOML date or a string."""
+        if value is None or type(value) is datetime.date:
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.fail(
+            "households", f"'vintage' was {value!r}; expected an ISO date (YYYY-MM-DD)"
         )
 
     def layer(self, index: int, table: Any) -> LayerSpec:
@@ -373,7 +433,33 @@ class _Parser:
             ),
             band=1 if band is None else band,
             layer=self.get(where, t, "layer", str),
+            **self.prediction(where, t, kind),
         )
+
+    def prediction(self, where: str, t: dict[str, Any], kind: str) -> dict[str, Any]:
+        """``model``, ``environment``, ``indoor_loss_db``: mobile layers of sectors."""
+        model = self.get(where, t, "model", str)
+        if model is None:
+            for key in ("environment", "indoor_loss_db"):
+                if key in t:
+                    raise self.fail(where, f"'{key}' needs 'model' (a sector list)")
+            return {}
+        if kind != "mobile":
+            raise self.fail(where, "'model' is for mobile layers only")
+        if model not in MODELS:
+            raise self.fail(where, f"'model' was {model!r}; expected one of {MODELS}")
+        environment = self.get(where, t, "environment", str)
+        if environment not in ENVIRONMENTS:
+            raise self.fail(
+                where,
+                f"'environment' was {environment!r}; expected one of {ENVIRONMENTS}",
+            )
+        loss = None
+        if "indoor_loss_db" in t:
+            loss = self.number(
+                where, t, "indoor_loss_db", 0.0, 0.0, MAX_INDOOR_LOSS_DB
+            )
+        return {"model": model, "environment": environment, "indoor_loss_db": loss}
 
     def check_unique(self, layers: tuple[LayerSpec, ...]) -> None:
         seen: dict[str, str] = {}

@@ -19,6 +19,7 @@ from geodx.contract import (
     COMMUNES_FILE,
     COUNT_SUFFIX,
     DISTRICTS_FILE,
+    ESTIMATED_MEMBER,
     H3_COL,
     INDICATORS,
     SUMMARY_FILE,
@@ -40,15 +41,24 @@ from geodx.coverage import (
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
 from geodx.manifest import Manifest
+from geodx.spread import Estimate
 
 
 def _geojson(
-    geoms: np.ndarray, props: pd.DataFrame, ids: pd.Series, synthetic: bool
+    geoms: np.ndarray, props: pd.DataFrame, ids: pd.Series, members: dict[str, Any]
 ) -> bytes:
-    """A FeatureCollection marked ``synthetic`` (a top-level member) as the contract says."""
-    return collection_bytes(
-        feature_bytes(geoms, props, ids), members={"synthetic": synthetic}
-    )
+    """A FeatureCollection marked ``synthetic`` (a top-level member) as the contract says.
+
+    Estimated households (counts spread, DESIGN.md) add ``households_estimated: true``.
+    """
+    return collection_bytes(feature_bytes(geoms, props, ids), members=members)
+
+
+def _members(manifest: Manifest, estimate: Estimate | None) -> dict[str, Any]:
+    members: dict[str, Any] = {"synthetic": manifest.synthetic}
+    if estimate is not None:
+        members[ESTIMATED_MEMBER] = True
+    return members
 
 
 def write_outputs(
@@ -60,6 +70,7 @@ def write_outputs(
     *,
     inputs: list[dict[str, Any]],
     engine: str,
+    estimate: Estimate | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Write the four outputs into ``out`` and return the summary and commune table."""
     hh = result.households
@@ -71,12 +82,14 @@ def write_outputs(
             cell_table, result, communes, integral=integral, slugs=slugs
         )
         table, sums = _write_areas(
-            out, manifest, communes, communes_wgs84, result, integral, slugs
+            out, manifest, communes, communes_wgs84, result, integral, slugs, estimate
         )
         write_table(out / CELLS_FILE, cells.result())
     summary = summarise(
         manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
     )
+    if estimate is not None:
+        summary.update({k: clean(v) for k, v in estimate.summary().items()})
     write_bytes(out / SUMMARY_FILE, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return summary, table
 
@@ -89,6 +102,7 @@ def _write_areas(
     result: Overlay,
     integral: bool,
     slugs: list[str],
+    estimate: Estimate | None = None,
 ) -> tuple[pd.DataFrame, IndicatorSums]:
     """Write communes.geojson and districts.geojson; return the commune table and sums."""
     hh = result.households
@@ -97,10 +111,10 @@ def _write_areas(
     table = commune_table(
         communes, sums, manifest.targets, integral=integral, layer_slugs=slugs
     )
-    synthetic = manifest.synthetic
+    members = _members(manifest, estimate)
     write_bytes(
         out / COMMUNES_FILE,
-        _geojson(geoms, table, table["commune_code"], synthetic),
+        _geojson(geoms, table, table["commune_code"], members),
     )
     districts = district_table(
         table, geoms, sums, manifest, integral=integral, slugs=slugs
@@ -108,7 +122,7 @@ def _write_areas(
     shapes = districts.pop("geometry").to_numpy()
     write_bytes(
         out / DISTRICTS_FILE,
-        _geojson(shapes, districts, districts["district_code"], synthetic),
+        _geojson(shapes, districts, districts["district_code"], members),
     )
     return table, sums
 
