@@ -456,9 +456,7 @@ class _Parser:
             )
         loss = None
         if "indoor_loss_db" in t:
-            loss = self.number(
-                where, t, "indoor_loss_db", 0.0, 0.0, MAX_INDOOR_LOSS_DB
-            )
+            loss = self.number(where, t, "indoor_loss_db", 0.0, 0.0, MAX_INDOOR_LOSS_DB)
         return {"model": model, "environment": environment, "indoor_loss_db": loss}
 
     def check_unique(self, layers: tuple[LayerSpec, ...]) -> None:

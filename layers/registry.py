@@ -11,6 +11,7 @@ from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import DEFAULT_MIN_RSRP_DBM, DEFAULT_SERVICE_DISTANCE_M, LayerSpec
 from layers.base import CoverageLayer
 from layers.signal import RASTER_SUFFIXES, REFUSED_RASTER_SUFFIXES, SignalRaster
+from layers.sites import SiteLayer
 from layers.vector import open_vector_layer
 
 
@@ -43,6 +44,8 @@ def open_layer(
     ------
     UnsupportedFormat
         For raster formats other than GeoTIFF (``.vrt``, ``.img``, ``.nc``, ...).
+
+    A layer with ``model`` set is a sector list (:class:`layers.sites.SiteLayer`).
     """
     suffix = spec.path.suffix.lower()
     if suffix in REFUSED_RASTER_SUFFIXES:
@@ -50,8 +53,17 @@ def open_layer(
             f"{spec.path}: layer '{spec.id}': {suffix!r} rasters are not read; "
             "rasters must be GeoTIFF (.tif, .tiff)"
         )
-    if is_raster(spec):
-        layer: CoverageLayer = SignalRaster.open(spec, limits=limits)
+    if spec.model is not None:
+        if is_raster(spec):
+            raise UnsupportedFormat(
+                f"{spec.path}: layer '{spec.id}' has a 'model': its file must be a "
+                "sector table or point file, not a raster"
+            )
+        layer: CoverageLayer = SiteLayer.open(
+            spec, metric_crs=metric_crs, limits=limits
+        )
+    elif is_raster(spec):
+        layer = SignalRaster.open(spec, limits=limits)
     else:
         layer = open_vector_layer(spec, metric_crs=metric_crs, limits=limits)
     _warn_unused(spec, layer.source)
@@ -59,14 +71,14 @@ def open_layer(
 
 
 def _warn_unused(spec: LayerSpec, source: str) -> None:
-    if source != "raster" and spec.min_rsrp_dbm != DEFAULT_MIN_RSRP_DBM:
+    if source not in {"raster", "sites"} and spec.min_rsrp_dbm != DEFAULT_MIN_RSRP_DBM:
         warnings.warn(
             f"{spec.path}: min_rsrp_dbm of layer '{spec.id}' is ignored: it is {source}, not a raster",
             GeodxWarning,
             stacklevel=3,
         )
     if (
-        source in {"polygons", "raster"}
+        source in {"polygons", "raster", "sites"}
         and spec.service_distance_m != DEFAULT_SERVICE_DISTANCE_M
     ):
         warnings.warn(
