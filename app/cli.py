@@ -1,4 +1,4 @@
-"""The ``geodx`` command: ``run`` a region, build a ``demo`` region, ``serve`` results."""
+"""The ``geodx`` command: ``run`` a region, ``counts``, a ``demo`` region, ``serve``."""
 
 from __future__ import annotations
 
@@ -142,10 +142,12 @@ def run_command(
 
 
 def _register_commands() -> None:
-    """The demo and serve commands; their modules import their heavy libraries lazily."""
+    """The counts, demo and serve commands; their modules import heavy libraries lazily."""
+    from app.counts import counts_command
     from app.serve import serve_command
     from data.cli import demo_command
 
+    app.command("counts")(counts_command)
     app.command("demo")(demo_command)
     app.command("serve")(serve_command)
 

@@ -19,10 +19,8 @@ from shapely.geometry.base import BaseGeometry
 from data.assemble import write_layers, write_manifest
 from data.census import (
     CarryReport,
-    Communes,
     carry_households,
-    normalise_code,
-    pick_column,
+    legacy_names,
     read_census,
     read_crosswalk,
 )
@@ -44,11 +42,8 @@ from data.world import (
     road_network,
 )
 from data.writer import write_csv, write_households, write_json, write_vector
-from geodx.errors import InputFileError
-from geodx.io import read_vector
+from geodx.carry_io import boundary_communes, read_boundaries
 
-BOUNDARY_CODE_COLUMNS = ("ward_code", "commune_code", "ma_xa", "code")
-BOUNDARY_NAME_COLUMNS = ("official_name", "commune_name", "ten_xa", "ward_name", "name")
 REPORT_NAME = "carry_report.json"
 NOT_PLACED_NAME = "households_not_placed.csv"
 NOT_PLACED_HEADER = ("province", "district", "old_code", "name", "households", "reason")
@@ -122,7 +117,10 @@ def build_real_region(
         households_table, code_column=table_code_column, count_column=table_count_column
     )
     table = read_crosswalk(crosswalk) if crosswalk is not None else None
-    report = carry_households(rows, boundary_communes(communes, code, name), table)
+    legacy = legacy_names() if table is not None else None
+    report = carry_households(
+        rows, boundary_communes(communes, code, name), table, legacy
+    )
     if report.carried_households == 0:
         raise DemoInputError(
             f"{households_table}: no row matched a commune of {boundaries}"
@@ -168,51 +166,6 @@ def build_real_region(
             "weight": "households",
         },
         layers=layers,
-    )
-
-
-def read_boundaries(
-    path: Path, code_column: str | None, name_column: str | None
-) -> tuple[gpd.GeoDataFrame, str, str]:
-    """Read commune polygons in WGS84; drop rows without a code; refuse duplicates."""
-    # The same reader as a run's inputs: the driver the extension names, budgets,
-    # finite vertices, a CRS (boundaries are mailed around like any input).
-    frame = read_vector(path, role="boundaries")
-    code = pick_column(list(frame.columns), code_column, BOUNDARY_CODE_COLUMNS, path)
-    name = pick_column(list(frame.columns), name_column, BOUNDARY_NAME_COLUMNS, path)
-    if frame.crs is None:
-        raise InputFileError(f"{path}: boundaries have no CRS")
-    frame = frame.to_crs(4326)
-    frame[code] = [normalise_code(v) for v in frame[code]]
-    frame = frame[frame[code].notna() & ~frame.geometry.is_empty].reset_index(drop=True)
-    duplicated = frame[code][frame[code].duplicated()]
-    if len(duplicated):
-        raise InputFileError(f"{path}: {code} {duplicated.iloc[0]!r} appears twice")
-    frame[name] = frame[name].fillna("").astype(str)
-    return frame, code, name
-
-
-def boundary_communes(frame: gpd.GeoDataFrame, code: str, name: str) -> Communes:
-    """The communes' names, and their province and district codes where given."""
-    codes = list(frame[code])
-
-    def column(col: str, width: int) -> dict[str, str]:
-        if col not in frame.columns:
-            return {}
-        values = (normalise_code(v, width) for v in frame[col])
-        return {c: v for c, v in zip(codes, values, strict=True) if v is not None}
-
-    provinces = column("province_code", 2)
-    province_names: dict[str, str] = {}
-    if "province_name" in frame.columns:
-        for c, n in zip(codes, frame["province_name"], strict=True):
-            if c in provinces and isinstance(n, str):
-                province_names.setdefault(provinces[c], n)
-    return Communes(
-        names=dict(zip(codes, frame[name], strict=True)),
-        provinces=provinces,
-        districts=column("district_code", 3),
-        province_names=province_names,
     )
 
 

@@ -35,6 +35,10 @@ class OutputDirError(GeodxError, OSError):
     """``--out`` names a folder geodx must not replace, or another run is writing it."""
 
 
+class CountsError(GeodxError, ValueError):
+    """Census counts that cannot be carried onto the boundaries (provinces unknown)."""
+
+
 class MissingColumn(GeodxError, KeyError):
     """A column named in the manifest is not in the file."""
 

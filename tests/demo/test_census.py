@@ -17,8 +17,7 @@ from data.census import (
     read_census,
     read_crosswalk,
 )
-from data.errors import DemoInputError
-from geodx.errors import InputFileError, MissingColumn
+from geodx.errors import CountsError, InputFileError, MissingColumn
 
 BOUNDARIES = {"10001": "Xã Hòa Phú", "10002": "Phường Tân An", "10003": "Xã Ea Kao"}
 
@@ -40,7 +39,7 @@ def test_rules_apply_in_order() -> None:
     report = carry_households(rows, BOUNDARIES, crosswalk)
     assert report.per_commune == {"10001": 157, "10002": 20, "10003": 30}
     assert report.rows_by_rule == {
-        "code": 1, "crosswalk": 2, "crosswalk-name": 1, "name": 1, "unmatched": 2
+        "code": 1, "crosswalk": 2, "crosswalk-name": 1, "name": 1, "not-placed": 2
     }  # fmt: skip
     assert [(r.name, r.code, r.households) for r in report.not_placed] == [
         ("Xã Nowhere", "", 5),
@@ -57,7 +56,9 @@ def test_ambiguous_names_are_not_matched() -> None:
     assert report.per_commune == {}
     [entry] = report.not_placed
     assert (entry.name, entry.households) == ("Xã Tân An", 9)
-    assert entry.reason == "no code; name shared by 2 communes of its province"
+    assert entry.reason == (
+        "no code; name shared by 2 communes of its province; old district unknown"
+    )
 
 
 def test_codes_and_names_are_normalised() -> None:
@@ -102,7 +103,9 @@ def test_census_table_columns_are_found_or_named(tmp_path: Path) -> None:
 def test_bad_counts_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "census.csv"
     path.write_text("ward_code,households\n00001,many\n", encoding="utf-8")
-    with pytest.raises(InputFileError, match=r"census\.csv: row 1: households 'many'"):
+    with pytest.raises(
+        InputFileError, match=r"census\.csv: column households, row 1: 'many' is not"
+    ):
         read_census(path)
 
 
@@ -203,13 +206,11 @@ def test_names_are_matched_within_the_district_where_both_know_it() -> None:
         CensusRow("2", "Xã Y", 7, "66", "643"),  # its code is of another district
     ]
     report = carry_households(rows, communes)
-    assert report.per_commune == {"1": 20, "2": 10}
+    # The last row is spread over its own district 643, where "1" is all it reached.
+    assert report.per_commune == {"1": 27, "2": 10}
+    assert report.rows_by_rule["district-spread"] == 1
     assert [(r.households, r.reason) for r in report.not_placed] == [
-        (4, "no code; name shared by 2 communes of its province"),
-        (
-            7,
-            "code not in its province or the crosswalk; name not found in its province",
-        ),
+        (4, "no code; name shared by 2 communes of its province; old district unknown"),
     ]
 
 
@@ -229,7 +230,7 @@ def test_a_row_without_a_province_among_rows_with_one_is_not_placed() -> None:
 
 def test_several_provinces_need_the_boundaries_province() -> None:
     rows = [row(None, "Xã Hòa Phú", 40, "66"), row(None, "Xã Hòa Phú", 50, "92")]
-    with pytest.raises(DemoInputError, match="lists 2 provinces.*province_code"):
+    with pytest.raises(CountsError, match="lists 2 provinces.*province_code"):
         carry_households(rows, BOUNDARIES)
 
 

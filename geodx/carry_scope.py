@@ -1,5 +1,7 @@
 """Which boundary communes a census row may land on: only those of its own province.
 
+Used by :mod:`geodx.carry` (``geodx counts``) and the demo generator (``data``).
+
 A national census table holds every province, and commune names repeat across the
 country (there is a Xã Hòa Phú in several provinces), so a row is matched only among
 the boundary communes of its own province, and of its own district where both sides know
@@ -28,7 +30,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from data.errors import DemoInputError
+from geodx.errors import CountsError
 
 ANY = "*"  # a row of a table without provinces: it may land anywhere in the boundaries
 UNKNOWN = "?"  # a row without a province, in a table with provinces: not placed
@@ -47,11 +49,18 @@ class Communes:
 
 @dataclass(frozen=True)
 class Crosswalk:
-    """Old commune code -> new commune code (default target); new codes' names, provinces."""
+    """Old commune code -> new commune code (default target); new codes' names, provinces.
+
+    ``targets`` lists every new code of an old one with its share (None: not given);
+    an old code missing there has its default target only.
+    """
 
     target: Mapping[str, str]
     new_names: Mapping[str, str] = field(default_factory=dict)
     new_provinces: Mapping[str, str] = field(default_factory=dict)
+    targets: Mapping[str, tuple[tuple[str, float | None], ...]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True)
@@ -190,7 +199,7 @@ def row_scopes(
 
     Raises
     ------
-    DemoInputError
+    CountsError
         The table lists several provinces and the boundaries' provinces are unknown.
     """
     old = row_provinces(rows)
@@ -202,7 +211,7 @@ def row_scopes(
             for r, p in zip(rows, old, strict=True)
         } - {""}
         if len(listed) > 1:
-            raise DemoInputError(
+            raise CountsError(
                 f"the households table lists {len(listed)} provinces and the boundaries "
                 "have no province_code column: add one, or pass --crosswalk"
             )

@@ -1,0 +1,78 @@
+"""``geodx counts``: carry a census table on old communes onto the communes of boundaries.
+
+Register with ``app.command("counts")(counts_command)``. The rules are
+:mod:`geodx.carry`'s (docs/definitions.md, "Households carried from the census").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from geodx.errors import GeodxError
+
+
+def counts_command(
+    census: Annotated[
+        Path,
+        typer.Option(help="Census households per old commune (CSV or Parquet)."),
+    ],
+    crosswalk: Annotated[
+        Path,
+        typer.Option(help="Old -> new commune codes (CSV or Parquet)."),
+    ],
+    boundaries: Annotated[
+        Path,
+        typer.Option(help="The (new) commune boundaries (vector file or GeoParquet)."),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="The table to write: .parquet or .csv; the report "
+            "<stem>_report.csv is written beside it.",
+        ),
+    ],
+) -> None:
+    """Carry census households onto the boundaries' communes: a table and a report."""
+    from geodx.carry import carry_households
+    from geodx.carry_io import (
+        boundary_communes,
+        counts_table,
+        placements_table,
+        read_boundaries,
+        read_census,
+        read_crosswalk,
+        report_path,
+        write_frame,
+    )
+    from geodx.carry_names import legacy_names
+    from geodx.gdal import lock_down
+    from geodx.limits import limits_from_env
+
+    lock_down()
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        typer.echo(f"error: {out}: --out must end in .parquet or .csv", err=True)
+        raise typer.Exit(2)
+    try:
+        limits = limits_from_env(os.environ)
+        rows = read_census(census, limits=limits)
+        table = read_crosswalk(crosswalk, limits=limits)
+        frame, code, name = read_boundaries(boundaries)
+        communes = boundary_communes(frame, code, name)
+        report = carry_households(rows, communes, table, legacy_names())
+        result = counts_table(report, communes)
+        write_frame(out, result)
+        write_frame(report_path(out), placements_table(report))
+    except GeodxError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    empty = int((result["households"] == 0).sum())
+    typer.echo(report.summary())
+    typer.echo(
+        f"wrote {out} ({result.height} communes, {empty} without households) and "
+        f"{report_path(out)} ({len(report.placements)} census rows)"
+    )
