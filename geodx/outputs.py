@@ -84,7 +84,8 @@ def write_outputs(
         table, sums = _write_areas(
             out, manifest, communes, communes_wgs84, result, integral, slugs, estimate
         )
-        write_table(out / CELLS_FILE, cells.result())
+        meta = {ESTIMATED_MEMBER: "true"} if estimate is not None else None
+        write_table(out / CELLS_FILE, cells.result(), metadata=meta)
     summary = summarise(
         manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
     )

@@ -64,7 +64,7 @@ def density_array(seed: int = 1) -> np.ndarray:
     return raw
 
 
-def write_density(path: Path, seed: int = 1) -> Path:
+def write_density(path: Path, seed: int = 1, **profile: Any) -> Path:
     """45 x 45 pixels of 100 m from (299 950, 1 404 450): centres at 50 m multiples."""
     raw = density_array(seed)
     transform = from_origin(X0 - 50.0, Y0 + 4_450.0, 100.0, 100.0)
@@ -79,6 +79,7 @@ def write_density(path: Path, seed: int = 1) -> Path:
         crs=UTM,
         transform=transform,
         nodata=NODATA,
+        **profile,
     ) as dst:
         dst.write(raw, 1)
         dst.scales = (SCALE,)
