@@ -178,6 +178,8 @@ def _pick_layer(path: Path, driver: str, layer: str | None, *, role: str) -> str
 def _layer_key(role: str) -> str:
     if role in {"communes", "households"}:
         return f"[{role}] layer"
+    if role == "households spread":
+        return "[households] layer"
     return f"'layer' of the [[layers]] entry ({role})"
 
 

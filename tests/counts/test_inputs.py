@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+import shapely
 from pyproj import CRS
 
 from geodx.counts import estimate_households, read_counts_table
@@ -231,3 +233,38 @@ def test_bad_counts_keys_are_one_line_manifest_errors(
         load_manifest(manifest_with(tmp_path, keys))
     assert message in str(info.value) and "[households]" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_building_files_are_checked(tmp_path: Path) -> None:
+    counts = write_counts(tmp_path / "c.csv")
+    path = tmp_path / "b.gpkg"
+    lines = [shapely.LineString([(X0 + 10, Y0 + 10), (X0 + 20, Y0 + 20)])]
+    boxes = [shapely.box(X0 + 10, Y0 + 10, X0 + 20, Y0 + 20)]
+    gpd.GeoDataFrame(geometry=boxes, crs=UTM).to_file(path, layer="nha")
+    gpd.GeoDataFrame(geometry=lines, crs=UTM).to_file(path, layer="duong")
+
+    def run(layer: str | None) -> str:
+        with pytest.raises(GeodxError) as info:
+            estimate_households(
+                spec(counts, spread=path, layer=layer),
+                communes(tmp_path),
+                utm=CRS(UTM),
+                limits=DEFAULT_LIMITS,
+            )
+        assert "\n" not in str(info.value) and str(path) in str(info.value)
+        return str(info.value)
+
+    assert "set [households] layer" in run(None)
+    assert "must be all polygons (footprints) or all points" in run("duong")
+    assert "row 1 has LineString" in run("duong")
+    spread, _ = estimate_households(
+        spec(counts, spread=path, layer="nha"),
+        communes(tmp_path),
+        utm=CRS(UTM),
+        limits=DEFAULT_LIMITS,
+    )
+    assert spread.points.x[0] == X0 + 15 and spread.fallback.tolist()[:3] == [
+        False,
+        True,
+        True,
+    ]
