@@ -311,12 +311,31 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def formula_safe(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would run (``= + - @``, tab, CR first) get a ``'``.
+
+    The OWASP rule, as for every CSV geodx writes; numbers stay numbers.
+
+    >>> formula_safe(pl.DataFrame({"name": ["=HYPERLINK(1)", "-3", "Xã A"]})).rows()
+    [("'=HYPERLINK(1)",), ('-3',), ('Xã A',)]
+    """
+    risky = pl.col(pl.String).str.contains(r"^[=+\-@\t\r]") & ~pl.col(
+        pl.String
+    ).str.contains(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+    return frame.with_columns(
+        pl.when(risky)
+        .then(pl.col(pl.String).str.replace("^", "'"))
+        .otherwise(pl.col(pl.String))
+    )
+
+
 def write_frame(path: Path, frame: pl.DataFrame) -> None:
-    """Write ``frame`` atomically as Parquet (``.parquet``) or CSV (otherwise)."""
+    """Write ``frame`` atomically as Parquet (``.parquet``) or formula-safe CSV."""
     if path.suffix.lower() == ".parquet":
         write_atomic(path, lambda p: frame.write_parquet(p, compression="zstd"))
     else:
-        write_atomic(path, lambda p: frame.write_csv(p))
+        safe = formula_safe(frame)
+        write_atomic(path, lambda p: safe.write_csv(p))
 
 
 def report_path(out: Path) -> Path:

@@ -197,3 +197,15 @@ def test_counts_refuses_a_bad_file_in_one_line(
     code, output = run_counts(small, tmp_path / "households.xlsx")
     assert code == 2
     assert "--out must end in .parquet or .csv" in output
+
+
+def test_the_report_is_formula_safe(small: dict[str, Path], tmp_path: Path) -> None:
+    text = (
+        small["census"].read_text(encoding="utf-8").replace("Xã Gone", "=HYPERLINK(1)")
+    )
+    write(small["census"], text)
+    out = tmp_path / "households.csv"
+    assert run_counts(small, out)[0] == 0
+    report = pl.read_csv(report_path(out), infer_schema=False)
+    assert report["name"][3] == "'=HYPERLINK(1)"
+    assert report["households"][3] == "9"
