@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 import rasterio
 import rasterio.errors
 import shapely
+from affine import Affine
 from numpy.typing import NDArray
 from pyproj import CRS
 from pyproj.exceptions import ProjError
@@ -222,7 +224,7 @@ def density_candidates(
             with np.errstate(invalid="ignore"):
                 ok = ~np.ma.getmaskarray(block) & np.isfinite(value) & (value > 0)
             r, c = np.nonzero(ok)
-            x, y = dataset.transform * (c + cols[0] + 0.5, r + r0 + 0.5)
+            x, y = _apply(dataset.transform, c + cols[0] + 0.5, r + r0 + 0.5)
             xs.append(np.asarray(x, dtype=np.float64))
             ys.append(np.asarray(y, dtype=np.float64))
             vs.append(value[ok])
@@ -275,7 +277,7 @@ def _pixel_range(
     """Rows and columns (start, stop) of the pixels that can hold ``bounds``."""
     west, south, east, north = bounds
     inverse = ~dataset.transform
-    corners = [inverse * (x, y) for x in (west, east) for y in (south, north)]
+    corners = [_apply(inverse, x, y) for x in (west, east) for y in (south, north)]
     cols = [c for c, _ in corners]
     rows = [r for _, r in corners]
 
@@ -287,6 +289,11 @@ def _pixel_range(
     return clip(min(rows), max(rows), dataset.height), clip(
         min(cols), max(cols), dataset.width
     )
+
+
+def _apply(t: Affine, col: Any, row: Any) -> tuple[Any, Any]:
+    """``t * (col, row)`` spelled out (affine 3 deprecates ``*``)."""
+    return t.a * col + t.b * row + t.c, t.d * col + t.e * row + t.f
 
 
 def _first_line(exc: Exception) -> str:
