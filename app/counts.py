@@ -57,11 +57,17 @@ def counts_command(
     if out.suffix.lower() not in (".parquet", ".csv"):
         typer.echo(f"error: {out}: --out must end in .parquet or .csv", err=True)
         raise typer.Exit(2)
+    inputs = {p.resolve() for p in (census, crosswalk, boundaries)}
+    if {out.resolve(), report_path(out).resolve()} & inputs:
+        typer.echo(
+            f"error: {out}: --out (or its report) is one of the inputs", err=True
+        )
+        raise typer.Exit(2)
     try:
         limits = limits_from_env(os.environ)
         rows = read_census(census, limits=limits)
         table = read_crosswalk(crosswalk, limits=limits)
-        frame, code, name = read_boundaries(boundaries)
+        frame, code, name = read_boundaries(boundaries, limits=limits)
         communes = boundary_communes(frame, code, name)
         report = carry_households(rows, communes, table, legacy_names())
         result = counts_table(report, communes)

@@ -9,7 +9,7 @@ temporary file beside the target and renamed into place.
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -208,12 +208,16 @@ def read_crosswalk(path: Path, *, limits: Limits = DEFAULT_LIMITS) -> Crosswalk:
 
 
 def read_boundaries(
-    path: Path, code_column: str | None = None, name_column: str | None = None
+    path: Path,
+    code_column: str | None = None,
+    name_column: str | None = None,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[gpd.GeoDataFrame, str, str]:
     """Read commune polygons in WGS84; drop rows without a code; refuse duplicates."""
     # The same reader as a run's inputs: the driver the extension names, budgets,
     # finite vertices, a CRS (boundaries are mailed around like any input).
-    frame = read_vector(path, role="boundaries")
+    frame = read_vector(path, role="boundaries", limits=limits)
     code = pick_column(list(frame.columns), code_column, BOUNDARY_CODE_COLUMNS, path)
     name = pick_column(list(frame.columns), name_column, BOUNDARY_NAME_COLUMNS, path)
     if frame.crs is None:
@@ -301,13 +305,13 @@ def placements_table(report: CarryReport) -> pl.DataFrame:
 def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     """Write through ``write`` into a temporary file beside ``path``, then rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # A new name (not mkstemp's 0600 file): the file follows the umask like any output.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     try:
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import geopandas as gpd
@@ -209,3 +211,33 @@ def test_the_report_is_formula_safe(small: dict[str, Path], tmp_path: Path) -> N
     report = pl.read_csv(report_path(out), infer_schema=False)
     assert report["name"][3] == "'=HYPERLINK(1)"
     assert report["households"][3] == "9"
+
+
+def test_counts_never_writes_over_an_input(small: dict[str, Path]) -> None:
+    census = small["census"]
+    before = census.read_bytes()
+    code, output = run_counts(small, census)
+    assert code == 2
+    assert "is one of the inputs" in output
+    assert census.read_bytes() == before
+
+
+def test_the_table_follows_the_umask(small: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "households.parquet"
+    old = os.umask(0o027)
+    try:
+        assert run_counts(small, out)[0] == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640
+    assert stat.S_IMODE(report_path(out).stat().st_mode) == 0o640
+
+
+def test_a_census_over_the_file_budget_is_refused(
+    small: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEODX_MAX_FILE_BYTES", "100")
+    code, output = run_counts(small, tmp_path / "households.parquet")
+    assert code == 2
+    assert output.startswith(f"error: {small['census']}: table: file is ")
+    assert "GEODX_MAX_FILE_BYTES" in output
