@@ -194,12 +194,12 @@ def open_density(path: Path, *, limits: Limits) -> DatasetReader:
 
 def density_candidates(
     dataset: DatasetReader,
-    bounds: tuple[float, float, float, float],
+    communes: gpd.GeoDataFrame,
     *,
     path: Path,
     limits: Limits,
 ) -> Candidates:
-    """Centres and values of the valid pixels > 0 within ``bounds`` (raster CRS).
+    """Centres and values of the valid pixels > 0 over the communes' bounds.
 
     Band 1, read with its mask (mask band, nodata, alpha) and scale/offset as GDAL
     defines them, in windows of whole rows of at most ``max_raster_window_bytes``.
@@ -210,7 +210,9 @@ def density_candidates(
     """
     where = f"{path}: households spread raster"
     scale, offset, item = _check_density(dataset, where, limits)
-    rows, cols = _pixel_range(dataset, bounds)
+    crs = CRS(dataset.crs.to_wkt())
+    geoms = np.asarray(communes.geometry.values, dtype=object)
+    rows, cols = _pixel_range(dataset, _bounds_in(geoms, CRS(communes.crs), crs))
     xs, ys, vs = [], [], []
     width = cols[1] - cols[0]
     step = max(
@@ -232,7 +234,6 @@ def density_candidates(
         raise InputFileError(
             f"{where}: cannot read pixels: {_first_line(exc)}"
         ) from None
-    crs = CRS(dataset.crs.to_wkt())
     if not xs:
         return Candidates(np.zeros(0), np.zeros(0), np.zeros(0), crs)
     return Candidates(np.concatenate(xs), np.concatenate(ys), np.concatenate(vs), crs)
@@ -354,11 +355,9 @@ def estimate_households(
     matched = match_counts(communes["commune_code"], codes, counts)
     candidates = None
     if spec.spread is not None and spec.spread.suffix.lower() in RASTER_SUFFIXES:
-        geoms = np.asarray(communes.geometry.values, dtype=object)
         with open_density(spec.spread, limits=limits) as dataset:
-            bounds = _bounds_in(geoms, CRS(communes.crs), CRS(dataset.crs.to_wkt()))
             candidates = density_candidates(
-                dataset, bounds, path=spec.spread, limits=limits
+                dataset, communes, path=spec.spread, limits=limits
             )
     elif spec.spread is not None:
         candidates = building_candidates(

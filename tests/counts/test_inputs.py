@@ -268,3 +268,25 @@ def test_building_files_are_checked(tmp_path: Path) -> None:
         True,
         True,
     ]
+
+
+def test_a_raster_without_crs_or_with_a_zero_scale_is_refused(tmp_path: Path) -> None:
+    counts = write_counts(tmp_path / "c.csv")
+    tif = tmp_path / "nocrs.tif"
+    with rasterio.open(
+        tif, "w", driver="GTiff", width=4, height=4, count=1, dtype="uint8",
+        transform=rasterio.transform.from_origin(X0, Y0 + 400, 100, 100),
+    ) as dst:  # fmt: skip
+        dst.write(np.ones((4, 4), dtype=np.uint8), 1)
+    zero = write_density(tmp_path / "zero.tif")
+    with rasterio.open(zero, "r+") as dst:
+        dst.scales = (0.0,)
+    for path, message in ((tif, "has no CRS"), (zero, "has scale 0")):
+        with pytest.raises(GeodxError, match=message) as info:
+            estimate_households(
+                spec(counts, spread=path),
+                communes(tmp_path),
+                utm=CRS(UTM),
+                limits=DEFAULT_LIMITS,
+            )
+        assert str(path) in str(info.value)
