@@ -82,6 +82,7 @@ def test_run_with_a_site_layer_equals_the_brute_force(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
+    assert "warning:" not in done.stderr  # min_rsrp_dbm is used, not ignored
     west = lon < CENTRE[0]
     communes = json.loads((out / "communes.geojson").read_text())["features"]
     got = {f["properties"]["commune_code"]: f["properties"] for f in communes}
