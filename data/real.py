@@ -1,7 +1,7 @@
 """A demo region on real commune boundaries with real household counts.
 
 The boundaries and the number of households per commune are real (after carrying census
-counts to the boundary communes, see :mod:`data.census`); where the households
+counts to the boundary communes, see :mod:`geodx.carry`); where the households
 live inside each commune, and every network, are synthetic, and labelled so.
 """
 
@@ -105,7 +105,7 @@ def build_real_region(
         ``households_not_placed.csv`` lists the rows of the boundaries' provinces
         that matched no commune (province, district, old code and name, households,
         reason). A row lands only on a commune of its own province (see
-        :mod:`data.scope`).
+        :mod:`geodx.carry_scope`).
 
     Raises
     ------
