@@ -113,3 +113,9 @@ def test_the_demo_takes_the_table_as_households_per_commune(
     assert report["per_commune"] == dict(
         zip(table["commune_code"], table["households"], strict=True)
     )
+    # ... and the README's third command runs the region built on it.
+    done = CliRunner().invoke(app, ["run", str(out), "--out", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))
+    assert summary["households"] == OLD_HOUSEHOLDS
+    assert summary["communes_with_households"] == summary["communes"] == 102
