@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geodx.counts import estimate_households
 from geodx.io import read_communes
@@ -208,3 +208,26 @@ def test_counts_whose_code_is_no_commune_are_not_placed(
     )
     assert matched.not_placed == 9.0
     assert matched.not_placed_codes == ("999",)
+
+
+def test_a_raster_in_another_crs_is_assigned_at_its_pixel_centres(
+    tmp_path: Path, communes: gpd.GeoDataFrame
+) -> None:
+    """A WGS84 density raster over UTM communes: centres moved with pyproj, then covers."""
+    box = gpd.GeoSeries([shapely.box(X0, Y0, X0 + 8_000, Y0 + 4_000)], crs=UTM)
+    west, south, east, north = box.to_crs(4326).total_bounds
+    tif = tmp_path / "wgs84.tif"
+    rng = np.random.default_rng(7)
+    raw = rng.integers(0, 5, size=(40, 80)).astype(np.float32)
+    with rasterio.open(
+        tif, "w", driver="GTiff", width=80, height=40, count=1, dtype="float32",
+        crs="EPSG:4326", nodata=0,
+        transform=rasterio.transform.from_bounds(west, south, east, north, 80, 40),
+    ) as dst:  # fmt: skip
+        dst.write(raw, 1)
+    spread = spread_of(tmp_path, communes, tif)
+    assert_conserved(spread, communes)
+    move = Transformer.from_crs(4326, UTM, always_xy=True)
+    cands = [(*move.transform(x, y), v) for x, y, v in brute_pixels(tif)]
+    expected = brute_spread(cands, communes_frame(), COUNTS)
+    assert_same(as_rows(spread, communes), expected)
