@@ -2,11 +2,12 @@
 
     python -m bench.sites [--households 1000000] [--sectors 2000] [--repeat 3]
                           [--naive-sample 200] [--dense-sample 20000]
+                          [--environment urban|suburban|rural]
 
 A generated province of about 110 x 110 km in UTM zone 49N: households clustered in
 towns, three-sector sites near them (azimuths 0/120/240, a tenth omnidirectional; RS
-EIRP 25-33 dBm, heights 25-50 m, 1800 MHz), suburban, threshold -105 dBm. Three ways,
-medians of ``--repeat`` runs:
+EIRP 25-33 dBm, heights 25-50 m, 1800 MHz), suburban by default, threshold -105 dBm.
+Three ways, medians of ``--repeat`` runs:
 
 - **geodx**: :func:`geodx.propagation.predict_rsrp` (blocks of households, only the
   sectors within each sector's exact reach of the block), on every household;
@@ -29,6 +30,7 @@ from collections.abc import Callable
 import numpy as np
 
 from geodx.propagation import (
+    ENVIRONMENTS,
     Sectors,
     loss_terms,
     predict_rsrp,
@@ -36,7 +38,7 @@ from geodx.propagation import (
     sectors_at,
 )
 
-ENVIRONMENT = "suburban"
+DEFAULT_ENVIRONMENT = "suburban"
 THRESHOLD_DBM = -105.0
 SIDE_M = 110_000.0
 
@@ -69,9 +71,11 @@ def province(
     return x, y, built
 
 
-def dense(x: np.ndarray, y: np.ndarray, sectors: Sectors) -> np.ndarray:
+def dense(
+    x: np.ndarray, y: np.ndarray, sectors: Sectors, environment: str
+) -> np.ndarray:
     """Every pair, in chunks of about 2M pairs, no cut-off."""
-    a, _ = loss_terms(sectors.frequency_mhz, sectors.height_m, environment=ENVIRONMENT)
+    a, _ = loss_terms(sectors.frequency_mhz, sectors.height_m, environment=environment)
     k = sectors.rs_eirp_dbm - a
     step = max(1, 2_000_000 // len(sectors))
     out = np.empty(len(x))
@@ -81,7 +85,9 @@ def dense(x: np.ndarray, y: np.ndarray, sectors: Sectors) -> np.ndarray:
     return out
 
 
-def naive(x: np.ndarray, y: np.ndarray, sectors: Sectors) -> np.ndarray:
+def naive(
+    x: np.ndarray, y: np.ndarray, sectors: Sectors, environment: str
+) -> np.ndarray:
     """One household at a time, one sector at a time, in plain Python."""
     rows = list(
         zip(
@@ -104,6 +110,10 @@ def naive(x: np.ndarray, y: np.ndarray, sectors: Sectors) -> np.ndarray:
             lf, lh = math.log10(f), math.log10(hb)
             a = (1.1 * lf - 0.7) * 1.5 - (1.56 * lf - 0.8)
             pl = 46.3 + 33.9 * lf - 13.82 * lh - a + (44.9 - 6.55 * lh) * math.log10(d)
+            if environment == "urban":
+                pl += 3.0
+            elif environment == "rural":
+                pl += -4.78 * lf**2 + 18.33 * lf - 40.94
             g = 0.0
             if not math.isnan(az):
                 phi = (math.degrees(math.atan2(dx, dy)) - az + 180.0) % 360.0 - 180.0
@@ -143,24 +153,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--naive-sample", type=int, default=200)
     parser.add_argument("--dense-sample", type=int, default=20_000)
+    parser.add_argument(
+        "--environment", choices=ENVIRONMENTS, default=DEFAULT_ENVIRONMENT
+    )
     args = parser.parse_args(argv)
     x, y, sectors = province(args.households, args.sectors)
+    env: str = args.environment
     n, k = len(x), len(sectors)
 
     def run() -> np.ndarray:
-        return predict_rsrp(
-            x, y, sectors, environment=ENVIRONMENT, floor_dbm=THRESHOLD_DBM
-        )
+        return predict_rsrp(x, y, sectors, environment=env, floor_dbm=THRESHOLD_DBM)
 
     geodx_s, blocked = timed(run, args.repeat)
     pick = np.random.default_rng(1).choice(n, min(args.dense_sample, n), replace=False)
-    dense_s, dense_r = timed(lambda: dense(x[pick], y[pick], sectors), args.repeat)
+    dense_s, dense_r = timed(lambda: dense(x[pick], y[pick], sectors, env), args.repeat)
     few = pick[: args.naive_sample]
-    naive_s, naive_r = timed(lambda: naive(x[few], y[few], sectors), args.repeat)
+    naive_s, naive_r = timed(lambda: naive(x[few], y[few], sectors, env), args.repeat)
     check_agree(blocked[pick], dense_r)
     check_agree(blocked[few], naive_r)
     covered = float((blocked >= THRESHOLD_DBM).mean() * 100)
-    print(f"{n:,} households x {k:,} sectors ({ENVIRONMENT}, >= {THRESHOLD_DBM} dBm;")
+    print(f"{n:,} households x {k:,} sectors ({env}, >= {THRESHOLD_DBM} dBm;")
     print(f"{covered:.2f} % covered); medians of {args.repeat} runs")
     print(
         f"{'way':<14}{'timed on':>12}{'seconds':>10}{'at full size':>14}{'pairs/s':>12}"
