@@ -257,9 +257,10 @@ def predict_rsrp(
 
     Households are grouped in square blocks of ``block_size_m``; each block is
     evaluated against the sectors whose reach (for ``floor_dbm``) touches the block,
-    in chunks of at most ``max_cells`` household x sector pairs. A household no kept
-    sector reaches gets ``-inf``; below the floor values may be lower than the true
-    RSRP (sectors that cannot reach the floor are not evaluated), never higher.
+    in chunks of at most ``max_cells`` household x sector pairs (at least one
+    household a chunk). A household no kept sector reaches gets ``-inf``; below the
+    floor values may be lower than the true RSRP (sectors that cannot reach the floor
+    are not evaluated), never higher.
 
     Parameters
     ----------

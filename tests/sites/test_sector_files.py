@@ -12,9 +12,16 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from geodx.errors import GeodxError, GeodxWarning, ManifestError, MissingColumn
+from geodx.errors import (
+    GeodxError,
+    GeodxWarning,
+    ManifestError,
+    MissingColumn,
+    UnsupportedFormat,
+)
 from geodx.manifest import LayerSpec, load_manifest
-from layers.sites import read_sectors
+from layers.registry import open_layer
+from layers.sites import SiteLayer, read_sectors
 
 from .naive import UTM_EPSG, to_utm
 
@@ -206,3 +213,28 @@ def test_manifest_refusals(tmp_path: Path, layer: str, expected: str) -> None:
     with pytest.raises(ManifestError, match=None) as info:
         load_manifest(manifest_with(tmp_path, layer))
     assert expected in str(info.value)
+
+
+def test_the_registry_routes_model_layers(tmp_path: Path) -> None:
+    spec = LayerSpec(
+        id="s",
+        kind="mobile",
+        technology="4G",
+        path=write_csv(tmp_path),
+        model="cost231-hata",
+        environment="rural",
+        min_rsrp_dbm=-110.0,
+    )
+    assert isinstance(open_layer(spec, metric_crs=UTM), SiteLayer)  # no warning
+    raster = LayerSpec(
+        id="s",
+        kind="mobile",
+        technology="4G",
+        path=tmp_path / "s.tif",
+        model="cost231-hata",
+        environment="rural",
+    )
+    with pytest.raises(
+        UnsupportedFormat, match="sector table or point file, not a raster"
+    ):
+        open_layer(raster, metric_crs=UTM)
