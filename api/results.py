@@ -30,6 +30,8 @@ from geodx.contract import (
     COMMUNES_FILE,
     DISTRICT_COLUMNS,
     DISTRICTS_FILE,
+    ESTIMATED_MEMBER,
+    ESTIMATED_NOTE,
     GAP_INDICATORS,
     SUMMARY_FILE,
     SYNTHETIC_NOTE,
@@ -156,7 +158,9 @@ class RegionResults:
         # The files' properties are served as written; rows for reports and gap tables
         # get the gap columns older runs did not write, by the contract's rule.
         self._rows = with_gaps(self.communes, self.targets)
-        self.members = {"synthetic": self.synthetic}
+        self.members: dict[str, Any] = {"synthetic": self.synthetic}
+        if self.households_estimated:  # as the run's own files say it (DESIGN.md)
+            self.members[ESTIMATED_MEMBER] = True
         self.communes_index = self._index(self.communes, self.commune_geoms, "commune")
         self.districts_index = self._index(
             self.districts, self.district_geoms, "district"
@@ -190,6 +194,11 @@ class RegionResults:
     def synthetic(self) -> bool:
         """True when the region's inputs are synthetic (generated) data."""
         return bool(self.summary.get("synthetic", False))
+
+    @property
+    def households_estimated(self) -> bool:
+        """True when households were spread from counts: every figure is an estimate."""
+        return self.summary.get(ESTIMATED_MEMBER) is True
 
     @property
     def h3_resolution(self) -> int:
@@ -247,7 +256,9 @@ class RegionResults:
 
         def build() -> bytes:
             table = localise(self.gaps(indicator), lang)
-            note = SYNTHETIC_NOTE if self.synthetic else None
+            notes = [SYNTHETIC_NOTE] * self.synthetic
+            notes += [ESTIMATED_NOTE] * self.households_estimated
+            note = " · ".join(notes) or None
             if fmt == "csv":
                 return to_csv(table, note=note)
             return to_xlsx(table, title=f"gaps {indicator}", note=note)

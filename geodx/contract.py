@@ -98,6 +98,7 @@ SYNTHETIC_NOTE = "Dữ liệu giả lập — synthetic data, not real coverage"
 # Households from counts (DESIGN.md): a top-level member of every GeoJSON a run
 # writes, and summary.json keys beside it.
 ESTIMATED_MEMBER = "households_estimated"
+ESTIMATED_NOTE = "Số hộ ước tính từ số liệu thống kê — household figures are estimates spread from counts"
 ESTIMATE_KEYS = (
     ESTIMATED_MEMBER,
     "households_method",

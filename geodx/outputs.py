@@ -40,7 +40,7 @@ from geodx.coverage import (
 )
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
-from geodx.manifest import Manifest
+from geodx.manifest import LayerSpec, Manifest
 from geodx.spread import Estimate
 
 
@@ -288,13 +288,25 @@ def _layer_summaries(
                 if sources[spec.slug] in {"lines", "points"}
                 else None,
                 "min_rsrp_dbm": spec.min_rsrp_dbm
-                if sources[spec.slug] == "raster"
+                if sources[spec.slug] in {"raster", "sites"}
                 else None,
+                **_model_fields(spec, sources[spec.slug]),
                 "households": count(covered, integral),
                 "pct": pct(covered, hh),
             }
         )
     return out
+
+
+def _model_fields(spec: LayerSpec, source: str) -> dict[str, Any]:
+    """The prediction model of a layer predicted from sites (DESIGN.md), else nothing."""
+    if source != "sites":
+        return {}
+    return {
+        "model": spec.model,
+        "environment": spec.environment,
+        "indoor_loss_db": spec.indoor_loss_db,
+    }
 
 
 def definitions(manifest: Manifest) -> dict[str, Any]:

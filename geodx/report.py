@@ -38,6 +38,8 @@ def report_lines(
         summary.get("synthetic") and "synthetic" not in summary["region"].lower()
     )
     label = " (SYNTHETIC DATA — dữ liệu mô phỏng)" if synthetic else ""
+    if summary.get("households_estimated") is True:
+        label += " (households estimated from counts — số hộ ước tính)"
     met = {True: "MET", False: "NOT MET", None: "n/a"}
     lines = [
         f"{summary['region']}{label}",

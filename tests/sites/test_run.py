@@ -93,6 +93,8 @@ def test_run_with_a_site_layer_equals_the_brute_force(tmp_path: Path) -> None:
     assert summary["households"] == int(weight.sum())
     (layer,) = summary["layers"]
     assert layer["source"] == "sites"
+    assert layer["min_rsrp_dbm"] == THRESHOLD  # the definitions used, with the result
+    assert layer["model"] == "cost231-hata"
     assert layer["households"] == int(weight[covered].sum())
     cells = pq.read_table(out / "cells.parquet").to_pandas()
     assert int(cells["layer_vt_sites_households"].sum()) == int(weight[covered].sum())
