@@ -110,6 +110,43 @@ class LayerFigures(BaseModel):
     technology: str | None
     households: int | float | None
     pct: float | None
+    indoor_households: int | float | None = Field(
+        default=None,
+        description="Covered indoors (layers with indoor_loss_db); null otherwise.",
+    )
+
+
+class OperatorFigures(BaseModel):
+    """Households covered by any of one operator's fibre layers and 4G/5G layers."""
+
+    operator: str
+    slug: str
+    fibre_households: int | float | None = Field(
+        default=None, description="Null when the operator has no fibre layer."
+    )
+    fibre_pct: float | None = None
+    mobile_households: int | float | None = Field(
+        default=None, description="Null when the operator has no 4G/5G layer."
+    )
+    mobile_pct: float | None = None
+
+
+class MobileViews(BaseModel):
+    """Households by number of mobile operators, indoors, and at +-3 dB."""
+
+    operators_0_households: int | float | None = None
+    operators_1_households: int | float | None = None
+    operators_2_households: int | float | None = None
+    operators_3plus_households: int | float | None = None
+    all_operators_households: int | float | None = None
+    indoor_households: int | float | None = None
+    indoor_pct: float | None = None
+    households_minus3db: int | float | None = None
+    households_plus3db: int | float | None = None
+    covered_sensitive: bool | None = Field(
+        default=None,
+        description="Whether mobile_covered differs at -3 or +3 dB.",
+    )
 
 
 class TargetStatus(BaseModel):
@@ -140,6 +177,8 @@ class CommuneReport(BaseModel):
     by_technology: list[IndicatorFigures]
     targets: list[TargetStatus]
     by_operator: dict[str, list[LayerFigures]]
+    operators: list[OperatorFigures] = Field(default_factory=list)
+    mobile_views: MobileViews | None = None
     definitions: dict[str, Any]
 
 

@@ -21,9 +21,9 @@ import pandas as pd
 import shapely
 
 from geodx import __version__
-from geodx.contract import input_path
+from geodx.contract import MARGIN_COLUMNS, input_path
 from geodx.counts import estimate_households
-from geodx.coverage import Overlay, assign_communes
+from geodx.coverage import Overlay, assign_communes, household_views
 from geodx.crs import reproject
 from geodx.errors import GeodxError
 from geodx.grid import points_to_cells
@@ -40,6 +40,7 @@ from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
 from geodx.validate import check_households_in_region
+from layers.base import LayerAnswer, answer
 from layers.registry import is_raster, open_layer
 
 Progress = Callable[[str], None]
@@ -76,10 +77,12 @@ def metric_crs(communes_wgs84: np.ndarray) -> Any:
 
 def _layer_task(
     spec: LayerSpec, households: HouseholdPoints, utm: Any, limits: Limits
-) -> tuple[np.ndarray, str, float]:
+) -> tuple[LayerAnswer, str, float]:
+    """Open a layer and answer at its threshold, at the margins and indoors."""
     start = time.perf_counter()
     layer = open_layer(spec, metric_crs=utm, limits=limits)
-    return layer.covers(households), layer.source, time.perf_counter() - start
+    got = answer(layer, households, tuple(MARGIN_COLUMNS.values()))
+    return got, layer.source, time.perf_counter() - start
 
 
 def overlay(
@@ -116,24 +119,37 @@ def overlay(
             assignment = assign_communes(households, communes)
         with clock.stage("index households on H3"):
             cells = cells_job.result()
-        indicators = {
-            k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")
-        }
-        per_layer: dict[str, np.ndarray] = {}
+        answers: dict[str, LayerAnswer] = {}
         sources: dict[str, str] = {}
         for spec, job in zip(manifest.layers, jobs, strict=True):
             if clock.progress:
                 clock.progress(f"layer {spec.id}")
-            covered, sources[spec.slug], seconds = job.result()
+            answers[spec.slug], sources[spec.slug], seconds = job.result()
             clock.timings[f"layer {spec.id} (thread)"] = seconds
-            per_layer[spec.slug] = covered
-            if spec.kind == "fibre":
-                indicators["fibre"] |= covered
-            else:
-                indicators["mobile"] |= covered
-                if spec.technology == "5G":
-                    indicators["mobile_5g"] |= covered
-    return Overlay(households, assignment, cells, indicators, per_layer, sources)
+    indicators, per_layer = _indicators(manifest, answers, n)
+    shifted = {slug: got.shifted for slug, got in answers.items()}
+    indoor = {s: got.indoor for s, got in answers.items() if got.indoor is not None}
+    views, columns = household_views(manifest.layers, per_layer, shifted, indoor, n)
+    return Overlay(
+        households, assignment, cells, indicators, per_layer, sources, views, columns
+    )
+
+
+def _indicators(
+    manifest: Manifest, answers: dict[str, LayerAnswer], n: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The indicators (fibre, mobile, mobile_5g) and each layer's answer per household."""
+    indicators = {k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")}
+    per_layer: dict[str, np.ndarray] = {}
+    for spec in manifest.layers:
+        covered = per_layer[spec.slug] = answers[spec.slug].covered
+        if spec.kind == "fibre":
+            indicators["fibre"] |= covered
+        else:
+            indicators["mobile"] |= covered
+            if spec.technology == "5G":
+                indicators["mobile_5g"] |= covered
+    return indicators, per_layer
 
 
 def run_region(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -9,8 +10,26 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from geodx.contract import GAP_COLUMNS, ID_COLUMNS, count, gap, pct, target_met
-from geodx.manifest import Targets
+from geodx.contract import (
+    ALL_OPERATORS_COLUMN,
+    GAP_COLUMNS,
+    ID_COLUMNS,
+    INDOOR_COLUMN,
+    MARGIN_COLUMNS,
+    OPERATOR_COUNT_COLUMNS,
+    OPERATOR_KINDS,
+    SENSITIVE_COLUMN,
+    ViewColumn,
+    count,
+    gap,
+    indoor_layer_column,
+    operator_column,
+    pct,
+    sensitive,
+    target_met,
+    view_columns,
+)
+from geodx.manifest import LayerSpec, Targets, slugify
 from geodx.overlay import polygon_pairs
 from geodx.points import HouseholdPoints
 
@@ -63,6 +82,9 @@ class Overlay:
     indicators: dict[str, np.ndarray]
     layers: dict[str, np.ndarray]
     sources: dict[str, str]
+    # Per operator, indoor and margin views (count column -> per-household mask).
+    views: dict[str, np.ndarray] = field(default_factory=dict)
+    columns: list[ViewColumn] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +94,7 @@ class IndicatorSums:
     households: NDArray[np.float64]
     indicators: dict[str, NDArray[np.float64]] = field(default_factory=dict)
     layers: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    views: dict[str, NDArray[np.float64]] = field(default_factory=dict)
 
 
 def sum_by(
@@ -80,6 +103,7 @@ def sum_by(
     weight: NDArray[np.float64],
     indicators: dict[str, NDArray[np.bool_]],
     layers: dict[str, NDArray[np.bool_]],
+    views: Mapping[str, NDArray[np.bool_]] | None = None,
 ) -> IndicatorSums:
     """Sum weights per group with ``bincount``; ``group`` in ``0..n_groups-1``."""
 
@@ -91,6 +115,7 @@ def sum_by(
         households=total(None),
         indicators={k: total(v) for k, v in indicators.items()},
         layers={k: total(v) for k, v in layers.items()},
+        views={k: total(v) for k, v in (views or {}).items()},
     )
 
 
@@ -101,8 +126,12 @@ def coverage_properties(
     *,
     integral: bool,
     layer_slugs: list[str],
+    columns: Sequence[ViewColumn] = (),
 ) -> dict[str, object]:
-    """The contract's figures for group ``i``: counts, percentages, flags and gap."""
+    """The contract's figures for group ``i``: counts, percentages, flags and gap.
+
+    ``columns``: the view columns, null where ``sums.views`` lacks them.
+    """
     hh = float(sums.households[i])
     fibre = float(sums.indicators["fibre"][i])
     mobile = float(sums.indicators["mobile"][i])
@@ -122,6 +151,12 @@ def coverage_properties(
         value = float(sums.layers[slug][i])
         props[f"layer_{slug}_households"] = count(value, integral)
         props[f"layer_{slug}_pct"] = pct(value, hh)
+    for column in columns:
+        sums_of = sums.views.get(column.name)
+        got = None if sums_of is None else float(sums_of[i])
+        props[column.name] = None if got is None else count(got, integral)
+        if column.pct is not None:
+            props[column.pct] = None if got is None else pct(got, hh)
     return props
 
 
@@ -132,19 +167,88 @@ def commune_table(
     *,
     integral: bool,
     layer_slugs: list[str],
+    columns: Sequence[ViewColumn] = (),
 ) -> pd.DataFrame:
     """One row of figures per commune (``sums`` index ``i + 1`` is commune ``i``)."""
     rows = []
     t = targets.mobile_commune_household_pct
+    margins = [sums.views.get(name) for name in MARGIN_COLUMNS]
     for i in range(len(communes)):
         props = coverage_properties(
-            sums, i + 1, targets, integral=integral, layer_slugs=layer_slugs
-        )
+            sums, i + 1, targets, integral=integral, layer_slugs=layer_slugs,
+            columns=columns,
+        )  # fmt: skip
         hh = float(sums.households[i + 1])
         mobile = float(sums.indicators["mobile"][i + 1])
-        props["mobile_covered"] = target_met(mobile, hh, t)
+        met = target_met(mobile, hh, t)
+        props["mobile_covered"] = met
         props[GAP_COLUMNS["mobile"]] = gap(mobile, hh, t)
+        if columns:
+            minus, plus = (
+                float(m[i + 1]) if m is not None else mobile for m in margins
+            )
+            props[SENSITIVE_COLUMN] = sensitive(met, minus, plus, hh, t)
         rows.append(props)
     figures = pd.DataFrame(rows, index=communes.index)
     ids = communes[list(ID_COLUMNS)]
     return pd.DataFrame(pd.concat([ids, figures], axis=1))
+
+
+def _any(masks: Sequence[NDArray[np.bool_]], n: int) -> NDArray[np.bool_]:
+    out = np.zeros(n, dtype=bool)
+    for mask in masks:
+        out |= mask
+    return out
+
+
+def operator_layers(layers: Sequence[LayerSpec]) -> dict[str, dict[str, list[str]]]:
+    """Operator slug -> kind -> the slugs of its layers, in manifest order."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for spec in layers:
+        if spec.operator is None:
+            continue
+        kinds = out.setdefault(slugify(spec.operator), {k: [] for k in OPERATOR_KINDS})
+        kinds[spec.kind].append(spec.slug)
+    return out
+
+
+def household_views(
+    layers: Sequence[LayerSpec],
+    covered: Mapping[str, NDArray[np.bool_]],
+    shifted: Mapping[str, Mapping[float, NDArray[np.bool_]]],
+    indoor: Mapping[str, NDArray[np.bool_]],
+    n: int,
+) -> tuple[dict[str, NDArray[np.bool_]], list[ViewColumn]]:
+    """Per-household masks of the per-operator, indoor and margin views, and columns.
+
+    ``covered``, ``shifted`` (delta -> mask) and ``indoor`` are keyed by layer slug;
+    a view without a mask (an operator without a layer of a kind, no indoor layer,
+    no operator with 4G/5G) is left out of the masks and written as null.
+    """
+    views: dict[str, NDArray[np.bool_]] = {}
+    operators = operator_layers(layers)
+    mobile_ops = []
+    for op, kinds in operators.items():
+        for kind, slugs in kinds.items():
+            if slugs:
+                mask = _any([covered[s] for s in slugs], n)
+                views[operator_column(op, kind).name] = mask
+                if kind == "mobile":
+                    mobile_ops.append(mask)
+    served = np.zeros(n, dtype=np.int64)
+    for mask in mobile_ops:
+        served += mask
+    for k, name in enumerate(OPERATOR_COUNT_COLUMNS):
+        last = k == len(OPERATOR_COUNT_COLUMNS) - 1
+        views[name] = served >= k if last else served == k
+    if mobile_ops:
+        views[ALL_OPERATORS_COLUMN] = served == len(mobile_ops)
+    mobile = [spec.slug for spec in layers if spec.kind == "mobile"]
+    inside = [s for s in mobile if s in indoor]
+    if inside:
+        views[INDOOR_COLUMN] = _any([indoor[s] for s in inside], n)
+    for s in inside:
+        views[indoor_layer_column(s)] = indoor[s]
+    for name, delta in MARGIN_COLUMNS.items():
+        views[name] = _any([shifted[s][delta] for s in mobile], n)
+    return views, view_columns(list(operators), inside)

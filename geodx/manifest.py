@@ -468,6 +468,29 @@ class _Parser:
                     f"id clashes with layer '{seen[spec.slug]}' (same column name)",
                 )
             seen[spec.slug] = spec.id
+        self.check_view_columns(layers)
+
+    def check_view_columns(self, layers: tuple[LayerSpec, ...]) -> None:
+        """Operators and indoor layers name columns too: no two may share one."""
+        operators: dict[str, str] = {}
+        for spec in layers:
+            name = spec.operator
+            if name is not None and operators.setdefault(slugify(name), name) != name:
+                raise self.fail(
+                    f"layers '{spec.id}'",
+                    f"operator {name!r} clashes with operator "
+                    f"{operators[slugify(name)]!r} (same column operator_"
+                    f"{slugify(name)}_*); spell them the same or apart",
+                )
+        slugs = {spec.slug: spec.id for spec in layers}
+        for spec in layers:
+            other = slugs.get(f"{spec.slug}_indoor")
+            if spec.indoor_loss_db is not None and other is not None:
+                raise self.fail(
+                    f"layers '{other}'",
+                    f"id clashes with the indoor column of layer '{spec.id}' "
+                    f"(layer_{spec.slug}_indoor_households)",
+                )
 
     def targets(self, table: Any) -> Targets:
         t = self.check_keys("targets", table, _TARGET_KEYS)

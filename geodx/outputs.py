@@ -22,11 +22,16 @@ from geodx.contract import (
     ESTIMATED_MEMBER,
     H3_COL,
     INDICATORS,
+    SENSITIVE_COLUMN,
+    SENSITIVE_COUNT,
     SUMMARY_FILE,
+    VIEW_DEFINITIONS,
+    ViewColumn,
     clean,
     collection_bytes,
     count,
     feature_bytes,
+    indoor_layer_column,
     pct,
     public_inputs,
     target_met,
@@ -36,11 +41,12 @@ from geodx.coverage import (
     Overlay,
     commune_table,
     coverage_properties,
+    operator_layers,
     sum_by,
 )
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
-from geodx.manifest import LayerSpec, Manifest
+from geodx.manifest import LayerSpec, Manifest, slugify
 from geodx.spread import Estimate
 
 
@@ -108,9 +114,21 @@ def _write_areas(
     """Write communes.geojson and districts.geojson; return the commune table and sums."""
     hh = result.households
     group = result.assignment.commune + 1  # 0: unassigned
-    sums = sum_by(group, len(communes) + 1, hh.weight, result.indicators, result.layers)
+    sums = sum_by(
+        group,
+        len(communes) + 1,
+        hh.weight,
+        result.indicators,
+        result.layers,
+        result.views,
+    )
     table = commune_table(
-        communes, sums, manifest.targets, integral=integral, layer_slugs=slugs
+        communes,
+        sums,
+        manifest.targets,
+        integral=integral,
+        layer_slugs=slugs,
+        columns=result.columns,
     )
     members = _members(manifest, estimate)
     write_bytes(
@@ -118,8 +136,9 @@ def _write_areas(
         _geojson(geoms, table, table["commune_code"], members),
     )
     districts = district_table(
-        table, geoms, sums, manifest, integral=integral, slugs=slugs
-    )
+        table, geoms, sums, manifest, integral=integral, slugs=slugs,
+        columns=result.columns,
+    )  # fmt: skip
     shapes = districts.pop("geometry").to_numpy()
     write_bytes(
         out / DISTRICTS_FILE,
@@ -136,6 +155,7 @@ def district_table(
     *,
     integral: bool,
     slugs: list[str],
+    columns: list[ViewColumn] | None = None,
 ) -> pd.DataFrame:
     """One row per district: totals of its communes, gap on the district's own totals."""
     has = table["district_code"].notna().to_numpy()
@@ -157,8 +177,13 @@ def district_table(
         }
         props.update(
             coverage_properties(
-                dsums, d, manifest.targets, integral=integral, layer_slugs=slugs
-            )
+                dsums,
+                d,
+                manifest.targets,
+                integral=integral,
+                layer_slugs=slugs,
+                columns=columns or (),
+            )  # fmt: skip
         )
         props["geometry"] = shapely.union_all(geoms[rows[group == d]])
         records.append(props)
@@ -175,12 +200,17 @@ def _regroup(
         households=agg(sums.households),
         indicators={k: agg(v) for k, v in sums.indicators.items()},
         layers={k: agg(v) for k, v in sums.layers.items()},
+        views={k: agg(v) for k, v in sums.views.items()},
     )
 
 
 def _commune_counts(members: pd.DataFrame, manifest: Manifest) -> dict[str, Any]:
     with_hh = int((members["households"] > 0).sum())
     covered = int((members["mobile_covered"] == True).sum())  # noqa: E712 - nullable
+    margin: dict[str, Any] = {}
+    if SENSITIVE_COLUMN in members:
+        flips = members[SENSITIVE_COLUMN] == True  # noqa: E712 - nullable
+        margin[SENSITIVE_COUNT] = int(flips.sum())
     return {
         "communes": len(members),
         "communes_with_households": with_hh,
@@ -189,6 +219,7 @@ def _commune_counts(members: pd.DataFrame, manifest: Manifest) -> dict[str, Any]
         "mobile_target_met": target_met(
             covered, with_hh, manifest.targets.mobile_commune_pct
         ),
+        **margin,
     }
 
 
@@ -200,8 +231,15 @@ def cell_table(
     stride = len(communes) + 1
     key = cell_idx.astype(np.int64) * stride + (result.assignment.commune + 1)
     keys, group = np.unique(key, return_inverse=True)
+    # The views counted in households (not the margins: those are commune figures).
+    views = {k: v for k, v in result.views.items() if k.endswith(COUNT_SUFFIX)}
     sums = sum_by(
-        group, len(keys), result.households.weight, result.indicators, result.layers
+        group,
+        len(keys),
+        result.households.weight,
+        result.indicators,
+        result.layers,
+        views,
     )
     codes = communes["commune_code"].to_numpy(dtype=object)
     commune = keys % stride - 1
@@ -221,6 +259,9 @@ def cell_table(
     }
     for slug in slugs:
         columns[f"layer_{slug}_households"] = col(sums.layers[slug])
+    for view in result.columns:
+        if view.name in sums.views:
+            columns[view.name] = col(sums.views[view.name])
     return pa.table(columns)
 
 
@@ -241,7 +282,7 @@ def summarise(
         len(sums.households) - 1, dtype=np.int64), 1)  # fmt: skip
     hh = float(province.households[0])
     figures = coverage_properties(
-        province, 0, targets, integral=integral, layer_slugs=[]
+        province, 0, targets, integral=integral, layer_slugs=[], columns=result.columns
     )
     counts = _commune_counts(table, manifest)
     overlap = float(result.households.weight[result.assignment.overlap].sum())
@@ -259,6 +300,7 @@ def summarise(
         "counts_exact": integral,
         "targets": asdict(targets),
         "layers": _layer_summaries(manifest, sums, hh, integral, result.sources),
+        "operators": _operator_summaries(manifest),
         "definitions": definitions(manifest),
         "inputs": public_inputs(inputs, manifest.root),
         "engine_version": engine,
@@ -293,8 +335,35 @@ def _layer_summaries(
                 **_model_fields(spec, sources[spec.slug]),
                 "households": count(covered, integral),
                 "pct": pct(covered, hh),
+                **_indoor_fields(spec, sums, integral),
             }
         )
+    return out
+
+
+def _indoor_fields(
+    spec: LayerSpec, sums: IndicatorSums, integral: bool
+) -> dict[str, Any]:
+    """A layer's indoor households (its ``indoor_loss_db``), else nothing."""
+    column = indoor_layer_column(spec.slug)
+    if column not in sums.views:
+        return {}
+    return {"indoor_households": count(float(sums.views[column][1:].sum()), integral)}
+
+
+def _operator_summaries(manifest: Manifest) -> list[dict[str, Any]]:
+    """Each operator's name, column slug and layer ids by kind."""
+    out = []
+    for slug, kinds in operator_layers(manifest.layers).items():
+        name = next(
+            s.operator
+            for s in manifest.layers
+            if s.operator and slugify(s.operator) == slug
+        )
+        ids = {
+            k: [s.id for s in manifest.layers if s.slug in v] for k, v in kinds.items()
+        }
+        out.append({"operator": name, "slug": slug, "layers": ids})
     return out
 
 
@@ -329,4 +398,5 @@ def definitions(manifest: Manifest) -> dict[str, Any]:
         "households": "households assigned to a commune; unassigned_households are outside every commune",
         "pct_decimals": 4,
         "h3_resolution": manifest.h3_resolution,
+        **VIEW_DEFINITIONS,
     }

@@ -10,6 +10,7 @@ which blocks to read and what reaches the threshold.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 
 import numpy as np
@@ -27,6 +28,7 @@ from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
 from geodx.points import HouseholdPoints
 from geodx.raster import pixel_windows, points_to_pixels, signal_reaches
+from layers.base import LayerAnswer
 
 RASTER_SUFFIXES = {".tif", ".tiff"}
 # Raster formats geodx does not read (GDAL would): refused by name, not by content.
@@ -167,18 +169,32 @@ class SignalRaster:
             When pixels cannot be read, or valid values near households are not RSRP
             in dBm (outside ``RSRP_RANGE_DBM`` after scale and offset).
         """
+        return self.answer(households, ()).covered
+
+    def answer(
+        self, households: HouseholdPoints, deltas_db: Sequence[float]
+    ) -> LayerAnswer:
+        """Covered at the threshold and with every pixel value ``delta`` dB higher.
+
+        The pixels are read once; each delta is one more comparison
+        (``value + delta >= min_rsrp_dbm``). Rasters give no indoor answer.
+        """
         x, y = households.xy(self.crs)
         row, col, inside = points_to_pixels(
             x, y, self.transform, width=self.width, height=self.height
         )
-        out = np.zeros(len(x), dtype=bool)
+        values = np.full(len(x), np.nan)
         idx = np.flatnonzero(inside)
-        if len(idx) == 0:
-            return out
-        values = self.values_at(row[idx], col[idx])
-        self._check_range(values)
-        out[idx] = signal_reaches(values, min_value=self.spec.min_rsrp_dbm)
-        return out
+        if len(idx):
+            values[idx] = self.values_at(row[idx], col[idx])
+            self._check_range(values[idx])
+        threshold = self.spec.min_rsrp_dbm
+        return LayerAnswer(
+            covered=signal_reaches(values, min_value=threshold),
+            shifted={
+                d: signal_reaches(values + d, min_value=threshold) for d in deltas_db
+            },
+        )
 
     def values_at(
         self, row: NDArray[np.int64], col: NDArray[np.int64]

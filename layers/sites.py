@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,7 @@ from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
 from geodx.points import WGS84, HouseholdPoints
 from geodx.propagation import DEFAULT_BEAMWIDTH_DEG, Sectors, predict_rsrp
+from layers.base import LayerAnswer
 
 REQUIRED = ("height_m", "frequency_mhz", "rs_eirp_dbm")
 OPTIONAL = ("azimuth_deg", "beamwidth_deg")
@@ -325,15 +327,34 @@ class SiteLayer:
         sectors = read_sectors(spec, metric_crs=metric_crs, limits=limits)
         return cls(spec, sectors, metric_crs=metric_crs)
 
-    def rsrp(self, households: HouseholdPoints) -> NDArray[np.float64]:
-        """Predicted RSRP (dBm), exact wherever it is ``>= min_rsrp_dbm``."""
+    def rsrp(
+        self, households: HouseholdPoints, *, margin_db: float = 0.0
+    ) -> NDArray[np.float64]:
+        """Predicted RSRP (dBm), exact wherever it is ``>= min_rsrp_dbm - margin_db``."""
         x, y = households.xy(self.metric_crs)
         return predict_rsrp(
             x,
             y,
             self.sectors,
             environment=self.environment,
-            floor_dbm=self.spec.min_rsrp_dbm,
+            floor_dbm=self.spec.min_rsrp_dbm - max(margin_db, 0.0),
+        )
+
+    def answer(
+        self, households: HouseholdPoints, deltas_db: Sequence[float]
+    ) -> LayerAnswer:
+        """Covered, covered with every RSRP ``delta`` dB higher, and indoors.
+
+        RSRP is predicted once, exact down to the lowest shifted threshold; each answer
+        is one comparison (``rsrp + delta >= min_rsrp_dbm``,
+        ``rsrp - indoor_loss_db >= min_rsrp_dbm``).
+        """
+        rsrp = self.rsrp(households, margin_db=max(deltas_db, default=0.0))
+        threshold, loss = self.spec.min_rsrp_dbm, self.spec.indoor_loss_db
+        return LayerAnswer(
+            covered=np.asarray(rsrp >= threshold),
+            shifted={d: np.asarray(rsrp + d >= threshold) for d in deltas_db},
+            indoor=None if loss is None else np.asarray(rsrp - loss >= threshold),
         )
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:

@@ -19,6 +19,8 @@ from api.schemas import (
     GapsTable,
     IndicatorFigures,
     LayerFigures,
+    MobileViews,
+    OperatorFigures,
     RegionSummary,
     TargetStatus,
 )
@@ -26,8 +28,11 @@ from geodx.contract import (
     GAP_COLUMNS,
     GAP_INDICATORS,
     INDICATORS,
+    MARGIN_COLUMNS,
     MET_COLUMNS,
+    SENSITIVE_COLUMN,
     TARGET_KEYS,
+    indoor_layer_column,
 )
 
 router = APIRouter(tags=["officials"])
@@ -65,6 +70,7 @@ def report(results: RegionResults, row: dict[str, Any]) -> CommuneReport:
                 technology=layer.technology,
                 households=row.get(f"layer_{layer.slug}_households"),
                 pct=row.get(f"layer_{layer.slug}_pct"),
+                indoor_households=row.get(indoor_layer_column(layer.slug)),
             )
         )
     return CommuneReport(
@@ -93,7 +99,49 @@ def report(results: RegionResults, row: dict[str, Any]) -> CommuneReport:
             for ind in GAP_INDICATORS
         ],
         by_operator=by_operator,
+        operators=_operators(results, row),
+        mobile_views=_mobile_views(row),
         definitions={"targets": t, **(results.summary.get("definitions") or {})},
+    )
+
+
+def _operators(results: RegionResults, row: dict[str, Any]) -> list[OperatorFigures]:
+    """The per-operator figures of a commune (results written before them: none)."""
+    out = []
+    for entry in results.summary.get("operators") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("slug"), str):
+            continue
+        stem = f"operator_{entry['slug']}"
+        out.append(
+            OperatorFigures(
+                operator=str(entry.get("operator")),
+                slug=entry["slug"],
+                **{
+                    f"{kind}_{part}": row.get(f"{stem}_{kind}_{part}")
+                    for kind in ("fibre", "mobile")
+                    for part in ("households", "pct")
+                },
+            )
+        )
+    return out
+
+
+def _mobile_views(row: dict[str, Any]) -> MobileViews | None:
+    """Operators serving, indoor and margin figures; None for results without them."""
+    if SENSITIVE_COLUMN not in row:
+        return None
+    minus, plus = MARGIN_COLUMNS
+    return MobileViews(
+        **{
+            f"operators_{k}_households": row.get(f"mobile_operators_{k}_households")
+            for k in ("0", "1", "2", "3plus")
+        },
+        all_operators_households=row.get("mobile_all_operators_households"),
+        indoor_households=row.get("mobile_indoor_households"),
+        indoor_pct=row.get("mobile_indoor_pct"),
+        households_minus3db=row.get(minus),
+        households_plus3db=row.get(plus),
+        covered_sensitive=row.get(SENSITIVE_COLUMN),
     )
 
 
