@@ -14,6 +14,7 @@ import numpy as np
 import pyproj
 
 from data import network
+from data.estimates import write_sites
 from data.radio import Operator4G, grid_over, rsrp_raster
 from data.world import World
 from data.writer import manifest_text, write_raster, write_vector
@@ -32,11 +33,15 @@ Builder = Callable[[np.random.Generator, World, str], gpd.GeoDataFrame]
 
 
 def write_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list[Layer]:
-    """Write every synthetic layer into ``out_dir``; return their manifest entries."""
+    """Write every synthetic layer into ``out_dir``; return their manifest entries.
+
+    The 4G site list comes last, so that the other layers do not change with it.
+    """
     return (
         _fibre_layers(rng, world, out_dir)
         + _mobile_4g_layers(rng, world, out_dir)
         + _mobile_5g_layers(rng, world, out_dir)
+        + [write_sites(rng, world, out_dir)]
     )
 
 

@@ -44,8 +44,13 @@ def demo_command(
         int, typer.Option(help="Random seed; same seed, same files.")
     ] = 2025,
     households: Annotated[
-        int, typer.Option(help="Households of the synthetic province.", min=100)
-    ] = 500_000,
+        str,
+        typer.Option(
+            help="Households of the synthetic province: N (points), 'points', "
+            "'counts' (a per-commune counts table spread over density.tif), or "
+            "'points:N' / 'counts:N'.",
+        ),
+    ] = "points",
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild even when up to date.")
     ] = False,
@@ -57,8 +62,12 @@ def demo_command(
         raise typer.BadParameter(
             "--crosswalk needs --boundaries and --households-table"
         )
+    form, size = households_form(households)
     try:
-        params = demo_params(boundaries, households_table, crosswalk, seed, households)
+        params = demo_params(boundaries, households_table, crosswalk, seed, size)
+        extra = {"counts": True} if form == "counts" else {}
+        if form == "counts":
+            params["households_form"] = "counts"  # points builds keep their params
         manifest = out / "region.toml"
         if not force and manifest.is_file() and _stored_params(out) == params:
             typer.echo(f"Demo region ({params['mode']}) is up to date: {manifest}")
@@ -67,17 +76,49 @@ def demo_command(
             build_into(
                 out,
                 params,
-                lambda d: _synthetic()(d, seed=seed, households=households),
+                lambda d: _synthetic()(d, seed=seed, households=size, **extra),
+            )
+            kind = (
+                "households as counts per commune" if form == "counts" else "households"
             )
             typer.echo(
-                f"Built the synthetic demo province (synthetic data, {households:,} "
-                f"households, seed {seed}): {manifest}"
+                f"Built the synthetic demo province (synthetic data, {size:,} "
+                f"{kind}, seed {seed}): {manifest}"
             )
             return manifest
         return _build_real(out, params, boundaries, households_table, crosswalk, seed)
     except GeodxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+
+
+DEFAULT_HOUSEHOLDS = 500_000
+HOUSEHOLD_FORMS = ("points", "counts")
+
+
+def households_form(value: str) -> tuple[str, int]:
+    """Parse ``--households``: ``N``, ``points``, ``counts``, ``points:N`` or ``counts:N``.
+
+    Examples
+    --------
+    >>> households_form("2000"), households_form("counts"), households_form("counts:900")
+    (('points', 2000), ('counts', 500000), ('counts', 900))
+    """
+    form, _, number = value.strip().lower().rpartition(":")
+    if not form and number in HOUSEHOLD_FORMS:
+        form, number = number, str(DEFAULT_HOUSEHOLDS)
+    form = form or "points"
+    try:
+        size = int(number.replace("_", ""))
+    except ValueError:
+        size = -1
+    if form not in HOUSEHOLD_FORMS or size < 100:
+        raise typer.BadParameter(
+            f"was {value!r}; expected N >= 100, 'points', 'counts', 'points:N' or "
+            "'counts:N'",
+            param_hint="--households",
+        )
+    return form, size
 
 
 def _build_real(

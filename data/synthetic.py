@@ -15,6 +15,7 @@ from shapely.geometry.base import BaseGeometry
 
 from data.assemble import write_layers, write_manifest
 from data.errors import DemoInputError
+from data.estimates import DENSITY_NAME, write_counts, write_density
 from data.names import REGION_NAME
 from data.placement import (
     along_lines,
@@ -35,7 +36,7 @@ APARTMENT_SHARE = 0.02  # households in apartment blocks (points with weight 8-6
 
 
 def build_synthetic_region(
-    out_dir: Path, *, seed: int = 2025, households: int = 500_000
+    out_dir: Path, *, seed: int = 2025, households: int = 500_000, counts: bool = False
 ) -> Path:
     """Build the synthetic demo province into ``out_dir``.
 
@@ -48,6 +49,9 @@ def build_synthetic_region(
     households : int
         Total household weight, at least 100. About 1 in 2,500 lies just outside the
         province, so that unassigned households are exercised.
+    counts : bool
+        Write the households as a per-commune counts table spread over ``density.tif``
+        (the same households, counted per commune) instead of points.
 
     Raises
     ------
@@ -72,11 +76,22 @@ def build_synthetic_region(
     write_vector(communes, out_dir / "communes.gpkg", 4326)
     outline = _outline_lonlat(world)
     lon, lat, weight = synthetic_households(household_rng, world, outline, households)
-    write_households(out_dir / "households.parquet", lon, lat, weight)
+    if counts:
+        table = write_counts(out_dir, communes, lon, lat, weight)
+    else:
+        write_households(out_dir / "households.parquet", lon, lat, weight)
+        write_density(out_dir / DENSITY_NAME, lon, lat, weight)
+        table = {
+            "path": "households.parquet",
+            "lon": "lon",
+            "lat": "lat",
+            "weight": "households",
+        }
     layers = write_layers(layer_rng, world, out_dir)
+    kind = "households counted per commune" if counts else "households"
     source = (
         f"geodx demo generator: synthetic province (seed {seed}, "
-        f"{households} households); not real data / dữ liệu mô phỏng"
+        f"{households} {kind}); not real data / dữ liệu mô phỏng"
     )
     return write_manifest(
         out_dir,
@@ -89,12 +104,7 @@ def build_synthetic_region(
             "district_code": "ma_huyen",
             "district_name": "ten_huyen",
         },
-        households={
-            "path": "households.parquet",
-            "lon": "lon",
-            "lat": "lat",
-            "weight": "households",
-        },
+        households=table,
         layers=layers,
     )
 

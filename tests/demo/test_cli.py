@@ -75,6 +75,30 @@ def test_force_or_new_parameters_rebuild(
     assert (built / "region.toml").read_text(encoding="utf-8") == "# 3 600\n"
 
 
+def test_counts_form_builds_a_counts_region_and_rebuilds_from_points(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "demo"
+    code, output = demo("--out", str(out), "--households", "counts:500", "--seed", "3")
+    assert code == 0, output
+    assert "500 households as counts per commune" in output
+    assert (out / "households_counts.csv").is_file()
+    assert not (out / "households.parquet").exists()
+    params = json.loads((out / PARAMS_NAME).read_text(encoding="utf-8"))
+    assert (params["households"], params["households_form"]) == (500, "counts")
+    code, output = demo("--out", str(out), "--households", "500", "--seed", "3")
+    assert code == 0 and "up to date" not in output  # points: another region
+    assert (out / "households.parquet").is_file()
+    assert not (out / "households_counts.csv").exists()
+
+
+@pytest.mark.parametrize("value", ["counts:50", "many", "areas:900", "99"])
+def test_bad_households_values_are_refused(tmp_path: Path, value: str) -> None:
+    code, output = demo("--out", str(tmp_path / "d"), "--households", value)
+    assert code == 2 and "--households" in output
+    assert not (tmp_path / "d").exists()
+
+
 def test_a_foreign_folder_is_never_replaced(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
     code, output = demo("--out", str(tmp_path), "--households", "500")

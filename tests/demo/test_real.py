@@ -88,7 +88,7 @@ def test_small_region_report_and_manifest(small: Path) -> None:
     }
     assert manifest["region"]["synthetic"] is True
     assert "synthetic" in manifest["region"]["name"]
-    assert len(manifest["layers"]) == 9
+    assert len(manifest["layers"]) == 10  # nine coverage maps and a site list
 
 
 def test_small_region_is_deterministic(small: Path, tmp_path: Path) -> None:

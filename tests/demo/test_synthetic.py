@@ -26,6 +26,9 @@ LAYER_KEYS = {
     "path",
     "service_distance_m",
     "min_rsrp_dbm",
+    "model",
+    "environment",
+    "indoor_loss_db",
 }
 
 
@@ -64,7 +67,8 @@ def test_households_only_change_the_household_file(
     other = digests(build_synthetic_region(tmp_path, seed=7, households=3_000).parent)
     same = digests(region.parent)
     changed = {name for name in same if same[name] != other[name]}
-    assert changed == {"households.parquet", "region.toml"}  # source names the size
+    # the source names the size; the density raster is the households' own
+    assert changed == {"households.parquet", "density.tif", "region.toml"}
 
 
 def test_another_seed_gives_another_province(region: Path, tmp_path: Path) -> None:
@@ -109,12 +113,25 @@ def test_layers_cover_three_operators_and_both_kinds(
     assert isinstance(layers, list)
     assert all(set(layer) <= LAYER_KEYS for layer in layers)
     assert len({layer["id"] for layer in layers}) == len(layers)
-    assert {layer["operator"] for layer in layers} == {"VNPT", "Viettel", "MobiFone"}
+    operators = {layer["operator"] for layer in layers}
+    assert operators == {"VNPT", "Viettel", "MobiFone", "Vietnamobile"}
     techs = {(layer["kind"], layer.get("technology")) for layer in layers}
     assert techs == {("fibre", None), ("mobile", "4G"), ("mobile", "5G")}
     assert all((region.parent / layer["path"]).is_file() for layer in layers)
     suffixes = {Path(layer["path"]).suffix for layer in layers}
-    assert {".gpkg", ".fgb", ".geojson", ".parquet", ".tif"} <= suffixes
+    assert {".gpkg", ".fgb", ".geojson", ".parquet", ".tif", ".csv"} <= suffixes
+    (sites,) = [layer for layer in layers if "model" in layer]
+    assert sites == {
+        "id": "vietnamobile-4g-sites",
+        "kind": "mobile",
+        "operator": "Vietnamobile",
+        "technology": "4G",
+        "path": "vietnamobile_4g_sites.csv",
+        "model": "cost231-hata",
+        "environment": "suburban",
+        "min_rsrp_dbm": -105,
+        "indoor_loss_db": 10,
+    }
 
 
 def test_manifest_loads_with_the_engine_parser(region: Path) -> None:
@@ -122,7 +139,7 @@ def test_manifest_loads_with_the_engine_parser(region: Path) -> None:
     parsed = manifest.load_manifest(region)
     assert parsed.synthetic is True
     assert parsed.communes.code == "ma_xa"
-    assert len(parsed.layers) == 9
+    assert len(parsed.layers) == 10
 
 
 @pytest.mark.parametrize(
