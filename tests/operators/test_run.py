@@ -113,6 +113,10 @@ def test_districts_and_summary_equal_the_brute_force(
     for name in VIEWS:
         assert summary[name] == want[name], name
     assert summary["mobile_households"] == want["mobile_households"]
+    flips = [
+        expected(world, {c}, target)["mobile_covered_sensitive"] for c, _, _ in COMMUNES
+    ]
+    assert summary["communes_mobile_covered_sensitive"] == sum(flips) >= 1
     for key in ("mobile_households_minus3db", "mobile_covered_sensitive"):
         assert key in summary["definitions"] or key in str(summary["definitions"])
     (site,) = [la for la in summary["layers"] if la["id"] == "viettel-4g"]
