@@ -2,9 +2,13 @@
 
     python -m bench [--households N] [--repeat 5] [--naive-repeat 1]
                     [--naive-sample ROWS] [--only NAME] [--region PATH]
+                    [--sectors 2000] [--no-estimates]
 
 Every contender runs in its own child process, reading the inputs and writing the
-outputs; the table quotes medians. See bench/README.md.
+outputs; the table quotes medians. Then the estimated inputs, each beside its naive
+way: the prediction from sites (`bench.sites`, N households x `--sectors`) and the
+spread of counts (`bench.spread`, the counts variant of the region). See
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import compare, readme, report, runner
+from bench import compare, readme, report, runner, sites, spread
 from bench.manifest import read_region
 from bench.region import RESULTS, ensure_region, household_total
 
@@ -50,7 +54,32 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--only", choices=NAMES, action="append", help="repeatable")
     p.add_argument("--region", type=Path, help="bench this region instead of the demo")
+    p.add_argument(
+        "--sectors", type=int, default=2_000, help="sectors of the prediction bench"
+    )
+    p.add_argument(
+        "--no-estimates",
+        action="store_true",
+        help="leave out the prediction and spread benches",
+    )
     return p.parse_args(argv)
+
+
+def _estimates(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    """Time the prediction from sites and the spread of counts, beside the naive way."""
+    if args.no_estimates:
+        return {}, []
+    _say(f"prediction: {args.households:,} households x {args.sectors:,} sectors")
+    site = sites.measure(args.households, args.sectors, repeat=args.repeat)
+    _say(f"spread: counts variant of the region, {args.households:,} households")
+    spread_f = spread.measure(args.households, args.repeat, spread.DEFAULT_SAMPLE)
+    text = [*sites.markdown(site), "", *spread.lines(spread_f)]
+    figures = {
+        "sites": dataclasses.asdict(site),
+        "spread": dataclasses.asdict(spread_f)
+        | {"naive_full_s": spread_f.naive_full_s},
+    }
+    return figures, text
 
 
 def _say(text: str) -> None:
@@ -207,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     found = _run_all(args, region.manifest, out)
     load_after = os.getloadavg()
     agreements = _agreements(found, region.manifest, out)
+    estimates, estimate_text = _estimates(args)
     targets = report.targets(found, households)
     print(f"\ngeodx bench — {title}, {dt.date.today()}")
     print(report.table(list(found.values()), households))
@@ -224,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         if c.error:
             print(f"{c.name}: {c.error}")
     print(report.targets_text(targets))
+    if estimate_text:
+        print("\n" + "\n".join(estimate_text))
     latest = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "machine": _machine(),
@@ -237,11 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         "contenders": {n: _contender_json(c, households) for n, c in found.items()},
         "agreement": [dataclasses.asdict(a) | {"agree": a.agree} for a in agreements],
         "targets": targets,
+        "estimates": estimates,
     }
     path = RESULTS / "latest.json"
     path.write_text(json.dumps(latest, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"written {path}")
-    _write_readme(latest, found, households, agreements, argv)
+    _write_readme(latest, found, households, agreements, argv, estimate_text)
     return 0 if all(a.agree for a in agreements) else 1
 
 
@@ -251,6 +284,7 @@ def _write_readme(
     households: int,
     agreements: list[compare.Agreement],
     argv: list[str] | None,
+    estimate_text: list[str],
 ) -> None:
     """The figures block of bench/README.md: the figures the README shows are these."""
     args = sys.argv[1:] if argv is None else argv
@@ -268,6 +302,7 @@ def _write_readme(
             f"{a.reference} vs {a.other}: {'yes' if a.agree else 'no'}"
             for a in agreements
         ],
+        estimates=estimate_text,
     )
     readme.write(figures)
     print(f"written the figures block of {readme.README}")

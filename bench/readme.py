@@ -26,6 +26,7 @@ def block(
     table: str,
     targets: list[dict[str, Any]],
     agreements: list[str],
+    estimates: list[str] | None = None,
 ) -> str:
     """Markdown for the block: when, where, the table, the targets, the agreement."""
     met = {True: "**met**", False: "**not met**", None: "not measured"}
@@ -50,6 +51,9 @@ def block(
     if agreements:
         lines += ["", "Agreement of the counts per commune and per cell:"]
         lines += [f"- {a}" for a in agreements]
+    if estimates:
+        lines += ["", "Estimated inputs, each beside its naive way (same run):", ""]
+        lines += estimates
     return "\n".join(lines)
 
 

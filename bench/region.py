@@ -26,15 +26,22 @@ def _generator_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def region_dir(households: int) -> Path:
-    """`bench/results/region-1m` for a million households, `region-<N>` otherwise."""
+def region_dir(households: int, *, counts: bool = False) -> Path:
+    """`bench/results/region-1m` for a million households, `region-<N>` otherwise.
+
+    The counts variant (households as counts per commune) has `-counts` appended.
+    """
     name = "region-1m" if households == 1_000_000 else f"region-{households}"
-    return RESULTS / name
+    return RESULTS / (name + ("-counts" if counts else ""))
 
 
-def ensure_region(households: int, *, seed: int = SEED) -> Path:
-    """Build the demo region with that many households unless it is cached already."""
-    folder = region_dir(households)
+def ensure_region(households: int, *, seed: int = SEED, counts: bool = False) -> Path:
+    """Build the demo region with that many households unless it is cached already.
+
+    The points region leaves out the demo's site-list layer: the baselines read
+    coverage maps only, and the predicted layer is timed apart (`bench.sites`).
+    """
+    folder = region_dir(households, counts=counts)
     stamp_path = folder / "bench-stamp.json"
     stamp = {"seed": seed, "households": households, "generator": _generator_digest()}
     cached = (folder / "region.toml").exists() and stamp_path.exists()
@@ -42,9 +49,28 @@ def ensure_region(households: int, *, seed: int = SEED) -> Path:
         return folder / "region.toml"
     from data import build_synthetic_region
 
-    manifest = build_synthetic_region(folder, seed=seed, households=households)
+    manifest = Path(
+        build_synthetic_region(folder, seed=seed, households=households, counts=counts)
+    )
+    if not counts:
+        text = manifest.read_text(encoding="utf-8")
+        manifest.write_text(without_model_layers(text), encoding="utf-8")
     stamp_path.write_text(json.dumps(stamp), encoding="utf-8")
-    return Path(manifest)
+    return manifest
+
+
+def without_model_layers(text: str) -> str:
+    r"""The demo's `region.toml` without its `[[layers]]` tables that have a `model`.
+
+    Examples
+    --------
+    >>> text = "[[layers]]\nid = \"a\"\n\n[[layers]]\nid = \"s\"\nmodel = \"x\"\n\n[t]\n"
+    >>> without_model_layers(text)
+    '[[layers]]\nid = "a"\n\n[t]\n'
+    """
+    tables = text.split("\n\n")
+    keep = [t for t in tables if not (t.startswith("[[layers]]") and "\nmodel = " in t)]
+    return "\n\n".join(keep)
 
 
 def household_total(region: Region) -> tuple[int, int]:

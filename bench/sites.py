@@ -26,6 +26,7 @@ import math
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -145,7 +146,88 @@ def check_agree(blocked: np.ndarray, *others: np.ndarray) -> None:
             raise SystemExit("RSRP differs between geodx and a baseline")
 
 
-def main(argv: list[str] | None = None) -> None:
+@dataclass(frozen=True)
+class SiteFigures:
+    """What ``python -m bench.sites`` measured: seconds of each way on its rows."""
+
+    households: int
+    sectors: int
+    environment: str
+    covered_pct: float
+    repeat: int
+    ways: tuple[tuple[str, int, float], ...]  # (way, rows timed on, median seconds)
+
+
+def measure(
+    households: int,
+    sectors_n: int,
+    *,
+    repeat: int = 3,
+    naive_sample: int = 200,
+    dense_sample: int = 20_000,
+    environment: str = DEFAULT_ENVIRONMENT,
+) -> SiteFigures:
+    """Time the three ways on the generated province; check that they agree."""
+    x, y, sectors = province(households, sectors_n)
+    n = len(x)
+
+    def run() -> np.ndarray:
+        return predict_rsrp(
+            x, y, sectors, environment=environment, floor_dbm=THRESHOLD_DBM
+        )
+
+    geodx_s, blocked = timed(run, repeat)
+    pick = np.random.default_rng(1).choice(n, min(dense_sample, n), replace=False)
+    dense_s, dense_r = timed(
+        lambda: dense(x[pick], y[pick], sectors, environment), repeat
+    )
+    few = pick[:naive_sample]
+    naive_s, naive_r = timed(
+        lambda: naive(x[few], y[few], sectors, environment), repeat
+    )
+    check_agree(blocked[pick], dense_r)
+    check_agree(blocked[few], naive_r)
+    return SiteFigures(
+        households=n,
+        sectors=len(sectors),
+        environment=environment,
+        covered_pct=float((blocked >= THRESHOLD_DBM).mean() * 100),
+        repeat=repeat,
+        ways=(
+            ("geodx", n, geodx_s),
+            ("dense numpy", len(pick), dense_s),
+            ("naive loop", len(few), naive_s),
+        ),
+    )
+
+
+def markdown(f: SiteFigures) -> list[str]:
+    """The figures as a small markdown table (for bench/README.md)."""
+    out = [
+        f"Prediction (COST-231 Hata, {f.environment}) at {f.households:,} households x "
+        f"{f.sectors:,} sectors, >= {THRESHOLD_DBM:g} dBm ({f.covered_pct:.2f} % "
+        f"covered); medians of {f.repeat} runs:",
+        "",
+        "| way | timed on | seconds | at full size (s) | pairs / s |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rows, seconds in f.ways:
+        full = seconds * f.households / rows
+        mark = " †" if rows < f.households else ""
+        out.append(
+            f"| {name} | {rows:,} households | {seconds:.3f} | {full:.2f}{mark} | "
+            f"{f.households * f.sectors / full:.3g} |"
+        )
+    (_, _, geodx_s), *_, (_, few, naive_s) = f.ways
+    naive_full = naive_s * f.households / few
+    out += [
+        "",
+        f"† scaled from the sample; geodx faster by {naive_full / geodx_s:,.0f}×.",
+    ]
+    return out
+
+
+def main(argv: list[str] | None = None) -> SiteFigures:
     """Run the three ways and print their medians side by side."""
     parser = argparse.ArgumentParser(prog="python -m bench.sites")
     parser.add_argument("--households", type=int, default=1_000_000)
@@ -157,35 +239,26 @@ def main(argv: list[str] | None = None) -> None:
         "--environment", choices=ENVIRONMENTS, default=DEFAULT_ENVIRONMENT
     )
     args = parser.parse_args(argv)
-    x, y, sectors = province(args.households, args.sectors)
-    env: str = args.environment
-    n, k = len(x), len(sectors)
-
-    def run() -> np.ndarray:
-        return predict_rsrp(x, y, sectors, environment=env, floor_dbm=THRESHOLD_DBM)
-
-    geodx_s, blocked = timed(run, args.repeat)
-    pick = np.random.default_rng(1).choice(n, min(args.dense_sample, n), replace=False)
-    dense_s, dense_r = timed(lambda: dense(x[pick], y[pick], sectors, env), args.repeat)
-    few = pick[: args.naive_sample]
-    naive_s, naive_r = timed(lambda: naive(x[few], y[few], sectors, env), args.repeat)
-    check_agree(blocked[pick], dense_r)
-    check_agree(blocked[few], naive_r)
-    covered = float((blocked >= THRESHOLD_DBM).mean() * 100)
-    print(f"{n:,} households x {k:,} sectors ({env}, >= {THRESHOLD_DBM} dBm;")
-    print(f"{covered:.2f} % covered); medians of {args.repeat} runs")
+    f = measure(
+        args.households,
+        args.sectors,
+        repeat=args.repeat,
+        naive_sample=args.naive_sample,
+        dense_sample=args.dense_sample,
+        environment=args.environment,
+    )
+    n, k = f.households, f.sectors
+    print(f"{n:,} households x {k:,} sectors ({f.environment}, >= {THRESHOLD_DBM} dBm;")
+    print(f"{f.covered_pct:.2f} % covered); medians of {f.repeat} runs")
     print(
         f"{'way':<14}{'timed on':>12}{'seconds':>10}{'at full size':>14}{'pairs/s':>12}"
     )
-    for name, rows, seconds in (
-        ("geodx", n, geodx_s),
-        ("dense numpy", len(pick), dense_s),
-        ("naive loop", len(few), naive_s),
-    ):
+    for name, rows, seconds in f.ways:
         full = seconds * n / rows
         print(
             f"{name:<14}{rows:>12,}{seconds:>10.3f}{full:>13.2f}s{n * k / full:>12.3g}"
         )
+    return f
 
 
 if __name__ == "__main__":
