@@ -63,6 +63,12 @@ def demo_command(
             "--crosswalk needs --boundaries and --households-table"
         )
     form, size = households_form(households)
+    if boundaries is not None and households != "points":
+        raise typer.BadParameter(
+            "is for the synthetic province; with --boundaries the households come "
+            "from --households-table",
+            param_hint="--households",
+        )
     try:
         params = demo_params(boundaries, households_table, crosswalk, seed, size)
         extra = {"counts": True} if form == "counts" else {}

@@ -99,6 +99,15 @@ def test_bad_households_values_are_refused(tmp_path: Path, value: str) -> None:
     assert not (tmp_path / "d").exists()
 
 
+def test_households_do_not_go_with_boundaries(tmp_path: Path) -> None:
+    code, output = demo(
+        "--out", str(tmp_path / "d"), "--boundaries", "b.gpkg",
+        "--households-table", "c.csv", "--households", "counts",
+    )  # fmt: skip
+    assert code == 2 and "--households-table" in output
+    assert not (tmp_path / "d").exists()
+
+
 def test_a_foreign_folder_is_never_replaced(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("keep me", encoding="utf-8")
     code, output = demo("--out", str(tmp_path), "--households", "500")
