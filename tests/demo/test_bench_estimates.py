@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,18 @@ def test_prediction_figures_go_into_the_readme_block() -> None:
     assert "Estimated inputs, each beside its naive way (same run):" in block
     assert "2,000 households x 30 sectors" in block
     assert "| naive loop | 20 households |" in block
+
+
+def test_bench_region_leaves_out_only_the_site_list(tmp_path: Path) -> None:
+    region = pytest.importorskip("bench.region")
+    manifest = build_synthetic_region(tmp_path, seed=4, households=500)
+    text = manifest.read_text(encoding="utf-8")
+    stripped = tomllib.loads(region.without_model_layers(text))
+    whole = tomllib.loads(text)
+    assert [layer["id"] for layer in stripped["layers"]] == [
+        layer["id"] for layer in whole["layers"] if "model" not in layer
+    ]
+    assert len(stripped["layers"]) == len(whole["layers"]) - 1 == 9
+    assert {k: v for k, v in stripped.items() if k != "layers"} == {
+        k: v for k, v in whole.items() if k != "layers"
+    }
