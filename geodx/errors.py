@@ -60,4 +60,3 @@ class InvalidResolution(GeodxError, ValueError):
 
 class UnknownCommune(GeodxError, LookupError):
     """No commune with that code."""
-

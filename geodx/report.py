@@ -8,11 +8,18 @@ import pandas as pd
 
 
 def _fmt(value: Any) -> str:
+    """A household count as people read it: estimates to one decimal, float noise dropped.
+
+    Examples
+    --------
+    >>> _fmt(499799.99999999994), _fmt(499800.3), _fmt(3), _fmt(None)
+    ('499,800', '499,800.3', '3', '—')
+    """
     if value is None:
         return "—"
-    if isinstance(value, float) and not value.is_integer():
+    if isinstance(value, float) and abs(value - round(value)) > 1e-6:
         return f"{value:,.1f}"
-    return f"{int(value):,}"
+    return f"{round(value):,}"
 
 
 def _count(households: Any) -> str:
