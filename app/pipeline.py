@@ -21,7 +21,12 @@ import pandas as pd
 import shapely
 
 from geodx import __version__
-from geodx.contract import MARGIN_COLUMNS, input_path
+from geodx.contract import (
+    MARGIN_COLUMNS,
+    MEASURED_BELOW_COLUMN,
+    input_path,
+    measured_columns,
+)
 from geodx.counts import estimate_households
 from geodx.coverage import Overlay, assign_communes, household_views
 from geodx.crs import reproject
@@ -41,6 +46,7 @@ from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
 from geodx.validate import check_households_in_region
 from layers.base import LayerAnswer, answer
+from layers.measured import Tiles
 from layers.registry import is_raster, open_layer
 
 Progress = Callable[[str], None]
@@ -228,7 +234,25 @@ def _compute(
             check_households_in_region(households, bounds, path=spec.path)
     with clock.stage("overlay (wall)"):
         result = overlay(manifest, communes, households, clock, utm=utm, limits=limits)
+    if manifest.measured:
+        with clock.stage("measured speeds"):
+            add_measured(manifest, result, limits)
     return communes, communes_wgs84, result, estimate
+
+
+def add_measured(manifest: Manifest, result: Overlay, limits: Limits) -> None:
+    """Add the measured layers' views; no indicator or layer figure changes."""
+    n = len(result.households)
+    below = np.zeros(n, dtype=bool)
+    for spec in manifest.measured:
+        got = Tiles.open(spec, limits=limits).classify(result.households)
+        stem = f"measured_{spec.slug}"
+        result.views[f"{stem}_households"] = got["above"]
+        for part in ("below", "too_few_tests", "untested"):
+            result.views[f"{stem}_{part}_households"] = got[part]
+        below |= got["below"]
+    result.views[MEASURED_BELOW_COLUMN] = below & result.indicators["mobile"]
+    result.columns += measured_columns([spec.slug for spec in manifest.measured])
 
 
 def _roles(manifest: Manifest) -> list[tuple[str, Path]]:
@@ -240,7 +264,8 @@ def _roles(manifest: Manifest) -> list[tuple[str, Path]]:
     spread = getattr(manifest.households, "spread", None)
     if spread is not None:
         files.append(("households:spread", spread))
-    return files + [(f"layer:{spec.id}", spec.path) for spec in manifest.layers]
+    layers = manifest.layers + manifest.measured
+    return files + [(f"layer:{spec.id}", spec.path) for spec in layers]
 
 
 def input_files(manifest: Manifest) -> list[Path]:

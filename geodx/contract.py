@@ -510,6 +510,40 @@ def view_columns(
     return columns + [ViewColumn(name) for name in MARGIN_COLUMNS]
 
 
+MEASURED_BELOW_COLUMN = "mobile_covered_measured_below_households"
+MEASURED_PARTS = ("", "_below", "_too_few_tests", "_untested")
+
+
+def measured_columns(layer_slugs: Sequence[str]) -> list[ViewColumn]:
+    """A measured layer's count columns, then the covered-but-measured-below column.
+
+    Examples
+    --------
+    >>> [c.name for c in measured_columns(["ookla"])][:2]
+    ['measured_ookla_households', 'measured_ookla_below_households']
+    >>> measured_columns([])
+    []
+    """
+    columns = [
+        ViewColumn(f"measured_{s}{part}{COUNT_SUFFIX}")
+        for s in layer_slugs
+        for part in MEASURED_PARTS
+    ]
+    return columns + [ViewColumn(MEASURED_BELOW_COLUMN)] if columns else []
+
+
+MEASURED_DEFINITIONS = {
+    "measured_households": "measured_<slug>_households: the household's zoom-16 Web "
+    "Mercator tile (mercantile's rule) has tests >= min_tests and avg_d_kbps / 1000 >= "
+    "min_download_mbps; _below_households: tests >= min_tests, slower; "
+    "_too_few_tests_households: tests < min_tests or no tile; _untested_households: no "
+    "tile (part of too few tests); at or above + below + too few tests = households. "
+    "Measured layers change no fibre or 4G/5G figure",
+    "mobile_covered_measured_below_households": "covered by a 4G/5G layer and measured "
+    "below the speed (with enough tests) by at least one measured layer",
+}
+
+
 def sensitive(
     covered: bool | None, minus: float, plus: float, whole: float, target_pct: float
 ) -> bool | None:

@@ -25,7 +25,12 @@ DEFAULT_MIN_RSRP_DBM = -105.0
 RSRP_RANGE_DBM = (-156.0, -31.0)
 MAX_SERVICE_DISTANCE_M = 50_000.0
 
-KINDS = ("fibre", "mobile")
+KINDS = ("fibre", "mobile", "measured")
+# Measured speeds (Ookla open tiles): a household counts at or above the speed when its
+# zoom-16 tile has at least DEFAULT_MIN_TESTS tests averaging DEFAULT_MIN_DOWNLOAD_MBPS.
+DEFAULT_MIN_DOWNLOAD_MBPS = 10.0
+DEFAULT_MIN_TESTS = 3
+MAX_MIN_TESTS = 1_000_000
 MODELS = ("cost231-hata",)
 ENVIRONMENTS = ("urban", "suburban", "rural")
 MAX_INDOOR_LOSS_DB = 60.0
@@ -91,6 +96,9 @@ class LayerSpec:
     model: str | None = None
     environment: str | None = None
     indoor_loss_db: float | None = None
+    # Measured speeds (``kind = "measured"``): None on other kinds.
+    min_download_mbps: float | None = None
+    min_tests: int | None = None
 
     @property
     def slug(self) -> str:
@@ -118,6 +126,8 @@ class Manifest:
     households: HouseholdsSpec | CountsSpec
     layers: tuple[LayerSpec, ...]
     targets: Targets = field(default_factory=Targets)
+    # ``kind = "measured"`` layers: kept apart, so no coverage figure reads them.
+    measured: tuple[LayerSpec, ...] = ()
     synthetic: bool = False
     source: str | None = None
 
@@ -227,6 +237,8 @@ _LAYER_KEYS = {
     "model",
     "environment",
     "indoor_loss_db",
+    "min_download_mbps",
+    "min_tests",
 }
 _TARGET_KEYS = {
     "fibre_household_pct",
@@ -328,8 +340,9 @@ class _Parser:
         layers_doc = doc.get("layers", [])
         if not isinstance(layers_doc, list):
             raise self.fail("layers", "must be an array of tables: [[layers]]")
-        layers = tuple(self.layer(i, t) for i, t in enumerate(layers_doc))
-        self.check_unique(layers)
+        every = tuple(self.layer(i, t) for i, t in enumerate(layers_doc))
+        self.check_unique(every)
+        layers = tuple(spec for spec in every if spec.kind != "measured")
         return Manifest(
             path=self.path,
             name=self.get("region", region, "name", str) or self.path.parent.name,
@@ -337,6 +350,7 @@ class _Parser:
             communes=self.communes(doc["communes"]),
             households=self.households(doc["households"]),
             layers=layers,
+            measured=tuple(spec for spec in every if spec.kind == "measured"),
             targets=self.targets(doc.get("targets", {})),
             synthetic=bool(self.get("region", region, "synthetic", bool)),
             source=self.get("region", region, "source", str),
@@ -434,7 +448,28 @@ class _Parser:
             band=1 if band is None else band,
             layer=self.get(where, t, "layer", str),
             **self.prediction(where, t, kind),
+            **self.measured(where, t, kind),
         )
+
+    def measured(self, where: str, t: dict[str, Any], kind: str) -> dict[str, Any]:
+        """``min_download_mbps`` and ``min_tests``: measured layers only."""
+        if kind != "measured":
+            for key in ("min_download_mbps", "min_tests"):
+                if key in t:
+                    raise self.fail(where, f"'{key}' is for measured layers only")
+            return {}
+        tests = self.get(where, t, "min_tests", int)
+        if tests is not None and not 1 <= tests <= MAX_MIN_TESTS:
+            raise self.fail(
+                where, f"'min_tests' was {tests}; expected 1 to {MAX_MIN_TESTS:,}"
+            )
+        speed = self.number(
+            where, t, "min_download_mbps", DEFAULT_MIN_DOWNLOAD_MBPS, 0.0, 100_000.0
+        )
+        return {
+            "min_download_mbps": speed,
+            "min_tests": DEFAULT_MIN_TESTS if tests is None else tests,
+        }
 
     def prediction(self, where: str, t: dict[str, Any], kind: str) -> dict[str, Any]:
         """``model``, ``environment``, ``indoor_loss_db``: mobile layers of sectors."""

@@ -22,6 +22,7 @@ from geodx.contract import (
     ESTIMATED_MEMBER,
     H3_COL,
     INDICATORS,
+    MEASURED_DEFINITIONS,
     SENSITIVE_COLUMN,
     SENSITIVE_COUNT,
     SUMMARY_FILE,
@@ -32,6 +33,7 @@ from geodx.contract import (
     count,
     feature_bytes,
     indoor_layer_column,
+    input_path,
     pct,
     public_inputs,
     target_met,
@@ -399,4 +401,22 @@ def definitions(manifest: Manifest) -> dict[str, Any]:
         "pct_decimals": 4,
         "h3_resolution": manifest.h3_resolution,
         **VIEW_DEFINITIONS,
+        **(_measured_definitions(manifest) if manifest.measured else {}),
+    }
+
+
+def _measured_definitions(manifest: Manifest) -> dict[str, Any]:
+    """The measured rule and each measured layer's speed and tests."""
+    return {
+        **MEASURED_DEFINITIONS,
+        "measured_layers": [
+            {
+                "id": spec.id,
+                "slug": spec.slug,
+                "path": input_path(spec.path, manifest.root),
+                "min_download_mbps": spec.min_download_mbps,
+                "min_tests": spec.min_tests,
+            }
+            for spec in manifest.measured
+        ],
     }

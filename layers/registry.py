@@ -47,6 +47,11 @@ def open_layer(
 
     A layer with ``model`` set is a sector list (:class:`layers.sites.SiteLayer`).
     """
+    if spec.kind == "measured":
+        raise UnsupportedFormat(
+            f"{spec.path}: layer '{spec.id}' is measured speeds: it covers nobody; "
+            "read it with layers.measured.Tiles"
+        )
     suffix = spec.path.suffix.lower()
     if suffix in REFUSED_RASTER_SUFFIXES:
         raise UnsupportedFormat(

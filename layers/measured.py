@@ -1,0 +1,225 @@
+"""Measured speeds (``kind = "measured"``): Ookla's open performance tiles.
+
+The file is Ookla's Parquet (plain, not GeoParquet) or Shapefile: one row per zoom-16
+Web Mercator tile with the columns ``quadkey`` (16 digits 0-3, text), ``avg_d_kbps``
+and ``tests`` (``avg_u_kbps`` and ``devices`` may be there and are not read). The
+``tile`` WKT column of the Parquet is not read either: the quadkey names the tile.
+Every value is checked first; a bad one is a one-line error naming the file, the
+column and the row.
+
+A household lies in the zoom-16 tile of its lon/lat (:func:`tile_keys`, mercantile's
+rule vectorised). Its tile then says, per layer, one of: at or above the speed
+(``tests >= min_tests`` and ``avg_d_kbps / 1000 >= min_download_mbps``), below it
+(enough tests, slower), too few tests (``tests < min_tests``) or untested (no tile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from geodx.errors import GeodxError, InputFileError, MissingColumn
+from geodx.formats import (
+    PARQUET_SUFFIXES,
+    check_content,
+    check_feature_count,
+    check_file_size,
+    check_parquet_decoded,
+    refuse_suffix,
+)
+from geodx.io import read_vector
+from geodx.limits import DEFAULT_LIMITS, Limits
+from geodx.manifest import DEFAULT_MIN_DOWNLOAD_MBPS, DEFAULT_MIN_TESTS, LayerSpec
+from geodx.points import HouseholdPoints
+
+ZOOM = 16
+# mercantile.tile: points within EPSILON of a tile's right or lower side count in the
+# next tile over (a tile's own corner, round-tripped, lands in that tile).
+EPSILON = 1e-14
+COLUMNS = ("quadkey", "avg_d_kbps", "tests")
+SUFFIXES = PARQUET_SUFFIXES | {".shp"}
+
+
+def tile_keys(lng: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.int64]:
+    """The zoom-16 tile of each point as ``x * 2**16 + y`` (mercantile's rule).
+
+    Examples
+    --------
+    >>> k = tile_keys(np.array([108.05]), np.array([12.68]))
+    >>> int(k[0] // 2**16), int(k[0] % 2**16)
+    (52437, 30440)
+    """
+    z2 = 2.0**ZOOM
+    x = np.asarray(lng, dtype=np.float64) / 360.0 + 0.5
+    sinlat = np.sin(np.radians(np.asarray(lat, dtype=np.float64)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = 0.5 - 0.25 * np.log((1.0 + sinlat) / (1.0 - sinlat)) / np.pi
+    xt = np.clip(np.floor((x + EPSILON) * z2), 0, z2 - 1)
+    yt = np.clip(np.floor((y + EPSILON) * z2), 0, z2 - 1)
+    xt = np.where(x <= 0, 0, np.where(x >= 1, z2 - 1, xt))
+    yt = np.where(y <= 0, 0, np.where(y >= 1, z2 - 1, yt))
+    return (xt.astype(np.int64) << ZOOM) | yt.astype(np.int64)
+
+
+def quadkey_keys(quadkeys: NDArray[np.str_], *, path: Path) -> NDArray[np.int64]:
+    """Zoom-16 quadkeys (text) as ``x * 2**16 + y``; anything else is refused.
+
+    Examples
+    --------
+    >>> int(quadkey_keys(np.array(["0000000000000013"]), path=Path("t.parquet"))[0])
+    196609
+    """
+    text = np.asarray(quadkeys, dtype=str)
+    digits = np.char.str_len(text) == ZOOM
+    raw = np.frombuffer(
+        np.asarray(text, dtype=f"U{ZOOM}").tobytes(), dtype=np.uint32
+    ).reshape(len(text), ZOOM)
+    digit = raw.astype(np.int64) - ord("0")
+    ok = digits & ((digit >= 0) & (digit <= 3)).all(axis=1)
+    if not ok.all():
+        row = int(np.flatnonzero(~ok)[0])
+        raise InputFileError(
+            f"{path}: column 'quadkey', row {row + 1}: {str(text[row])[:40]!r} is not "
+            f"a zoom-{ZOOM} quadkey ({ZOOM} digits 0-3)"
+        )
+    weights = np.int64(1) << np.arange(ZOOM - 1, -1, -1, dtype=np.int64)
+    x = ((digit & 1) * weights).sum(axis=1)
+    y = ((digit >> 1) * weights).sum(axis=1)
+    return np.asarray((x << ZOOM) | y, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """One measured layer's tiles, sorted by key."""
+
+    spec: LayerSpec
+    keys: NDArray[np.int64]
+    mbps: NDArray[np.float64]
+    tests: NDArray[np.float64]
+
+    @classmethod
+    def open(cls, spec: LayerSpec, *, limits: Limits = DEFAULT_LIMITS) -> Tiles:
+        """Read and check a tile file (Parquet or Shapefile)."""
+        quadkey, kbps, tests = read_tiles(spec, limits)
+        keys = quadkey_keys(quadkey, path=spec.path)
+        order = np.argsort(keys, kind="stable")
+        same = np.flatnonzero(keys[order][1:] == keys[order][:-1])
+        if len(same):
+            row = int(order[same[0] + 1])
+            raise InputFileError(
+                f"{spec.path}: column 'quadkey', row {row + 1}: {str(quadkey[row])!r} "
+                "appears twice"
+            )
+        return cls(spec, keys[order], kbps[order] / 1000.0, tests[order])
+
+    def classify(self, households: HouseholdPoints) -> dict[str, NDArray[np.bool_]]:
+        """Per household: ``above``, ``below``, ``too_few_tests`` and ``untested``.
+
+        ``too_few_tests`` includes ``untested`` (no tile); the first three add up
+        to every household.
+        """
+        lng, lat = households.lng_lat
+        keys = tile_keys(lng, lat)
+        at = np.searchsorted(self.keys, keys)
+        at = np.minimum(at, max(len(self.keys) - 1, 0))
+        found = self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), bool)
+        min_tests = self.spec.min_tests or DEFAULT_MIN_TESTS
+        speed = self.spec.min_download_mbps
+        speed = DEFAULT_MIN_DOWNLOAD_MBPS if speed is None else speed
+        tests = np.where(found, self.tests[at] if len(self.keys) else 0.0, 0.0)
+        mbps = np.where(found, self.mbps[at] if len(self.keys) else 0.0, 0.0)
+        enough = found & (tests >= min_tests)
+        return {
+            "above": enough & (mbps >= speed),
+            "below": enough & (mbps < speed),
+            "too_few_tests": ~enough,
+            "untested": ~found,
+        }
+
+
+def read_tiles(
+    spec: LayerSpec, limits: Limits
+) -> tuple[NDArray[np.str_], NDArray[np.float64], NDArray[np.float64]]:
+    """The quadkey, avg_d_kbps and tests columns, checked."""
+    path = spec.path
+    suffix = path.suffix.lower()
+    role = f"tiles of layer '{spec.id}'"
+    if suffix not in SUFFIXES:
+        raise refuse_suffix(path, role, SUFFIXES)
+    if suffix == ".shp":
+        frame = read_vector(path, columns=list(COLUMNS), role=role, limits=limits)
+        _require(path, [str(c) for c in frame.columns])
+        series = {name: frame[name] for name in COLUMNS}
+        if series["quadkey"].dtype.kind not in "OU" and len(frame):
+            raise InputFileError(f"{path}: column 'quadkey' must be text")
+        values = {name: s.to_numpy() for name, s in series.items()}
+    else:
+        values = _read_parquet(path, limits, role)
+    quadkey = np.asarray([str(q) for q in values["quadkey"]], dtype=str)
+    return (
+        quadkey,
+        _numbers(path, "avg_d_kbps", values["avg_d_kbps"]),
+        _numbers(path, "tests", values["tests"]),
+    )
+
+
+def _read_parquet(path: Path, limits: Limits, role: str) -> dict[str, np.ndarray]:
+    check_file_size(path, limits, role=role)
+    check_content(path, "Parquet", role=role)
+    try:
+        meta = pq.read_metadata(path)
+        check_feature_count(path, meta.num_rows, limits, role=role)
+        schema = meta.schema.to_arrow_schema()
+        _require(path, schema.names)
+        kind = schema.field("quadkey").type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise InputFileError(f"{path}: column 'quadkey' is {kind}, not text")
+        for name in COLUMNS[1:]:
+            kind = schema.field(name).type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+                raise InputFileError(f"{path}: column '{name}' is {kind}, not numeric")
+        check_parquet_decoded(path, ["quadkey"], limits, role=role)
+        table = pq.read_table(path, columns=list(COLUMNS))
+    except GeodxError:
+        raise
+    except (pa.ArrowInvalid, OSError) as exc:
+        text = str(exc).strip().splitlines()
+        raise InputFileError(
+            f"{path}: cannot read {role}: {text[0] if text else type(exc).__name__}"
+        ) from None
+    out = {name: table.column(name).to_numpy(zero_copy_only=False) for name in COLUMNS}
+    missing = table.column("quadkey").null_count
+    if missing:
+        row = int(np.flatnonzero(table.column("quadkey").is_null().to_numpy())[0])
+        raise InputFileError(f"{path}: column 'quadkey', row {row + 1}: empty")
+    return out
+
+
+def _require(path: Path, names: list[str]) -> None:
+    for column in COLUMNS:
+        if column not in names:
+            found = ", ".join(n for n in names if n != "geometry")
+            raise MissingColumn(
+                f"{path}: tile column '{column}' not found; columns are: {found}"
+            )
+
+
+def _numbers(path: Path, column: str, values: np.ndarray) -> NDArray[np.float64]:
+    """Finite numbers >= 0, or a one-line error naming the row."""
+    try:
+        out = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputFileError(f"{path}: column '{column}' is not numeric") from None
+    bad = ~np.isfinite(out) | (out < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputFileError(
+            f"{path}: column '{column}', row {row + 1}: {float(out[row])!r} is not a finite "
+            "number >= 0"
+        )
+    return out
