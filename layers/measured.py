@@ -8,7 +8,8 @@ Every value is checked first; a bad one is a one-line error naming the file, the
 column and the row.
 
 A household lies in the zoom-16 tile of its lon/lat (:func:`tile_keys`, mercantile's
-rule vectorised). Its tile then says, per layer, one of: at or above the speed
+rule vectorised,
+:mod:`geodx.tiles`). Its tile then says, per layer, one of: at or above the speed
 (``tests >= min_tests`` and ``avg_d_kbps / 1000 >= min_download_mbps``), below it
 (enough tests, slower), too few tests (``tests < min_tests``) or untested (no tile).
 """
@@ -36,61 +37,10 @@ from geodx.io import read_vector
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import DEFAULT_MIN_DOWNLOAD_MBPS, DEFAULT_MIN_TESTS, LayerSpec
 from geodx.points import HouseholdPoints
+from geodx.tiles import quadkey_keys, tile_keys
 
-ZOOM = 16
-# mercantile.tile: points within EPSILON of a tile's right or lower side count in the
-# next tile over (a tile's own corner, round-tripped, lands in that tile).
-EPSILON = 1e-14
 COLUMNS = ("quadkey", "avg_d_kbps", "tests")
 SUFFIXES = PARQUET_SUFFIXES | {".shp"}
-
-
-def tile_keys(lng: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.int64]:
-    """The zoom-16 tile of each point as ``x * 2**16 + y`` (mercantile's rule).
-
-    Examples
-    --------
-    >>> k = tile_keys(np.array([108.05]), np.array([12.68]))
-    >>> int(k[0] // 2**16), int(k[0] % 2**16)
-    (52437, 30440)
-    """
-    z2 = 2.0**ZOOM
-    x = np.asarray(lng, dtype=np.float64) / 360.0 + 0.5
-    sinlat = np.sin(np.radians(np.asarray(lat, dtype=np.float64)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = 0.5 - 0.25 * np.log((1.0 + sinlat) / (1.0 - sinlat)) / np.pi
-    xt = np.clip(np.floor((x + EPSILON) * z2), 0, z2 - 1)
-    yt = np.clip(np.floor((y + EPSILON) * z2), 0, z2 - 1)
-    xt = np.where(x <= 0, 0, np.where(x >= 1, z2 - 1, xt))
-    yt = np.where(y <= 0, 0, np.where(y >= 1, z2 - 1, yt))
-    return (xt.astype(np.int64) << ZOOM) | yt.astype(np.int64)
-
-
-def quadkey_keys(quadkeys: NDArray[np.str_], *, path: Path) -> NDArray[np.int64]:
-    """Zoom-16 quadkeys (text) as ``x * 2**16 + y``; anything else is refused.
-
-    Examples
-    --------
-    >>> int(quadkey_keys(np.array(["0000000000000013"]), path=Path("t.parquet"))[0])
-    196609
-    """
-    text = np.asarray(quadkeys, dtype=str)
-    digits = np.char.str_len(text) == ZOOM
-    raw = np.frombuffer(
-        np.asarray(text, dtype=f"U{ZOOM}").tobytes(), dtype=np.uint32
-    ).reshape(len(text), ZOOM)
-    digit = raw.astype(np.int64) - ord("0")
-    ok = digits & ((digit >= 0) & (digit <= 3)).all(axis=1)
-    if not ok.all():
-        row = int(np.flatnonzero(~ok)[0])
-        raise InputFileError(
-            f"{path}: column 'quadkey', row {row + 1}: {str(text[row])[:40]!r} is not "
-            f"a zoom-{ZOOM} quadkey ({ZOOM} digits 0-3)"
-        )
-    weights = np.int64(1) << np.arange(ZOOM - 1, -1, -1, dtype=np.int64)
-    x = ((digit & 1) * weights).sum(axis=1)
-    y = ((digit >> 1) * weights).sum(axis=1)
-    return np.asarray((x << ZOOM) | y, dtype=np.int64)
 
 
 @dataclass(frozen=True)

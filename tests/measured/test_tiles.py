@@ -15,7 +15,8 @@ import shapely
 from geodx.errors import GeodxError
 from geodx.manifest import LayerSpec
 from geodx.points import WGS84, HouseholdPoints
-from layers.measured import Tiles, quadkey_keys, tile_keys
+from geodx.tiles import quadkey_keys, quadkeys, tile_bounds, tile_keys
+from layers.measured import Tiles
 
 from .naive import CENTRE, edge_points, naive_classes, random_tiles, write_tiles
 
@@ -43,6 +44,10 @@ def test_quadkeys_decode_to_mercantile_tiles() -> None:
     text = np.array([mercantile.quadkey(t) for t in tiles])
     keys = quadkey_keys(text, path=Path("t.parquet"))
     assert [(k >> 16, k & 0xFFFF) for k in keys.tolist()] == [(t.x, t.y) for t in tiles]
+    assert quadkeys(keys) == text.tolist()
+    bounds = tile_bounds(keys)
+    want = np.array([list(mercantile.bounds(t)) for t in tiles])
+    assert np.allclose(bounds, want, rtol=0, atol=1e-9)
 
 
 def _spec(path: Path, mbps: float = 10.0, tests: int = 3) -> LayerSpec:
