@@ -16,6 +16,7 @@ import pyproj
 from data import network
 from data.estimates import write_sites
 from data.radio import Operator4G, grid_over, rsrp_raster
+from data.speeds import write_speed_tiles
 from data.world import World
 from data.writer import manifest_text, write_raster, write_vector
 
@@ -35,14 +36,19 @@ Builder = Callable[[np.random.Generator, World, str], gpd.GeoDataFrame]
 def write_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list[Layer]:
     """Write every synthetic layer into ``out_dir``; return their manifest entries.
 
-    The 4G site list comes last, so that the other layers do not change with it.
+    The 4G site list and the measured-speed tiles come last, so that the other
+    layers do not change with them. The tiles (``data.speeds``) are written beside
+    the layers but left out of the manifest: a ``[[layers]]`` entry with
+    ``data.speeds.TILES_LAYER`` reads them.
     """
-    return (
+    layers = (
         _fibre_layers(rng, world, out_dir)
         + _mobile_4g_layers(rng, world, out_dir)
         + _mobile_5g_layers(rng, world, out_dir)
         + [write_sites(rng, world, out_dir)]
     )
+    write_speed_tiles(rng, world, out_dir)
+    return layers
 
 
 def _fibre_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list[Layer]:
