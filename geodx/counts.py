@@ -38,6 +38,7 @@ from geodx.errors import (
     InputTooLarge,
     MissingColumn,
     UnsupportedFormat,
+    first_line,
 )
 from geodx.formats import (
     CSV_SUFFIXES,
@@ -188,7 +189,7 @@ def open_density(path: Path, *, limits: Limits) -> DatasetReader:
         return rasterio.open(path, driver="GTiff")
     except rasterio.errors.RasterioError as exc:
         raise InputFileError(
-            f"{where} cannot be read as a GeoTIFF: {_first_line(exc)}"
+            f"{where} cannot be read as a GeoTIFF: {first_line(exc)}"
         ) from None
 
 
@@ -232,7 +233,7 @@ def density_candidates(
             vs.append(value[ok])
     except rasterio.errors.RasterioError as exc:
         raise InputFileError(
-            f"{where}: cannot read pixels: {_first_line(exc)}"
+            f"{where}: cannot read pixels: {first_line(exc)}"
         ) from None
     if not xs:
         return Candidates(np.zeros(0), np.zeros(0), np.zeros(0), crs)
@@ -295,11 +296,6 @@ def _pixel_range(
 def _apply(t: Affine, col: Any, row: Any) -> tuple[Any, Any]:
     """``t * (col, row)`` spelled out (affine 3 deprecates ``*``)."""
     return t.a * col + t.b * row + t.c, t.d * col + t.e * row + t.f
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def building_candidates(

@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    r"""The first line of a library's error message (its type name when it has none).
+
+    Examples
+    --------
+    >>> first_line(ValueError("bad header\n  at byte 7")), first_line(OSError())
+    ('bad header', 'OSError')
+    """
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class GeodxError(Exception):
     """Base class for every geodx error."""
 

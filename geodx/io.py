@@ -23,6 +23,7 @@ from geodx.errors import (
     GeometryError,
     InputFileError,
     UnsupportedFormat,
+    first_line,
 )
 from geodx.formats import (
     CSV_SUFFIXES,
@@ -97,9 +98,7 @@ def read_vector(
     except GeodxError:
         raise
     except _READ_ERRORS as exc:
-        raise InputFileError(
-            f"{path}: cannot read {role}: {_first_line(exc)}"
-        ) from None
+        raise InputFileError(f"{path}: cannot read {role}: {first_line(exc)}") from None
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame:
         raise InputFileError(f"{path}: {role} file has no geometry column")
     if frame.crs is None:
@@ -110,11 +109,6 @@ def read_vector(
     geoms = np.asarray(frame.geometry.values, dtype=object)
     check_geometries(geoms, path=path, role=role, limits=limits)
     return frame
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _read_geoparquet(
@@ -302,9 +296,7 @@ def read_households(
     accepted = CSV_SUFFIXES | PARQUET_SUFFIXES | set(VECTOR_DRIVERS)
     if suffix not in accepted:
         raise refuse_suffix(path, "households", accepted)
-    if suffix in CSV_SUFFIXES or (
-        suffix in PARQUET_SUFFIXES and not _is_geoparquet(path)
-    ):
+    if is_lonlat_table(path, role="households"):
         return read_lonlat_table(spec, limits=limits)
     frame = read_vector(path, layer=spec.layer, role="households", limits=limits)
     geoms = np.asarray(frame.geometry.values, dtype=object)
@@ -336,14 +328,26 @@ def _check_points(geoms: np.ndarray, *, path: Path) -> None:
         )
 
 
-def _is_geoparquet(path: Path) -> bool:
+def is_lonlat_table(path: Path, *, role: str) -> bool:
+    """Whether a point input is a lon/lat table (CSV, plain Parquet), not a vector file.
+
+    A Parquet file is a vector file when it carries GeoParquet's ``geo`` metadata.
+
+    Raises
+    ------
+    UnsupportedFormat, InputFileError
+        The Parquet file is not Parquet, or cannot be read.
+    """
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return True
+    if suffix not in PARQUET_SUFFIXES:
+        return False
+    check_content(path, "Parquet", role=role)
     try:
-        check_content(path, "Parquet", role="households")
-        return b"geo" in (pq.read_schema(path).metadata or {})
+        return b"geo" not in (pq.read_schema(path).metadata or {})
     except (pa.ArrowInvalid, OSError) as exc:
-        if isinstance(exc, GeodxError):
-            raise
-        raise InputFileError(f"{path}: cannot read households: {exc}") from None
+        raise InputFileError(f"{path}: cannot read {role}: {first_line(exc)}") from None
 
 
 def file_sha256(path: Path) -> str:

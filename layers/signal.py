@@ -22,7 +22,13 @@ from rasterio.enums import Interleaving
 from rasterio.io import DatasetReader
 from rasterio.windows import Window
 
-from geodx.errors import CRSError, InputFileError, InputTooLarge, UnsupportedFormat
+from geodx.errors import (
+    CRSError,
+    InputFileError,
+    InputTooLarge,
+    UnsupportedFormat,
+    first_line,
+)
 from geodx.formats import check_file_size
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
@@ -137,7 +143,7 @@ class SignalRaster:
             dataset = rasterio.open(path, driver="GTiff")
         except rasterio.errors.RasterioError as exc:
             raise InputFileError(
-                f"{where} cannot be read as a GeoTIFF: {_first_line(exc)}"
+                f"{where} cannot be read as a GeoTIFF: {first_line(exc)}"
             ) from None
         try:
             return cls(dataset, spec, limits=limits)
@@ -226,7 +232,7 @@ class SignalRaster:
         except rasterio.errors.RasterioError as exc:
             raise InputFileError(
                 f"{self.spec.path}: cannot read pixels of layer '{self.spec.id}': "
-                f"{_first_line(exc)}"
+                f"{first_line(exc)}"
             ) from None
         return raw * self.scale + self.offset
 
@@ -241,8 +247,3 @@ class SignalRaster:
                 f"(after scale/offset), outside [{low:g}, {high:g}] dBm; "
                 "convert it to dBm or mark pixels without signal as nodata"
             )
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -44,17 +44,17 @@ from geodx.errors import (
     GeometryError,
     InputFileError,
     MissingColumn,
+    first_line,
 )
 from geodx.formats import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     VECTOR_DRIVERS,
-    check_content,
     check_feature_count,
     check_file_size,
     refuse_suffix,
 )
-from geodx.io import read_vector
+from geodx.io import is_lonlat_table, read_vector
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
 from geodx.points import WGS84, HouseholdPoints
@@ -127,9 +127,7 @@ def read_sectors(
     if suffix not in accepted:
         raise refuse_suffix(path, f"sectors of layer '{spec.id}'", accepted)
     check_file_size(path, limits, role="sectors")
-    if suffix in CSV_SUFFIXES or (
-        suffix in PARQUET_SUFFIXES and not _is_geoparquet(path)
-    ):
+    if is_lonlat_table(path, role="sectors"):
         columns = _read_table(path, limits)
         x, y, crs = columns.values["lon"], columns.values["lat"], WGS84
     else:
@@ -159,19 +157,6 @@ def read_sectors(
     )
 
 
-def _is_geoparquet(path: Path) -> bool:
-    check_content(path, "Parquet", role="sectors")
-    try:
-        return b"geo" in (pq.read_schema(path).metadata or {})
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputFileError(f"{path}: cannot read sectors: {_first(exc)}") from None
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _require(path: Path, names: list[str], wanted: tuple[str, ...]) -> None:
     for column in wanted:
         if column not in names:
@@ -191,7 +176,9 @@ def _read_table(path: Path, limits: Limits) -> _Columns:
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         if isinstance(exc, GeodxError):
             raise
-        raise InputFileError(f"{path}: cannot read sectors: {_first(exc)}") from None
+        raise InputFileError(
+            f"{path}: cannot read sectors: {first_line(exc)}"
+        ) from None
     check_feature_count(path, table.num_rows, limits, role="sectors")
     series = {n: table.column(n).to_pandas() for n in table.column_names}
     return _columns(series, "data row", has_lonlat=True)
