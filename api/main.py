@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -27,6 +27,10 @@ from geodx.errors import InputFileError
 from geodx.outdir import snapshot
 
 log = logging.getLogger("geodx.api")
+
+#: A service the composition root adds to the app: built once per worker at start-up
+#: from the settings, kept as ``app.state.<name>`` (``None`` when it cannot start).
+ServiceFactory = Callable[[Settings], Any]
 
 
 def leaflet_dir() -> Path:
@@ -71,6 +75,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.results, app.state.version = load_pinned(settings)
     app.state.map_cache = {}
+    for name, factory in app.state.service_factories.items():
+        setattr(app.state, name, factory(settings))
     # The loaded tables never change: keep the collector from re-scanning them in every
     # full collection (those pauses showed as p99 spikes under load).
     gc.collect()
@@ -85,13 +91,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    services: Mapping[str, ServiceFactory] | None = None,
+) -> FastAPI:
     """Build the service for one region's results folder.
 
     Parameters
     ----------
     settings : Settings, optional
         Defaults to ``Settings()`` (``GEODX_*`` environment variables).
+    services : mapping of name to factory, optional
+        Services that need more than the results (the prepared region for lookups and
+        scenarios, the history store): ``app.state.<name> = factory(settings)`` at
+        start-up. ``api/`` never imports their implementations; ``app/`` passes them.
 
     Returns
     -------
@@ -110,6 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(integers_are_integers)],
     )
     app.state.settings = settings
+    app.state.service_factories = dict(services or {})
+    for name in app.state.service_factories:
+        setattr(app.state, name, None)  # until start-up builds it
     register_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,

@@ -57,6 +57,27 @@ class Settings(BaseSettings):
         "link is built from it. Unset: from the address the server listens on, never "
         "from the request's Host header.",
     )
+    region: Path | None = Field(
+        default=None,
+        description="Region folder (or its region.toml) the results were computed from; "
+        "`geodx serve` sets it. Needed by the endpoints that test new points or layers "
+        "(`/lookup`, `/scenarios`); unset, those answer 503.",
+    )
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Keys accepted for writes (`Authorization: Bearer <key>`), a comma "
+        "list; none: every write is refused with 401.",
+    )
+    history: str | None = Field(
+        default=None,
+        description="History store (`geodx run --history`): an SQLite file path or a "
+        "`postgresql://` URL; unset, `/history` answers 503.",
+    )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Folder for the service's own state shared by its workers "
+        "(scenarios); default `<results folder>/../.geodx-state`.",
+    )
     header_timeout_s: float = Field(
         default=10.0,
         gt=0,
@@ -64,6 +85,14 @@ class Settings(BaseSettings):
         description="`geodx serve` closes a connection whose request line and headers "
         "are not complete within this many seconds (slow clients, slowloris).",
     )
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _key_list(cls, value: Any) -> Any:
+        """``k1,k2`` from the environment; empty parts dropped; lists pass."""
+        if not isinstance(value, str):
+            return value
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -68,7 +68,7 @@ def serve_command(
     typer.echo(f"map: http://{shown}:{port}/maps/coverage?indicator=fibre")
     typer.echo(f"API: http://{shown}:{port}/  (OpenAPI: /docs)")
     typer.echo(f"results version {pinned.version} ({pinned.path})", err=True)
-    serve_snapshot(pinned, host=host, port=port, workers=workers)
+    serve_snapshot(pinned, host=host, port=port, workers=workers, region=region)
 
 
 def pin(out_dir: Path) -> Snapshot:
@@ -88,7 +88,14 @@ def pin(out_dir: Path) -> Snapshot:
     return pinned
 
 
-def serve_snapshot(pinned: Snapshot, *, host: str, port: int, workers: int = 0) -> None:
+def serve_snapshot(
+    pinned: Snapshot,
+    *,
+    host: str,
+    port: int,
+    workers: int = 0,
+    region: Path | None = None,
+) -> None:
     """Serve one pinned results version with uvicorn, in ``workers`` processes.
 
     Every worker reads the version folder itself (``GEODX_RESULTS_DIR``), never the
@@ -97,11 +104,12 @@ def serve_snapshot(pinned: Snapshot, *, host: str, port: int, workers: int = 0) 
     """
     import uvicorn
 
-    from api.main import create_app
-    from api.settings import Settings
+    from app.services import served_app
 
     os.environ["GEODX_RESULTS_DIR"] = str(pinned.path)
     os.environ["GEODX_RESULTS_VERSION"] = pinned.version
+    if region is not None:
+        os.environ["GEODX_REGION"] = str(region.resolve())
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -111,7 +119,7 @@ def serve_snapshot(pinned: Snapshot, *, host: str, port: int, workers: int = 0) 
     }
     workers = workers or min(4, os.cpu_count() or 1)
     if workers == 1:
-        uvicorn.run(create_app(Settings()), **options)
+        uvicorn.run(served_app(), **options)
         return
     # several processes: each builds the app from the environment set above
-    uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+    uvicorn.run("app.services:served_app", factory=True, workers=workers, **options)

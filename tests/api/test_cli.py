@@ -81,7 +81,8 @@ def test_serve_pins_one_version_for_every_worker(
     assert pinned.path != out and pinned.path.parent != out  # the version folder
     assert os.environ["GEODX_RESULTS_DIR"] == str(pinned.path)
     assert os.environ["GEODX_RESULTS_VERSION"] == pinned.version
-    assert calls["app"] == "api.main:create_app" and calls["workers"] == 2
+    assert calls["app"] == "app.services:served_app" and calls["workers"] == 2
+    assert os.environ["GEODX_REGION"] == str(Path("region").resolve())
     assert calls["http"] == HTTP_PROTOCOL  # the header timeout
 
 
