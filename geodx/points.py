@@ -20,6 +20,21 @@ GRID_CELL_DEG = 0.005
 GRID_CELL_M = 500.0
 
 
+def crs_key(crs: CRS) -> Hashable:
+    """One cache key per CRS, however its file wrote it.
+
+    The same CRS arrives as different WKT strings (a GeoPackage's WKT1, an EPSG code, a
+    shapefile's ``.prj``): one whose definition is exactly an EPSG code's (confidence
+    100) is keyed by that code, so its coordinates are transformed and cached once.
+
+    >>> a = CRS.from_epsg(32649)
+    >>> crs_key(CRS.from_wkt(a.to_wkt("WKT1_GDAL"))) == crs_key(a)
+    True
+    """
+    code = crs.to_epsg(min_confidence=100)
+    return ("epsg", code) if code is not None else ("wkt", crs.to_wkt())
+
+
 @dataclass
 class HouseholdPoints:
     """Households as points, in their own CRS, with a weight each.
@@ -79,7 +94,7 @@ class HouseholdPoints:
             return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
 
         result: tuple[NDArray[np.float64], NDArray[np.float64]]
-        result = self._cached(("xy", crs.to_wkt()), transform)
+        result = self._cached(("xy", crs_key(crs)), transform)
         return result
 
     def grid(self, crs: CRS, *, cell_size: float) -> GridIndex:
@@ -92,7 +107,7 @@ class HouseholdPoints:
             x, y = self.xy(crs)
             return build_grid(x, y, cell_size=cell_size)
 
-        grid: GridIndex = self._cached(("grid", crs.to_wkt(), cell_size), build)
+        grid: GridIndex = self._cached(("grid", crs_key(crs), cell_size), build)
         return grid
 
     @property
