@@ -7,7 +7,7 @@ coverage layers (``layers``), runs the core math and writes the outputs atomical
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,15 +20,17 @@ import orjson
 import pandas as pd
 import shapely
 
+from app.planning import plan_table
 from geodx import __version__
 from geodx.contract import (
     MARGIN_COLUMNS,
     MEASURED_BELOW_COLUMN,
+    PLAN_FILE,
     input_path,
     measured_columns,
 )
 from geodx.counts import estimate_households
-from geodx.coverage import Overlay, assign_communes, household_views
+from geodx.coverage import Assignment, Overlay, assign_communes, household_views
 from geodx.crs import reproject
 from geodx.errors import GeodxError
 from geodx.grid import points_to_cells
@@ -37,6 +39,7 @@ from geodx.io import (
     read_communes,
     read_households,
     sidecar_files,
+    write_table,
 )
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import CountsSpec, LayerSpec, Manifest, load_manifest
@@ -106,7 +109,6 @@ def overlay(
     Layers run in a small thread pool: shapely, pyproj, numpy and polars release the
     GIL in their heavy loops, so two cores do two layers at once.
     """
-    n = len(households)
     households.xy(communes.crs)  # warm the transform cache before threads share it
     with ThreadPoolExecutor(max_workers=workers) as pool:
         lng, lat = households.lng_lat
@@ -132,22 +134,39 @@ def overlay(
                 clock.progress(f"layer {spec.id}")
             answers[spec.slug], sources[spec.slug], seconds = job.result()
             clock.timings[f"layer {spec.id} (thread)"] = seconds
-    indicators, per_layer = _indicators(manifest, answers, n)
+    return fold(manifest.layers, households, assignment, cells, answers, sources)
+
+
+def fold(
+    layers: Sequence[LayerSpec],
+    households: HouseholdPoints,
+    assignment: Assignment,
+    cells: np.ndarray,
+    answers: dict[str, LayerAnswer],
+    sources: dict[str, str],
+) -> Overlay:
+    """The layers' answers (by slug) OR-ed into the indicators, with every view.
+
+    A scenario (``app.scenarios``) folds the baseline's answers and its new layers'
+    with this same function, so it equals a run with those layers in the manifest.
+    """
+    n = len(households)
+    indicators, per_layer = _indicators(layers, answers, n)
     shifted = {slug: got.shifted for slug, got in answers.items()}
     indoor = {s: got.indoor for s, got in answers.items() if got.indoor is not None}
-    views, columns = household_views(manifest.layers, per_layer, shifted, indoor, n)
+    views, columns = household_views(layers, per_layer, shifted, indoor, n)
     return Overlay(
         households, assignment, cells, indicators, per_layer, sources, views, columns
     )
 
 
 def _indicators(
-    manifest: Manifest, answers: dict[str, LayerAnswer], n: int
+    layers: Sequence[LayerSpec], answers: dict[str, LayerAnswer], n: int
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The indicators (fibre, mobile, mobile_5g) and each layer's answer per household."""
     indicators = {k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")}
     per_layer: dict[str, np.ndarray] = {}
-    for spec in manifest.layers:
+    for spec in layers:
         covered = per_layer[spec.slug] = answers[spec.slug].covered
         if spec.kind == "fibre":
             indicators["fibre"] |= covered
@@ -194,6 +213,9 @@ def run_region(
         Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
     ) as target:
         communes, communes_wgs84, result, estimate = _compute(manifest, clock, limits)
+        with clock.stage("plan extensions"):
+            utm = metric_crs(communes_wgs84)
+            plan = plan_table(manifest, communes, result, utm=utm, limits=limits)
         with clock.stage("checksum inputs"):
             inputs = input_checksums(manifest)
         with clock.stage("write outputs"), target.write(engine=__version__) as tmp:
@@ -207,7 +229,18 @@ def run_region(
                 engine=__version__,
                 estimate=estimate,
             )
+            write_table(tmp / PLAN_FILE, plan)
     return RunResult(Path(out_dir), summary, table, clock.timings)
+
+
+def prepare(
+    manifest: Manifest,
+    *,
+    progress: Progress | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, Overlay, Estimate | None]:
+    """A run's computation without writing: communes, their WGS84 shapes, the overlay."""
+    return _compute(manifest, _Clock(progress), limits)
 
 
 def _compute(
@@ -276,22 +309,23 @@ def input_files(manifest: Manifest) -> list[Path]:
 
 def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
     """SHA-256 of the manifest and of every input file."""
-    out = []
-    for role, path in _roles(manifest):
-        entry: dict[str, Any] = {
-            "role": role,
-            "path": _relative(path, manifest.root),
-            "sha256": file_sha256(path),
-            "bytes": path.stat().st_size,
-        }
-        sidecars = sidecar_files(path)
-        if sidecars:
-            entry["sidecars"] = [
-                {"path": _relative(p, manifest.root), "sha256": file_sha256(p)}
-                for p in sidecars
-            ]
-        out.append(entry)
-    return out
+    return [input_entry(role, path, manifest.root) for role, path in _roles(manifest)]
+
+
+def input_entry(role: str, path: Path, root: Path) -> dict[str, Any]:
+    """One input's entry of ``summary.json`` ``inputs``: role, path, SHA-256, bytes."""
+    entry: dict[str, Any] = {
+        "role": role,
+        "path": _relative(path, root),
+        "sha256": file_sha256(path),
+        "bytes": path.stat().st_size,
+    }
+    sidecars = sidecar_files(path)
+    if sidecars:
+        entry["sidecars"] = [
+            {"path": _relative(p, root), "sha256": file_sha256(p)} for p in sidecars
+        ]
+    return entry
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -322,6 +356,7 @@ OUTPUT_FILES = (
     "districts.geojson",
     "summary.json",
     "cells.parquet",
+    PLAN_FILE,
 )
 
 __all__ = ["RunResult", "input_files", "results_are_current", "run_region"]

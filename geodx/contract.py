@@ -38,6 +38,11 @@ DISTRICTS_FILE = "districts.geojson"
 SUMMARY_FILE = "summary.json"
 CELLS_FILE = "cells.parquet"
 OUTPUT_FILES = (COMMUNES_FILE, DISTRICTS_FILE, SUMMARY_FILE, CELLS_FILE)
+# The cheapest way to the target (DESIGN.md "Planning endpoints"): one row per
+# household point without fibre, with the fibre extension it needs.
+PLAN_FILE = "plan.parquet"
+EXTENSION_COL = "extension_m"
+PLAN_COLUMNS = ("commune_code", "h3", "households", EXTENSION_COL)
 
 H3_COL = "h3"
 COUNT_SUFFIX = "_households"
@@ -108,6 +113,24 @@ ESTIMATE_KEYS = (
 )
 PCT_DECIMALS = 4
 DECIMALS = 7  # GeoJSON coordinates: about 1 cm
+# What a run draws for the maps (issue 8 item 6): DIR/layers/index.json lists one entry
+# per layer (these keys, more for some types), each drawn as DIR/layers/<slug>.<ext>.
+MAP_LAYERS_DIR = "layers"
+MAP_INDEX_FILE = "index.json"
+MAP_INDEX_FORMAT = 1
+MAP_LAYER_TYPES = ("vector", "image")
+MAP_ENTRY_KEYS = (
+    "id",
+    "kind",
+    "operator",
+    "technology",
+    "model",
+    "type",
+    "file",
+    "bounds",
+    "features",
+    "simplified_m",
+)
 
 
 def targets_from(given: Any) -> dict[str, float]:

@@ -12,8 +12,42 @@ from geodx.errors import GeometryError
 from geodx.io import read_vector, repair_geometries
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
-from geodx.overlay import covered_by_polygons, within_distance
+from geodx.overlay import covered_by_polygons, network_pieces, within_distance
 from geodx.points import HouseholdPoints
+
+#: Up to this many households, a layer answers point by point against a spatial index
+#: kept between calls (a point lookup); more, with the grid and the buffers of a run.
+#: Both give the GEOS predicate's answer (``intersects_xy``, ``dwithin``).
+FEW_POINTS = 64
+
+
+class NearestFeature:
+    """Ground distance from points to the nearest of some features, in one metric CRS.
+
+    The features are reprojected once and indexed (``shapely.STRtree``); lines are
+    split into short pieces first, so the index stays sharp and the distance is the
+    same number as the distance to the whole line.
+    """
+
+    def __init__(self, geoms: np.ndarray, crs: CRS, metric_crs: CRS) -> None:
+        moved = geoms if crs == metric_crs else reproject(geoms, crs, metric_crs)
+        self.metric_crs = metric_crs
+        self.geoms = network_pieces(np.asarray(moved, dtype=object))
+        self.tree = shapely.STRtree(self.geoms)
+
+    def distances_m(self, households: HouseholdPoints) -> NDArray[np.float64]:
+        """Metres from each household to the nearest feature (inf without features)."""
+        out = np.full(len(households), np.inf)
+        if len(self.geoms) == 0 or len(households) == 0:
+            return out
+        x, y = households.xy(self.metric_crs)
+        points = shapely.points(x, y)
+        (point, _), dist = self.tree.query_nearest(
+            points, return_distance=True, all_matches=False
+        )
+        out[point] = dist
+        return out
+
 
 # Geometry type ids (GEOS): families a layer file may hold.
 _FAMILIES = {
@@ -66,12 +100,38 @@ class ServedArea:
 
     def __init__(self, spec: LayerSpec, geoms: np.ndarray, crs: CRS) -> None:
         self.spec, self.geoms, self.crs = spec, geoms, crs
+        self._tree: shapely.STRtree | None = None
+        self._nearest: dict[str, NearestFeature] = {}
+
+    #: The reach a plan subtracts from the distance: a polygon serves its inside only.
+    reach_m = 0.0
 
     def covers(self, households: HouseholdPoints) -> NDArray[np.bool_]:
         """Return whether each household is inside a served-area polygon."""
         x, y = households.xy(self.crs)
+        if len(households) <= FEW_POINTS:
+            return self._covers_few(x, y)
         grid = households.grid(self.crs, cell_size=households.grid_cell(self.crs))
         return covered_by_polygons(x, y, self.geoms, grid=grid)
+
+    def _covers_few(
+        self, x: NDArray[np.float64], y: NDArray[np.float64]
+    ) -> NDArray[np.bool_]:
+        if self._tree is None:
+            shapely.prepare(self.geoms)
+            self._tree = shapely.STRtree(self.geoms)
+        out = np.zeros(len(x), dtype=bool)
+        hit, _ = self._tree.query(shapely.points(x, y), predicate="intersects")
+        out[hit] = True
+        return out
+
+    def distances_m(
+        self, households: HouseholdPoints, *, metric_crs: CRS
+    ) -> NDArray[np.float64]:
+        """Ground metres (in ``metric_crs``) to the nearest polygon; 0 inside one."""
+        return _nearest(self._nearest, self.geoms, self.crs, metric_crs).distances_m(
+            households
+        )
 
 
 class NetworkReach:
@@ -95,6 +155,8 @@ class NetworkReach:
         self.spec, self.source = spec, source
         self.geoms, self.crs, self.metric_crs = geoms, crs, metric_crs
         self._moved: np.ndarray | None = None
+        self._nearest: dict[str, NearestFeature] = {}
+        self.reach_m = float(spec.service_distance_m)
 
     def distance_crs(self, households: HouseholdPoints) -> CRS:
         """The CRS distances to the households are measured in (see the class)."""
@@ -118,6 +180,8 @@ class NetworkReach:
                 self._moved = reproject(self.geoms, self.crs, crs)
             geoms = self._moved
         x, y = households.xy(crs)
+        if len(households) <= FEW_POINTS:
+            return self._covers_few(x, y, crs, geoms)
         cell = households.grid_cell(crs)
         return within_distance(
             x,
@@ -127,6 +191,42 @@ class NetworkReach:
             cell_size=cell,
             grid=households.grid(crs, cell_size=cell),
         )
+
+    def _covers_few(
+        self,
+        x: NDArray[np.float64],
+        y: NDArray[np.float64],
+        crs: CRS,
+        geoms: np.ndarray,
+    ) -> NDArray[np.bool_]:
+        index = _nearest(self._nearest, geoms, crs, crs)
+        out = np.zeros(len(x), dtype=bool)
+        if len(index.geoms):
+            hit, _ = index.tree.query(
+                shapely.points(x, y),
+                predicate="dwithin",
+                distance=self.spec.service_distance_m,
+            )
+            out[hit] = True
+        return out
+
+    def distances_m(
+        self, households: HouseholdPoints, *, metric_crs: CRS
+    ) -> NDArray[np.float64]:
+        """Ground metres (in ``metric_crs``) to the nearest line or point."""
+        return _nearest(self._nearest, self.geoms, self.crs, metric_crs).distances_m(
+            households
+        )
+
+
+def _nearest(
+    cache: dict[str, NearestFeature], geoms: np.ndarray, crs: CRS, metric_crs: CRS
+) -> NearestFeature:
+    """The index of ``geoms`` in ``metric_crs``, built once per CRS."""
+    key = metric_crs.to_wkt()
+    if key not in cache:
+        cache[key] = NearestFeature(geoms, crs, metric_crs)
+    return cache[key]
 
 
 def open_vector_layer(

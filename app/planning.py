@@ -1,0 +1,107 @@
+"""The run's plan table: every household point without fibre and the extension it needs.
+
+Part of the composition root: it opens the fibre layers again (``layers``) to measure
+distances, and hands them to the core rule (:func:`geodx.plan.extension_m`). Only the
+households without fibre are measured, in one vectorised nearest-feature query per layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import geopandas as gpd
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+from pyproj import CRS
+
+from geodx.contract import EXTENSION_COL
+from geodx.coverage import Overlay
+from geodx.grid import cells_to_str
+from geodx.limits import DEFAULT_LIMITS, Limits
+from geodx.manifest import Manifest
+from geodx.plan import extension_m
+from geodx.points import HouseholdPoints
+from layers.base import CoverageLayer
+from layers.registry import open_layer
+
+
+@runtime_checkable
+class Measured(Protocol):
+    """A fibre layer that measures ground distances (polygons and networks)."""
+
+    reach_m: float
+
+    def distances_m(
+        self, households: HouseholdPoints, *, metric_crs: CRS
+    ) -> NDArray[np.float64]:
+        """Metres from each household to the layer's nearest feature."""
+        ...
+
+
+def fibre_layers(
+    manifest: Manifest, *, utm: Any, limits: Limits = DEFAULT_LIMITS
+) -> list[CoverageLayer]:
+    """The manifest's fibre layers, opened (each file read once more)."""
+    return [
+        open_layer(spec, metric_crs=utm, limits=limits)
+        for spec in manifest.layers
+        if spec.kind == "fibre"
+    ]
+
+
+def household_extensions(
+    layers: list[CoverageLayer], households: HouseholdPoints, *, utm: Any
+) -> NDArray[np.float64]:
+    """``extension_m`` of each household (the DESIGN.md rule); inf with no network.
+
+    Fibre layers that measure no distance (none today: fibre is polygons, lines or
+    points) are left out.
+    """
+    measured = [layer for layer in layers if isinstance(layer, Measured)]
+    if not measured:
+        return np.full(len(households), np.inf)
+    distances = [layer.distances_m(households, metric_crs=utm) for layer in measured]
+    return extension_m(distances, [layer.reach_m for layer in measured])
+
+
+def plan_table(
+    manifest: Manifest,
+    communes: gpd.GeoDataFrame,
+    result: Overlay,
+    *,
+    utm: Any,
+    limits: Limits = DEFAULT_LIMITS,
+) -> pa.Table:
+    """The plan table: one row per household point without fibre.
+
+    Columns ``commune_code, h3, households, extension_m``; ``commune_code`` is null for
+    households outside every commune, ``extension_m`` null when no fibre layer has a
+    feature.
+    """
+    hh = result.households
+    without = np.flatnonzero(~result.indicators["fibre"])
+    lng, lat = hh.lng_lat
+    points = HouseholdPoints(lng[without], lat[without], hh.weight[without])
+    layers = fibre_layers(manifest, utm=utm, limits=limits)
+    ext = household_extensions(layers, points, utm=utm)
+    codes = communes["commune_code"].to_numpy(dtype=object)
+    commune = result.assignment.commune[without]
+    weight = points.weight
+    households = (
+        pa.array(np.round(weight).astype(np.int64), type=pa.int64())
+        if hh.integral
+        else pa.array(weight, type=pa.float64())
+    )
+    return pa.table(
+        {
+            "commune_code": pa.array(np.r_[codes, [None]][commune], type=pa.string()),
+            "h3": pa.array(cells_to_str(result.cells[without]), type=pa.string()),
+            "households": households,
+            EXTENSION_COL: pa.array(
+                np.where(np.isfinite(ext), ext, np.nan),
+                type=pa.float64(),
+                from_pandas=True,
+            ),
+        }
+    )
