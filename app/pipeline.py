@@ -49,6 +49,7 @@ from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
 from geodx.validate import check_households_in_region
 from layers.base import LayerAnswer, answer
+from layers.mapdraw import write_map_layers
 from layers.measured import Tiles
 from layers.registry import is_raster, open_layer
 
@@ -229,6 +230,17 @@ def run_region(
                 engine=__version__,
                 estimate=estimate,
             )
+            draw_start = time.perf_counter()
+            if clock.progress:
+                clock.progress("draw map layers")
+            write_map_layers(
+                tmp,
+                manifest,
+                region_bounds=tuple(shapely.total_bounds(communes_wgs84).tolist()),
+                metric_crs=metric_crs(communes_wgs84),
+                limits=limits,
+            )
+            clock.timings["draw map layers"] = time.perf_counter() - draw_start
             write_table(tmp / PLAN_FILE, plan)
     return RunResult(Path(out_dir), summary, table, clock.timings)
 

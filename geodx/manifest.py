@@ -11,7 +11,7 @@ import difflib
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +217,49 @@ def load_manifest(region: str | Path) -> Manifest:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{path}: not valid TOML: {exc}") from None
     return _Parser(path).manifest(doc)
+
+
+def with_layers(manifest: Manifest, tables: Any, *, source: Path) -> Manifest:
+    """``manifest`` with more ``[[layers]]`` tables, checked as its own layers are.
+
+    Paths resolve against ``source``'s folder and messages name ``source``; ids must
+    not clash with each other or with the manifest's (the same column rule). Used by
+    scenarios (``app.scenarios``): the region as if these layers were in its manifest.
+
+    Raises
+    ------
+    ManifestError
+    """
+    parser = _Parser(source)
+    if not isinstance(tables, list):
+        raise parser.fail("layers", "must be an array of tables: [[layers]]")
+    added = tuple(parser.layer(i, t) for i, t in enumerate(tables))
+    parser.check_unique(manifest.layers + manifest.measured + added)
+    return replace(
+        manifest,
+        layers=manifest.layers + tuple(s for s in added if s.kind != "measured"),
+        measured=manifest.measured + tuple(s for s in added if s.kind == "measured"),
+    )
+
+
+def load_layers_file(manifest: Manifest, path: Path) -> Manifest:
+    """``manifest`` with the ``[[layers]]`` of a TOML file added (see :func:`with_layers`).
+
+    Raises
+    ------
+    ManifestError
+        Not a file, not TOML, a key other than ``layers``, or a bad layer.
+    """
+    path = path.resolve()
+    parser = _Parser(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ManifestError(f"{path}: cannot read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: not valid TOML: {exc}") from None
+    parser.check_keys("top level", doc, {"layers"})
+    return with_layers(manifest, doc.get("layers", []), source=path)
 
 
 _SECTIONS = {"region", "communes", "households", "layers", "targets"}
