@@ -17,6 +17,7 @@ from geodx.errors import (
     InvalidResolution,
     ManifestError,
     MissingColumn,
+    ServiceUnavailable,
     UnknownCommune,
 )
 
@@ -36,6 +37,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     NotFound: 404,
     UnknownCommune: 404,
     InvalidResolution: 422,
+    ServiceUnavailable: 503,
     ManifestError: 500,
     InputFileError: 500,
     MissingColumn: 500,

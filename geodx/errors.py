@@ -72,3 +72,7 @@ class InvalidResolution(GeodxError, ValueError):
 
 class UnknownCommune(GeodxError, LookupError):
     """No commune with that code."""
+
+
+class ServiceUnavailable(GeodxError):
+    """A service the request needs is not running (no region, stale or older results)."""
