@@ -319,12 +319,19 @@ class SiteLayer:
     ) -> NDArray[np.float64]:
         """Predicted RSRP (dBm), exact wherever it is ``>= min_rsrp_dbm - margin_db``."""
         x, y = households.xy(self.metric_crs)
+        return self.rsrp_at(
+            x, y, floor_dbm=self.spec.min_rsrp_dbm - max(margin_db, 0.0)
+        )
+
+    def rsrp_at(
+        self, x: NDArray[np.float64], y: NDArray[np.float64], *, floor_dbm: float
+    ) -> NDArray[np.float64]:
+        """Predicted RSRP (dBm) at points ``x, y`` of ``metric_crs``, exact ``>= floor_dbm``.
+
+        The one evaluation both the households and the map's prediction raster use.
+        """
         return predict_rsrp(
-            x,
-            y,
-            self.sectors,
-            environment=self.environment,
-            floor_dbm=self.spec.min_rsrp_dbm - max(margin_db, 0.0),
+            x, y, self.sectors, environment=self.environment, floor_dbm=floor_dbm
         )
 
     def answer(
