@@ -101,7 +101,7 @@ class ServedArea:
     def __init__(self, spec: LayerSpec, geoms: np.ndarray, crs: CRS) -> None:
         self.spec, self.geoms, self.crs = spec, geoms, crs
         self._tree: shapely.STRtree | None = None
-        self._nearest: dict[str, NearestFeature] = {}
+        self._nearest: dict[int, NearestFeature] = {}
 
     #: The reach a plan subtracts from the distance: a polygon serves its inside only.
     reach_m = 0.0
@@ -155,7 +155,7 @@ class NetworkReach:
         self.spec, self.source = spec, source
         self.geoms, self.crs, self.metric_crs = geoms, crs, metric_crs
         self._moved: np.ndarray | None = None
-        self._nearest: dict[str, NearestFeature] = {}
+        self._nearest: dict[int, NearestFeature] = {}
         self.reach_m = float(spec.service_distance_m)
 
     def distance_crs(self, households: HouseholdPoints) -> CRS:
@@ -220,13 +220,17 @@ class NetworkReach:
 
 
 def _nearest(
-    cache: dict[str, NearestFeature], geoms: np.ndarray, crs: CRS, metric_crs: CRS
+    cache: dict[int, NearestFeature], geoms: np.ndarray, crs: CRS, metric_crs: CRS
 ) -> NearestFeature:
-    """The index of ``geoms`` in ``metric_crs``, built once per CRS."""
-    key = metric_crs.to_wkt()
-    if key not in cache:
-        cache[key] = NearestFeature(geoms, crs, metric_crs)
-    return cache[key]
+    """The index of ``geoms`` in ``metric_crs``, built once per CRS object.
+
+    Keyed by the object (the adapters pass the same one each time): a lookup spends
+    no time spelling the CRS out.
+    """
+    index = cache.get(id(metric_crs))
+    if index is None or index.metric_crs is not metric_crs:
+        index = cache[id(metric_crs)] = NearestFeature(geoms, crs, metric_crs)
+    return index
 
 
 def open_vector_layer(

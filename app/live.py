@@ -1,0 +1,257 @@
+"""The prepared region: "is this house covered?" answered in a few milliseconds.
+
+``geodx serve REGION`` builds one :class:`LiveRegion` per worker (the ``live`` service,
+``app.services.SERVICES``): the manifest, the communes and every coverage layer are read
+once, and each layer keeps its spatial index between lookups. A lookup is one household
+point put through the same code as a run (``geodx.coverage.assign_communes``,
+``layers.base.answer``, ``geodx.grid.points_to_cells``), so it gives the run's answer.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import h3
+import numpy as np
+import orjson
+import shapely
+from numpy.typing import NDArray
+from pyproj import CRS, Transformer
+
+from app.pipeline import input_checksums, metric_crs
+from app.planning import Measured
+from geodx.contract import SUMMARY_FILE, public_inputs
+from geodx.coverage import assign_communes
+from geodx.crs import reproject
+from geodx.errors import GeodxError, ServiceUnavailable
+from geodx.io import read_communes
+from geodx.limits import DEFAULT_LIMITS, Limits
+from geodx.manifest import LayerSpec, Manifest, load_manifest
+from geodx.overlay import GridIndex, build_grid
+from geodx.points import WGS84, HouseholdPoints
+from layers.base import CoverageLayer, answer
+from layers.registry import open_layer
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from api.settings import Settings
+
+
+class BadPoint(GeodxError, ValueError):
+    """A longitude or latitude that is not a finite number in range."""
+
+
+def check_point(lon: float, lat: float) -> None:
+    """Refuse a point that is not finite or outside -180..180, -90..90.
+
+    Raises
+    ------
+    BadPoint
+    """
+    for name, value, bound in (("lon", lon, 180.0), ("lat", lat, 90.0)):
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            raise BadPoint(f"{name} was {value!r}; expected a finite number")
+        if not -bound <= value <= bound:
+            raise BadPoint(f"{name} was {value!r}; expected -{bound:g} to {bound:g}")
+
+
+@dataclass
+class LookupPoint(HouseholdPoints):
+    """One household point whose transformers are kept by the live region.
+
+    The same transform as :meth:`HouseholdPoints.xy` (``Transformer.from_crs``,
+    ``always_xy``), without building a transformer and a cache key per CRS per lookup
+    (a millisecond each). Used under the region's lock: transformers are not shared
+    between threads.
+    """
+
+    transformers: dict[int, tuple[CRS, Transformer]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def xy(self, crs: CRS) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Return the coordinates in ``crs``."""
+        if crs is self.crs:
+            return self.x, self.y
+        known = self.transformers.get(id(crs))
+        if known is None or known[0] is not crs:
+            known = (crs, Transformer.from_crs(self.crs, crs, always_xy=True))
+            self.transformers[id(crs)] = known
+        tx, ty = known[1].transform(self.x, self.y)
+        return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+
+    def grid(self, crs: CRS, *, cell_size: float) -> GridIndex:
+        """The one-point grid in ``crs`` (not cached: it costs less than a key)."""
+        x, y = self.xy(crs)
+        return build_grid(x, y, cell_size=cell_size)
+
+
+@dataclass
+class OpenLayer:
+    """A layer of the manifest with its adapter, ready for lookups."""
+
+    spec: LayerSpec
+    adapter: CoverageLayer
+
+
+class LiveRegion:
+    """A region read once, answering point lookups with the run's rules.
+
+    Lookups are serialised by a lock: raster datasets are not shared between threads.
+    """
+
+    def __init__(self, manifest: Manifest, *, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.manifest = manifest
+        self.communes: gpd.GeoDataFrame = read_communes(
+            manifest.communes, limits=limits
+        )
+        geoms = np.asarray(self.communes.geometry.values, dtype=object)
+        wgs84 = reproject(geoms, self.communes.crs, WGS84)
+        self.bounds = tuple(float(v) for v in shapely.total_bounds(wgs84))
+        self.utm = metric_crs(wgs84)
+        self.layers = [
+            OpenLayer(spec, open_layer(spec, metric_crs=self.utm, limits=limits))
+            for spec in manifest.layers
+        ]
+        self._lock = threading.Lock()
+        self._transformers: dict[int, tuple[CRS, Transformer]] = {}
+        self.synthetic = manifest.synthetic
+
+    @classmethod
+    def open(cls, region: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> LiveRegion:
+        """Read a region's manifest, communes and layers; build the indexes now."""
+        live = cls(load_manifest(region), limits=limits)
+        west, south, east, north = live.bounds
+        live.lookup((west + east) / 2, (south + north) / 2)  # builds every index
+        return live
+
+    def lookup(self, lon: float, lat: float) -> dict[str, Any]:
+        """Commune, H3 cell, fibre/4G/5G, each layer, the fibre networks' distances.
+
+        Raises
+        ------
+        BadPoint
+            ``lon``/``lat`` not finite or out of range.
+        """
+        check_point(lon, lat)
+        with self._lock:
+            point = LookupPoint(
+                np.array([float(lon)]),
+                np.array([float(lat)]),
+                np.ones(1),
+                transformers=self._transformers,
+            )
+            commune = int(assign_communes(point, self.communes).commune[0])
+            covered = {
+                layer.spec.id: bool(answer(layer.adapter, point, ()).covered[0])
+                for layer in self.layers
+            }
+            networks = self._networks(point)
+        # h3's own call: what points_to_cells computes for a run, without its frame.
+        cell = h3.latlng_to_cell(float(lat), float(lon), self.manifest.h3_resolution)
+        row = self.communes.iloc[commune] if commune >= 0 else None
+        west, south, east, north = self.bounds
+        return {
+            "lon": float(lon),
+            "lat": float(lat),
+            "commune_code": None if row is None else str(row["commune_code"]),
+            "commune_name": None if row is None else _text(row["commune_name"]),
+            "district_code": None if row is None else _text(row["district_code"]),
+            "in_region_bounds": bool(west <= lon <= east and south <= lat <= north),
+            "h3": cell,
+            "h3_resolution": self.manifest.h3_resolution,
+            **self._indicators(covered),
+            "layers": covered,
+            "nearest_fibre": networks[0] if networks else None,
+            "fibre_networks": networks,
+            "synthetic": self.synthetic,
+        }
+
+    def _indicators(self, covered: dict[str, bool]) -> dict[str, bool]:
+        out = {"fibre": False, "mobile": False, "mobile_5g": False}
+        for layer in self.layers:
+            spec, hit = layer.spec, covered[layer.spec.id]
+            if spec.kind == "fibre":
+                out["fibre"] |= hit
+            else:
+                out["mobile"] |= hit
+                out["mobile_5g"] |= hit and spec.technology == "5G"
+        return out
+
+    def _networks(self, point: HouseholdPoints) -> list[dict[str, Any]]:
+        """Per fibre layer: ground metres (UTM) to its nearest feature, nearest first."""
+        out = []
+        for layer in self.layers:
+            if layer.spec.kind != "fibre" or not isinstance(layer.adapter, Measured):
+                continue
+            d = float(layer.adapter.distances_m(point, metric_crs=self.utm)[0])
+            reach = layer.adapter.reach_m
+            out.append(
+                {
+                    "layer": layer.spec.id,
+                    "operator": layer.spec.operator,
+                    "source": layer.adapter.source,
+                    "distance_m": d if math.isfinite(d) else None,
+                    "service_distance_m": reach,
+                    "extension_m": max(d - reach, 0.0) if math.isfinite(d) else None,
+                }
+            )
+        return sorted(out, key=lambda n: (n["distance_m"] is None, n["distance_m"]))
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return str(value)
+
+
+class StaleRegion:
+    """The live service when it cannot answer: every lookup is a 503 with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def lookup(self, lon: float, lat: float) -> dict[str, Any]:
+        """Refuse, after checking the point (a bad point is still the client's 4xx).
+
+        Raises
+        ------
+        BadPoint, ServiceUnavailable
+        """
+        check_point(lon, lat)
+        raise ServiceUnavailable(self.reason)
+
+
+def results_inputs(results_dir: Path) -> Any:
+    """The ``inputs`` checksums of a results folder's ``summary.json`` (None if none)."""
+    try:
+        summary = orjson.loads((results_dir / SUMMARY_FILE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return summary.get("inputs") if isinstance(summary, dict) else None
+
+
+def open_live_region(settings: Settings) -> LiveRegion | StaleRegion | None:
+    """The ``live`` service: the region of ``GEODX_REGION``, if its results are current.
+
+    None without a region; a :class:`StaleRegion` when the region's inputs differ from
+    the checksums in the served ``summary.json`` or cannot be read.
+    """
+    if settings.region is None:
+        return None
+    try:
+        manifest = load_manifest(settings.region)
+        served = results_inputs(settings.results_dir)
+        if public_inputs(served) != input_checksums(manifest):
+            return StaleRegion(
+                "results are out of date: the region's inputs differ from the "
+                "checksums in the served summary.json; run geodx run again"
+            )
+        return LiveRegion.open(settings.region)
+    except GeodxError as exc:
+        return StaleRegion(f"the region cannot be read: {exc}")
