@@ -144,11 +144,13 @@ def run_command(
 def _register_commands() -> None:
     """The counts, demo and serve commands; their modules import heavy libraries lazily."""
     from app.counts import counts_command
+    from app.lookup import lookup_command
     from app.serve import serve_command
     from data.cli import demo_command
 
     app.command("counts")(counts_command)
     app.command("demo")(demo_command)
+    app.command("lookup")(lookup_command)
     app.command("serve")(serve_command)
 
 

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 #: name on ``app.state`` → ``"module:function"`` building it from the settings.
 #: Imported lazily, so a worker only loads what it serves.
-SERVICES: dict[str, str] = {}
+SERVICES: dict[str, str] = {
+    "live": "app.live:open_live_region",
+}
 
 
 def _factory(target: str) -> ServiceFactory:
