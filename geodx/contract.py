@@ -593,9 +593,9 @@ VIEW_DEFINITIONS = {
     "out); they sum to households",
     "mobile_all_operators_households": "covered by a 4G/5G layer of every operator that has "
     "one; null when no operator has one",
-    "mobile_indoor_households": "covered indoors (predicted RSRP - indoor_loss_db >= "
-    "min_rsrp_dbm) by at least one layer with indoor_loss_db; null when no layer has it; "
-    "per layer layer_<slug>_indoor_households",
+    "mobile_indoor_households": "covered indoors (predicted or raster RSRP - "
+    "indoor_loss_db >= min_rsrp_dbm) by at least one layer with indoor_loss_db; null "
+    "when no layer has it; per layer layer_<slug>_indoor_households",
     "mobile_households_minus3db": f"4G/5G households covered with every raster pixel and "
     f"site prediction {MARGIN_DB:g} dB lower (value - {MARGIN_DB:g} >= min_rsrp_dbm); "
     "polygon, line and point layers as they are",

@@ -518,10 +518,7 @@ class _Parser:
         """``model``, ``environment``, ``indoor_loss_db``: mobile layers of sectors."""
         model = self.get(where, t, "model", str)
         if model is None:
-            for key in ("environment", "indoor_loss_db"):
-                if key in t:
-                    raise self.fail(where, f"'{key}' needs 'model' (a sector list)")
-            return {}
+            return self.raster_indoor(where, t, kind)
         if kind != "mobile":
             raise self.fail(where, "'model' is for mobile layers only")
         if model not in MODELS:
@@ -536,6 +533,21 @@ class _Parser:
         if "indoor_loss_db" in t:
             loss = self.number(where, t, "indoor_loss_db", 0.0, 0.0, MAX_INDOOR_LOSS_DB)
         return {"model": model, "environment": environment, "indoor_loss_db": loss}
+
+    def raster_indoor(self, where: str, t: dict[str, Any], kind: str) -> dict[str, Any]:
+        """Without ``model``: ``indoor_loss_db`` on a mobile raster (``.tif``) only."""
+        if "environment" in t:
+            raise self.fail(where, "'environment' needs 'model' (a sector list)")
+        if "indoor_loss_db" not in t:
+            return {}
+        raw = self.get(where, t, "path", str) or ""
+        if kind != "mobile" or Path(raw).suffix.lower() not in (".tif", ".tiff"):
+            raise self.fail(
+                where,
+                "'indoor_loss_db' needs 'model' (a sector list) or a mobile raster (.tif)",
+            )
+        loss = self.number(where, t, "indoor_loss_db", 0.0, 0.0, MAX_INDOOR_LOSS_DB)
+        return {"indoor_loss_db": loss}
 
     def check_unique(self, layers: tuple[LayerSpec, ...]) -> None:
         seen: dict[str, str] = {}

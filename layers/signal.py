@@ -183,7 +183,9 @@ class SignalRaster:
         """Covered at the threshold and with every pixel value ``delta`` dB higher.
 
         The pixels are read once; each delta is one more comparison
-        (``value + delta >= min_rsrp_dbm``). Rasters give no indoor answer.
+        (``value + delta >= min_rsrp_dbm``), and so is the indoor answer of a layer
+        with ``indoor_loss_db`` (``value - indoor_loss_db >= min_rsrp_dbm``; None
+        without it).
         """
         x, y = households.xy(self.crs)
         row, col, inside = points_to_pixels(
@@ -194,12 +196,15 @@ class SignalRaster:
         if len(idx):
             values[idx] = self.values_at(row[idx], col[idx])
             self._check_range(values[idx])
-        threshold = self.spec.min_rsrp_dbm
+        threshold, loss = self.spec.min_rsrp_dbm, self.spec.indoor_loss_db
         return LayerAnswer(
             covered=signal_reaches(values, min_value=threshold),
             shifted={
                 d: signal_reaches(values + d, min_value=threshold) for d in deltas_db
             },
+            indoor=None
+            if loss is None
+            else signal_reaches(values - loss, min_value=threshold),
         )
 
     def values_at(
