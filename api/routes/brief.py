@@ -1,0 +1,105 @@
+"""``GET /communes/{code}/brief``: one commune's printable brief for officials (HTML).
+
+The page is :func:`geodx.brief.render_brief` of the served results: no script at all,
+one inline stylesheet allowed by its hash, inline SVG drawn from numbers. The plan and
+the trend come from their services when the app has them (``api/plan.py``, the history
+store); without them the brief leaves the plan out and says there is no history.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.deps import ResultsDep
+from api.plan import commune_plan
+from api.results import RegionResults
+from api.schemas import ErrorMessage
+from geodx.brief import build_brief, render_brief, style_hash
+from geodx.errors import ServiceUnavailable, UnknownCommune
+from geodx.history import HistoryError, HistoryStore, commune_history
+from geodx.trajectory import trajectory
+
+router = APIRouter(tags=["officials"])
+log = logging.getLogger("geodx.api")
+
+#: No script, no frame, no form, no request anywhere: the page's one stylesheet (by its
+#: hash) and ``data:`` images only.
+BRIEF_CSP = (
+    f"default-src 'none'; style-src {style_hash()}; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def commune_cells(results: RegionResults, code: str) -> Any:
+    """The commune's rows of ``cells.parquet``."""
+    cells = results.cells
+    return cells[cells["commune_code"] == code]
+
+
+def plan_of(results: RegionResults, code: str) -> dict[str, Any] | None:
+    """The commune's fibre plan (``api.plan.commune_plan``); None when unavailable."""
+    try:
+        return commune_plan(results, code, "fibre")
+    except ServiceUnavailable as exc:  # results without plan.parquet: left out
+        log.info("brief: no plan for commune %s: %s", code[:40], exc)
+        return None
+
+
+@router.get(
+    "/communes/{commune_code}/brief",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "The printable brief."},
+        404: {"model": ErrorMessage, "description": "Unknown commune."},
+        422: {"model": ErrorMessage, "description": "Unknown language."},
+    },
+    operation_id="getCommuneBrief",
+)
+def commune_brief(
+    commune_code: Annotated[str, Path(description="Official commune code (mã xã).")],
+    request: Request,
+    results: ResultsDep,
+    lang: Annotated[
+        Literal["vi", "en"],
+        Query(description="Language of the page: vi (default) or en."),
+    ] = "vi",
+) -> HTMLResponse:
+    """A commune's printable brief: figures, targets and gap, map, plan, trend, method."""
+    row = results.commune(commune_code)  # UnknownCommune -> 404
+    brief = build_brief(
+        row,
+        results.summary,
+        geometry=results.commune_geometry(commune_code),
+        cells=commune_cells(results, commune_code),
+        lang=lang,
+        version=results.version,
+        plan=plan_of(results, commune_code),
+        history=history_of(request, results, commune_code),
+    )
+    return HTMLResponse(
+        render_brief(brief),
+        headers={"Content-Security-Policy": BRIEF_CSP, "Content-Language": lang},
+    )
+
+
+def history_of(request: Request, results: RegionResults, code: str) -> dict[str, Any]:
+    """The commune's vintages with their trajectory; empty without a history store.
+
+    The store is the ``history`` service (``GEODX_HISTORY``); a commune the store
+    does not hold, or a store that fails, also gives an empty history (logged).
+    """
+    store = getattr(request.app.state, "history", None)
+    if not isinstance(store, HistoryStore):
+        return {}
+    try:
+        rows = commune_history(store, code)
+    except UnknownCommune:
+        return {}
+    except HistoryError as exc:
+        log.error("brief: history store failed: %s", exc)
+        return {}
+    return {"vintages": rows, **trajectory(rows, results.summary.get("targets"))}
