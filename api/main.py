@@ -21,7 +21,7 @@ from api.errors import register_error_handlers
 from api.middleware import Gzip, HeadAsGet, SecurityHeaders, VersionETag
 from api.openapi import bound_resolution, errors_as_json, to_openapi_30
 from api.results import RegionResults, load_results
-from api.routes import coverage, docs, health, items, maps, ogc, planning
+from api.routes import brief, coverage, docs, health, items, maps, ogc, planning
 from api.settings import Settings
 from geodx.errors import InputFileError
 from geodx.outdir import snapshot
@@ -136,7 +136,7 @@ def create_app(
     # added innermost first: the ETag and security headers wrap every other answer
     for middleware in (Gzip, HeadAsGet, SecurityHeaders, VersionETag):
         app.add_middleware(middleware)
-    for module in (ogc, items, coverage, maps, health, docs, planning):
+    for module in (ogc, items, coverage, brief, maps, health, docs, planning):
         app.include_router(module.router)
     app.mount(maps.LEAFLET_PREFIX, StaticFiles(directory=leaflet_dir()), name="leaflet")
     app.mount(

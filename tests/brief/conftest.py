@@ -1,0 +1,107 @@
+"""A real ``geodx run`` of a small generated region, and helpers that read a brief back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from tests.api.conftest import browser  # noqa: F401  (the shared Chromium fixture)
+
+
+@pytest.fixture(scope="session")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The results of ``geodx run`` on a synthetic region of 3,000 households."""
+    from app.pipeline import run_region
+    from data import build_synthetic_region
+
+    root = tmp_path_factory.mktemp("brief-demo")
+    manifest = build_synthetic_region(root / "region", seed=11, households=3000)
+    run_region(manifest, root / "out")
+    return root / "out"
+
+
+@pytest.fixture(scope="session")
+def demo(demo_out: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(results_dir=demo_out, warm_maps=False))
+    with TestClient(app) as client:
+        yield client
+
+
+def communes(out: Path) -> list[dict[str, Any]]:
+    """The features of ``communes.geojson``."""
+    doc = json.loads((out / "communes.geojson").read_text(encoding="utf-8"))
+    features: list[dict[str, Any]] = doc["features"]
+    return features
+
+
+def copy_results(out: Path, dest: Path) -> Path:
+    """A plain copy of a results folder (the version it links to), to edit."""
+    shutil.copytree(out.resolve(), dest)
+    return dest
+
+
+class Page(HTMLParser):
+    """A brief read back: every ``data-field`` cell, texts by id, the SVG elements."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.values: list[tuple[str, Any, str]] = []  # (field, exact value, text)
+        self.by_id: dict[str, str] = {}
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.label_text: list[str] = []  # outside style and translate="no" (data)
+        self._open: list[tuple[str, dict[str, str], list[str]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.elements.append((tag, a))
+        if tag in ("br", "meta", "path", "rect", "line", "circle", "polyline"):
+            return
+        self._open.append((tag, a, []))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open:
+            name, a, parts = self._open.pop()
+            text = " ".join("".join(parts).split())
+            if "data-field" in a:
+                self.values.append((a["data-field"], json.loads(a["data-value"]), text))
+            if "id" in a:
+                self.by_id[a["id"]] = text
+            if self._open:
+                self._open[-1][2].append("".join(parts))
+            if name == tag:
+                return
+
+    def handle_data(self, data: str) -> None:
+        if any(t in ("style", "title") for t, _, _ in self._open):
+            return
+        self.text.append(data)
+        if not any(a.get("translate") == "no" for _, a, _ in self._open):
+            self.label_text.append(data)
+        if self._open:
+            self._open[-1][2].append(data)
+
+    def field(self, name: str) -> list[tuple[Any, str]]:
+        """Every (exact value, text) shown for one field."""
+        return [(v, t) for f, v, t in self.values if f == name]
+
+    def all_text(self) -> str:
+        """The page's text (not its stylesheet or title)."""
+        return " ".join(" ".join(self.text).split())
+
+    def labels(self) -> str:
+        """The page's text outside its data (elements marked ``translate="no"``)."""
+        return " ".join(" ".join(self.label_text).split())
