@@ -350,7 +350,8 @@ def _indoor_fields(
     column = indoor_layer_column(spec.slug)
     if column not in sums.views:
         return {}
-    return {"indoor_households": count(float(sums.views[column][1:].sum()), integral)}
+    indoor = count(float(sums.views[column][1:].sum()), integral)
+    return {"indoor_loss_db": spec.indoor_loss_db, "indoor_households": indoor}
 
 
 def _operator_summaries(manifest: Manifest) -> list[dict[str, Any]]:

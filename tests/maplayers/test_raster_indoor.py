@@ -52,6 +52,7 @@ def test_raster_indoor_counts_equal_the_brute_force(tmp_path: Path) -> None:
     assert 0 < total < sum(int(w) for w in world.weight)
     (layer,) = [x for x in result.summary["layers"] if x["id"] == "vnpt-4g"]
     assert layer["indoor_households"] == total
+    assert layer["indoor_loss_db"] == RASTER_LOSS
 
 
 @pytest.mark.parametrize(
