@@ -43,26 +43,52 @@ SYNTHETIC_BADGE = "DỮ LIỆU GIẢ LẬP — SYNTHETIC DATA, not real coverage
 FILL = {"color": "#444", "weight": 0.6, "fillOpacity": 0.78}
 
 
+#: How far below the target each class starts, in percentage points (issue 8): a 90 %
+#: target reads < 50, 50–70, 70–80, 80–90, so 68 % and 89 % are told apart.
+BELOW_STEPS = (40.0, 20.0, 10.0)
+STEPS_NOTE = "Dưới mục tiêu / below the target: −40, −20, −10 điểm / points"
+
+
 @dataclass(frozen=True)
 class DivergingScale:
     """Colour classes below and above a target percentage.
 
+    Below the target the classes start 40, 20 and 10 points under it
+    (``BELOW_STEPS``), edges at or under 0 % dropped; at or above it, up to two
+    classes (the target to half-way to 100 %, then the rest). A value on an edge
+    belongs to the class above it.
+
     Examples
     --------
     >>> scale = DivergingScale(90.0)
+    >>> scale.edges()
+    [0.0, 50.0, 70.0, 80.0, 90.0, 95.0, 100.0]
+    >>> scale.colour(68.0) == scale.colour(89.0)
+    False
     >>> scale.colour(92.0) == ABOVE[0], scale.colour(10.0) == BELOW[0]
     (True, True)
     >>> scale.colour(None) == NO_DATA
     True
+    >>> [label for label, _ in DivergingScale(25.0).classes()][:3]
+    ['< 5 %', '5–15 %', '15–25 %']
     """
 
     target_pct: float
 
-    def edges(self) -> list[float]:
-        """Class edges: four classes below the target, up to two above it."""
+    def below_edges(self) -> list[float]:
+        """Where each class below the target starts (the first at 0 %)."""
         t = self.target_pct
-        below = [0.0, t * 0.25, t * 0.5, t * 0.75, t]
-        return below + ([(t + 100.0) / 2, 100.0] if t < 100 else [100.0])
+        return [0.0] + [t - step for step in BELOW_STEPS if t - step > 0]
+
+    def edges(self) -> list[float]:
+        """Class edges: the classes below the target, up to two above it."""
+        t = self.target_pct
+        above = [(t + 100.0) / 2, 100.0] if t < 100 else [100.0]
+        return [*self.below_edges(), t, *above] if t > 0 else [0.0, 100.0]
+
+    def _below_colours(self) -> tuple[str, ...]:
+        """The palette's darkest reds for the lowest classes, the lightest nearest."""
+        return BELOW[len(BELOW) - len(self.below_edges()) :]
 
     def colour(self, pct: float | None) -> str:
         """Fill colour of a percentage (grey when there is none)."""
@@ -71,15 +97,23 @@ class DivergingScale:
         if pct >= self.target_pct:
             mid = (self.target_pct + 100.0) / 2
             return ABOVE[0] if pct < mid and self.target_pct < 100 else ABOVE[-1]
-        step = max(self.target_pct / 4, 1e-9)
-        return BELOW[min(3, int(pct // step))]
+        starts = self.below_edges()
+        i = sum(1 for edge in starts[1:] if pct >= edge)
+        return self._below_colours()[i]
 
     def classes(self) -> list[tuple[str, str]]:
         """``(label, colour)`` of every class, lowest first, then "no households"."""
-        e = self.edges()
-        out = [(f"{e[i]:g}–{e[i + 1]:g} %", BELOW[i]) for i in range(4)]
+        starts, t = self.below_edges(), self.target_pct
+        ends = [*starts[1:], t]
+        out = [
+            (f"< {end:g} %" if i == 0 else f"{start:g}–{end:g} %", colour)
+            for i, (start, end, colour) in enumerate(
+                zip(starts, ends, self._below_colours(), strict=True)
+            )
+        ] if t > 0 else []  # fmt: skip
         if self.target_pct < 100:
-            out += [(f"{e[4]:g}–{e[5]:g} %", ABOVE[0]), (f"{e[5]:g}–100 %", ABOVE[1])]
+            mid = (t + 100.0) / 2
+            out += [(f"{t:g}–{mid:g} %", ABOVE[0]), (f"{mid:g}–100 %", ABOVE[1])]
         else:
             out.append(("100 %", ABOVE[1]))
         return out + [("không có hộ / no households", NO_DATA)]
@@ -208,6 +242,7 @@ def legend(
             for (name, colour), n in zip(scale.classes(), counts, strict=True)
         ],
         "counted": f"({counted})",
+        "note": STEPS_NOTE,
     }
 
 
@@ -297,6 +332,8 @@ def coverage_map_data(
     synthetic: bool = False,
     tiles_url: str | None = None,
     attribution: str = "",
+    links: Sequence[str] | None = None,
+    operator_groups: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The data of a coverage map: communes coloured by ``<indicator>_pct``, overlays.
 
@@ -317,6 +354,10 @@ def coverage_map_data(
         One overlay per coverage layer, coloured by ``<prefix>_pct``.
     title, synthetic, tiles_url, attribution
         Title box, synthetic label, optional base map.
+    links : sequence of str, optional
+        Per commune, the page a click on it opens (relative to the map page).
+    operator_groups : sequence of dict
+        The operators' layers (:func:`geodx.mapparts.operator_layers`).
 
     Returns
     -------
@@ -328,6 +369,7 @@ def coverage_map_data(
     overlays = [overlay(f"Xã — {label} (%)", "communes", show=True,
                         tips=commune_tips(communes, indicator),
                         fill=_fill(scale, communes, f"{indicator}_pct"))]  # fmt: skip
+    overlays[0]["links"] = None if links is None else list(links)
     for name, prefix in layers:
         overlays.append(overlay(name, "communes", show=False,
                                 tips=commune_tips(communes, indicator, prefix),
@@ -352,6 +394,7 @@ def coverage_map_data(
         ),  # fmt: skip
         "shapes": shapes,
         "overlays": overlays,
+        "operator_layers": list(operator_groups),
     }
 
 
@@ -367,13 +410,19 @@ def commune_map_data(
     synthetic: bool = False,
     tiles_url: str | None = None,
     attribution: str = "",
+    figures: dict[str, Any] | None = None,
+    plan: dict[str, Any] | None = None,
+    home: str | None = None,
+    operator_groups: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The data of one commune's map: its outline and H3 cells, one overlay per indicator.
 
     ``commune`` is one row with the columns of ``communes.geojson`` and ``outline`` its
     polygon (EPSG:4326); ``cells`` holds the commune's own households per cell
     (``cells.parquet`` rows of that commune) with ``<indicator>_households`` and
-    ``<indicator>_pct`` columns, and ``cell_shapes`` their hexagons.
+    ``<indicator>_pct`` columns, and ``cell_shapes`` their hexagons. ``figures`` and
+    ``plan`` (:mod:`geodx.mapparts`) fill the figures box, ``home`` links back to the
+    region's map, ``operator_groups`` are the operators' layers.
     """
     scale = DivergingScale(target_pct)
     shapes = np.asarray([outline, *cell_shapes], dtype=object)
@@ -396,4 +445,8 @@ def commune_map_data(
         ),  # fmt: skip
         "shapes": {"cells": geometries(shapes[1:]), "commune": geometries(shapes[:1])},
         "overlays": overlays,
+        "figures": figures,
+        "plan": plan,
+        "home": home,
+        "operator_layers": list(operator_groups),
     }

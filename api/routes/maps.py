@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from importlib.resources import files
 from typing import Annotated, Literal, NamedTuple, get_args
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import anyio
 import anyio.to_thread
@@ -28,12 +28,15 @@ import pandas as pd
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from api import mappanel
 from api.cells import cell_polygons, resolution_for_at_most
 from api.deps import ResultsDep, SettingsDep
+from api.maplayers import FOLDER, MapLayers
 from api.results import RegionResults
 from api.schemas import ErrorMessage
 from api.settings import Settings
 from geodx.contract import INDICATORS, TARGET_KEYS, pct_array
+from geodx.mapparts import operator_layers
 from geodx.maps import cells_layer_data, commune_map_data, coverage_map_data
 from geodx.pages import MapAssets, map_page, script_json
 
@@ -41,21 +44,30 @@ router = APIRouter(prefix="/maps", tags=["maps"])
 log = logging.getLogger("geodx.api")
 
 LEAFLET_PREFIX = "/static/leaflet"
-ASSET_PREFIX = "/maps/assets"
 SCRIPT = (files("geodx") / "maps.js").read_bytes()
 STYLESHEET = (files("geodx") / "maps.css").read_bytes()
 
 
-def _versioned(name: str, body: bytes) -> str:
-    return f"{ASSET_PREFIX}/{name}?v={hashlib.sha256(body).hexdigest()[:12]}"
+def _assets(up: str) -> MapAssets:
+    """Assets relative to a page ``up`` below ``/maps/``: they work under any prefix.
+
+    Behind a proxy that serves the app under a path (``GEODX_BASE_URL`` with a path),
+    root-relative URLs would leave it; ``../`` ones stay inside.
+    """
+
+    def versioned(name: str, body: bytes) -> str:
+        return f"{up}assets/{name}?v={hashlib.sha256(body).hexdigest()[:12]}"
+
+    return MapAssets(
+        f"{up}..{LEAFLET_PREFIX}/leaflet.js",
+        f"{up}..{LEAFLET_PREFIX}/leaflet.css",
+        versioned("geodx-map.js", SCRIPT),
+        versioned("geodx-map.css", STYLESHEET),
+    )
 
 
-ASSETS = MapAssets(
-    f"{LEAFLET_PREFIX}/leaflet.js",
-    f"{LEAFLET_PREFIX}/leaflet.css",
-    _versioned("geodx-map.js", SCRIPT),
-    _versioned("geodx-map.css", STYLESHEET),
-)
+ASSETS = _assets("")  # pages at /maps/<page>
+COMMUNE_ASSETS = _assets("../")  # pages at /maps/communes/<code>
 Indicator = Literal["fibre", "mobile", "mobile_5g"]
 ERRORS: dict[int | str, dict[str, object]] = {
     404: {"model": ErrorMessage, "description": "Unknown commune."},
@@ -107,13 +119,15 @@ def tiles_source(url: str | None) -> str | None:
 @functools.lru_cache(maxsize=8)
 def content_security_policy(tiles_url: str | None = None) -> str:
     """The CSP of every map page: this service's scripts, styles and data only."""
-    page = map_page(ASSETS)
+    pages = (map_page(ASSETS), map_page(COMMUNE_ASSETS))
+    scripts = dict.fromkeys(h for page in pages for h in page.script_hashes)
+    styles = dict.fromkeys(h for page in pages for h in page.style_hashes)
     images = ["'self'", "data:", *filter(None, [tiles_source(tiles_url)])]
     return "; ".join(
         [
             "default-src 'none'",
-            " ".join(["script-src 'self'", *page.script_hashes]),
-            " ".join(["style-src 'self'", *page.style_hashes]),
+            " ".join(["script-src 'self'", *scripts]),
+            " ".join(["style-src 'self'", *styles]),
             " ".join(["img-src", *images]),
             "connect-src 'self'",
             "base-uri 'none'",
@@ -153,7 +167,8 @@ def warm(app: FastAPI) -> None:
         commune_cells(app, results)
         for ind in get_args(Indicator):
             _cached(app, ("coverage", ind),
-                    functools.partial(render_coverage, results, settings, ind))  # fmt: skip
+                    functools.partial(render_coverage, results, settings, ind,
+                                      map_layers(app, results)))  # fmt: skip
             _cached(app, ("cells", ind),
                     functools.partial(render_cells, results, settings, ind))  # fmt: skip
     except Exception:  # noqa: BLE001 - a request will render it again, and say why
@@ -196,8 +211,36 @@ def _cells_resolution(results: RegionResults, settings: Settings) -> int:
     return resolution_for_at_most(results.cell_totals, settings.map_max_cells)
 
 
+def map_layers(app: FastAPI, results: RegionResults) -> MapLayers:
+    """The app's checked index of the layers the run drew, read on first use."""
+    with _cells_lock:
+        found: MapLayers | None = getattr(app.state, "map_layers", None)
+        if found is None or found.folder != results.folder / FOLDER:
+            found = app.state.map_layers = MapLayers.read(results.folder)
+        return found
+
+
+def _layer_groups(
+    results: RegionResults, layers: MapLayers | None, prefix: str
+) -> list[dict[str, object]]:
+    """The operators' layers for a page, their URLs ``prefix`` + id (relative)."""
+    found = MapLayers.read(results.folder) if layers is None else layers
+    return operator_layers(
+        {**vars(x), "bounds": list(x.bounds), "url": x.url(prefix, results.version)}
+        for x in found.layers.values()
+    )
+
+
+def _commune_link(code: object, indicator: str) -> str:
+    """The commune page's URL relative to a page at ``/maps/<page>``, code quoted."""
+    return f"communes/{quote(str(code), safe='')}?indicator={indicator}"
+
+
 def render_coverage(
-    results: RegionResults, settings: Settings, indicator: str
+    results: RegionResults,
+    settings: Settings,
+    indicator: str,
+    layers: MapLayers | None = None,
 ) -> bytes:
     """The region's coverage map as an HTML page (its hexagons fetched on demand)."""
     communes = gpd.GeoDataFrame(
@@ -218,6 +261,8 @@ def render_coverage(
         synthetic=results.synthetic,
         tiles_url=settings.tiles_url,
         attribution=settings.tiles_attribution,
+        links=[_commune_link(c, indicator) for c in results.communes["commune_code"]],
+        operator_groups=_layer_groups(results, layers, "layers/"),
     )
     return map_page(ASSETS).render(data)
 
@@ -271,8 +316,9 @@ def render_commune(
     code: str,
     indicator: str,
     cells: CommuneCells | None = None,
+    layers: MapLayers | None = None,
 ) -> bytes:
-    """One commune's map with its H3 cells, as an HTML page."""
+    """One commune's map with its H3 cells, figures and plan, as an HTML page."""
     row = results.commune(code)  # raises UnknownCommune -> 404
     commune = results.communes[results.communes["commune_code"].astype(str) == code]
     own = (CommuneCells.build(results) if cells is None else cells).of(code)
@@ -288,8 +334,12 @@ def render_commune(
         synthetic=results.synthetic,
         tiles_url=settings.tiles_url,
         attribution=settings.tiles_attribution,
+        figures=mappanel.figures(results, code),
+        plan=mappanel.plan(results, code),
+        home=f"../coverage?indicator={indicator}",
+        operator_groups=_layer_groups(results, layers, "../layers/"),
     )
-    return map_page(ASSETS).render(data)
+    return map_page(COMMUNE_ASSETS).render(data)
 
 
 def _html(page: bytes, settings: Settings) -> HTMLResponse:
@@ -318,7 +368,9 @@ async def coverage(
     page = await _page(
         request.app,
         ("coverage", indicator),
-        lambda: render_coverage(results, settings, indicator),
+        lambda: render_coverage(
+            results, settings, indicator, map_layers(request.app, results)
+        ),
     )
     return _html(page, settings)
 
@@ -373,6 +425,7 @@ async def commune(
             commune_code,
             indicator,
             commune_cells(request.app, results),
+            map_layers(request.app, results),
         ),  # fmt: skip
     )
     return _html(page, settings)
@@ -393,3 +446,62 @@ async def map_script() -> Response:
 async def map_stylesheet() -> Response:
     """The map pages' own styles (title, legend, tooltips)."""
     return _asset(STYLESHEET, "text/css")
+
+
+LAYER_200: dict[int | str, dict[str, object]] = {
+    200: {
+        "content": {"application/geo+json": {}, "image/png": {}},
+        "description": "The layer as the run drew it: GeoJSON (vector) or PNG (image).",
+    }
+}
+
+
+@router.get(
+    "/layers",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}},
+                     "description": "The layers the run drew, per operator."}},
+    operation_id="getMapLayers",
+)  # fmt: skip
+async def layer_index(
+    request: Request, results: ResultsDep, settings: SettingsDep
+) -> Response:
+    """The layers the run drew for the maps (what each operator filed), with URLs."""
+    layers = map_layers(request.app, results)
+    body = {
+        "layers": [
+            {**vars(x), "bounds": list(x.bounds), "url": x.url("layers/", results.version)}
+            for x in layers.layers.values()
+        ],
+        "synthetic": results.synthetic,
+    }  # fmt: skip
+    headers = {"Cache-Control": settings.cache_control}
+    return Response(script_json(body), media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/layers/{layer_id:path}",
+    response_class=Response,
+    responses={**LAYER_200, 404: ERRORS[404] | {"description": "Unknown layer."}},
+    operation_id="getMapLayer",
+)
+async def layer_file(
+    request: Request,
+    results: ResultsDep,
+    settings: SettingsDep,
+    layer_id: Annotated[
+        str, Path(max_length=200, description="Layer id, as in /maps/layers.")
+    ],
+    part: Annotated[
+        Literal["", "sites"],
+        Query(description="`sites`: a site layer's sector points, not its prediction."),
+    ] = "",
+) -> Response:
+    """One layer the run drew, fetched by a map when it is switched on."""
+    layers = map_layers(request.app, results)
+    layer = layers.get(layer_id, part)  # NotFound -> 404; never a path from a request
+    body = await _page(
+        request.app, ("layer", layer.id, part), lambda: layers.body(layer.id, part)
+    )
+    headers = {"Cache-Control": settings.cache_control}
+    return Response(body, media_type=layer.media_type, headers=headers)
