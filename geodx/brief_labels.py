@@ -46,7 +46,7 @@ LABELS: dict[str, tuple[str, str]] = {
         "Số doanh nghiệp 4G/5G phục vụ hộ",
         "4G/5G operators serving a household",
     ),
-    "serving_n": ("Được {n} doanh nghiệp phục vụ", "Served by {n} operators"),
+    "serving_n": ("Được {n} doanh nghiệp phục vụ", "Served by {n} operator(s)"),
     "serving_3plus": ("Được 3 doanh nghiệp trở lên", "Served by 3 or more operators"),
     "serving_all": ("Được mọi doanh nghiệp phục vụ", "Served by every operator"),
     "targets": (
@@ -64,7 +64,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "fibre_target": ("Cáp quang: ≥ {pct} % số hộ", "Fibre: ≥ {pct} % of households"),
     "mobile_rule": (
         "Xã có 4G/5G: ≥ {pct} % số hộ được phủ",
-        "Commune counts as 4G/5G-covered: ≥ {pct} % of households",
+        "4G/5G commune rule: ≥ {pct} % of households",
     ),
     "mobile_target": (
         "Toàn tỉnh: {pct} % số xã có 4G/5G",
@@ -101,6 +101,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "plan_cell": ("Ô H3", "H3 cell"),
     "plan_households": ("Số hộ", "Households"),
     "plan_extension": ("Kéo dài (m)", "Extension (m)"),
+    "plan_curve": (
+        "Chi phí biên: số hộ được kết nối theo mét cáp kéo dài",
+        "Marginal cost: households connected against metres of extension",
+    ),
+    "plan_curve_x": ("hộ được kết nối", "households connected"),
+    "plan_curve_y": ("mét kéo dài", "metres of extension"),
     "plan_more": ("và {n} ô khác", "and {n} more cells"),
     "plan_none": (
         "Xã đã đạt mục tiêu: không cần kế hoạch.",

@@ -256,7 +256,7 @@ class TrendChart:
     target_y: float | None
 
 
-CHART_W, CHART_H = 640.0, 210.0
+CHART_W, CHART_H = 640.0, 180.0
 _MARGIN = (48.0, 12.0, 16.0, 28.0)  # left, right, top, bottom
 SERIES_COLOURS = ("#1f78b4", "#33a02c", "#6a3d9a", "#ff7f00")
 
@@ -321,4 +321,68 @@ def trend_chart(
         x_ticks=tuple(Tick(x(_day(date(yr, 1, 1))), str(yr)) for yr in years),
         y_ticks=tuple(Tick(y(p), f"{p:g}") for p in (0.0, 25.0, 50.0, 75.0, 100.0)),
         target_y=None if target_pct is None else y(target_pct),
+    )
+
+
+@dataclass(frozen=True)
+class CurveChart:
+    """A marginal-cost curve: households connected (x) against extension metres (y)."""
+
+    width: float
+    height: float
+    left: float
+    top: float
+    plot_w: float
+    plot_h: float
+    points: str
+    x_ticks: tuple[Tick, ...]
+    y_ticks: tuple[Tick, ...]
+
+
+CURVE_W, CURVE_H = 640.0, 150.0
+CURVE_POINTS = 200
+
+
+def _ticks(high: float, size: float, flip: bool, offset: float) -> tuple[Tick, ...]:
+    step = nice_length(high / 3) if high > 0 else 1.0
+    out, value = [], 0.0
+    while value <= high * 1.0001:
+        at = value / high * size if high > 0 else 0.0
+        out.append(Tick(round(offset + (size - at if flip else at), 1), f"{value:g}"))
+        value += step
+    return tuple(out)
+
+
+def curve_chart(curve: Sequence[Sequence[float]]) -> CurveChart:
+    """The plan's curve, from (0, 0), at most :data:`CURVE_POINTS` points after it.
+
+    ``curve`` is ``[[households_connected, extension_m], …]`` in taking order (both
+    non-decreasing); a longer curve keeps every n-th point and its last one.
+
+    >>> c = curve_chart([[1, 0.0], [3, 40.0], [4, 120.0]])
+    >>> c.points
+    '48.0,122.0 193.0,122.0 483.0,86.7 628.0,16.0'
+    """
+    pts = [(float(h), float(m)) for h, m in curve]
+    if len(pts) > CURVE_POINTS:
+        step = len(pts) / CURVE_POINTS
+        pts = [pts[int(i * step)] for i in range(CURVE_POINTS - 1)] + [pts[-1]]
+    left, right, top, bottom = _MARGIN
+    pw, ph = CURVE_W - left - right, CURVE_H - top - bottom
+    hx = max((h for h, _ in pts), default=1.0) or 1.0
+    hy = max((m for _, m in pts), default=1.0) or 1.0
+    xy = [(0.0, 0.0), *pts]
+    text = " ".join(
+        f"{left + h / hx * pw:.1f},{top + ph - m / hy * ph:.1f}" for h, m in xy
+    )
+    return CurveChart(
+        width=CURVE_W,
+        height=CURVE_H,
+        left=left,
+        top=top,
+        plot_w=pw,
+        plot_h=ph,
+        points=text,
+        x_ticks=_ticks(hx, pw, False, left),
+        y_ticks=_ticks(hy, ph, True, top),
     )
