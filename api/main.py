@@ -21,7 +21,17 @@ from api.errors import register_error_handlers
 from api.middleware import Gzip, HeadAsGet, SecurityHeaders, VersionETag
 from api.openapi import bound_resolution, errors_as_json, to_openapi_30
 from api.results import RegionResults, load_results
-from api.routes import brief, coverage, docs, health, items, maps, ogc, planning
+from api.routes import (
+    brief,
+    coverage,
+    docs,
+    health,
+    items,
+    maps,
+    ogc,
+    planning,
+    scenarios,
+)
 from api.settings import Settings
 from geodx.errors import InputFileError
 from geodx.outdir import snapshot
@@ -138,6 +148,7 @@ def create_app(
         app.add_middleware(middleware)
     for module in (ogc, items, coverage, brief, maps, health, docs, planning):
         app.include_router(module.router)
+    app.include_router(scenarios.router)  # writes: same-origin (CORS is GET/HEAD)
     app.mount(maps.LEAFLET_PREFIX, StaticFiles(directory=leaflet_dir()), name="leaflet")
     app.mount(
         docs.SWAGGER_PREFIX, StaticFiles(directory=docs.swagger_dir()), name="swagger"

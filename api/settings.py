@@ -78,6 +78,34 @@ class Settings(BaseSettings):
         description="Folder for the service's own state shared by its workers "
         "(scenarios); default `<results folder>/../.geodx-state`.",
     )
+    scenario_max_body_bytes: int = Field(
+        default=5_000_000,
+        ge=1,
+        description="`POST /scenarios`: bytes of a request body, read up to this (413).",
+    )
+    scenario_max_layers: int = Field(
+        default=5, ge=1, description="Layers one scenario may add (413)."
+    )
+    scenario_max_features: int = Field(
+        default=10_000, ge=1, description="Features of one scenario, all layers (413)."
+    )
+    scenario_max_vertices: int = Field(
+        default=200_000, ge=1, description="Vertices of one scenario, all layers (413)."
+    )
+    scenarios_kept: int = Field(
+        default=100,
+        ge=1,
+        description="Scenarios kept in the state folder; past it the oldest are deleted.",
+    )
+    scenario_rate_per_minute: float = Field(
+        default=6.0,
+        gt=0,
+        description="Scenarios one API key may create per minute (a token bucket shared "
+        "by the workers, in the state folder); past it 429 with Retry-After.",
+    )
+    scenario_burst: int = Field(
+        default=3, ge=1, description="Scenarios one key may create at once (bucket)."
+    )
     header_timeout_s: float = Field(
         default=10.0,
         gt=0,

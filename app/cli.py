@@ -145,12 +145,14 @@ def _register_commands() -> None:
     """The counts, demo and serve commands; their modules import heavy libraries lazily."""
     from app.counts import counts_command
     from app.lookup import lookup_command
+    from app.scenario_cli import scenario_command
     from app.serve import serve_command
     from data.cli import demo_command
 
     app.command("counts")(counts_command)
     app.command("demo")(demo_command)
     app.command("lookup")(lookup_command)
+    app.command("scenario")(scenario_command)
     app.command("serve")(serve_command)
 
 

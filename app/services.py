@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 #: Imported lazily, so a worker only loads what it serves.
 SERVICES: dict[str, str] = {
     "live": "app.live:open_live_region",
+    "scenarios": "app.scenario_store:open_scenarios",
 }
 
 

@@ -22,6 +22,13 @@ from geodx.manifest import load_layers_file, load_manifest
 
 from .region import build_region, write_layers
 
+# The full runs draw map layers (layers/mapdraw.py), whose warp of a site prediction in
+# a thread now and then warns NotGeoreferencedWarning (rasterio's in-memory dataset);
+# not a figure of the outputs compared here.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::rasterio.errors.NotGeoreferencedWarning"
+)
+
 CASES = {
     "fibre-line": ["new-route"],
     "fibre-polygon": ["new-area <x>"],

@@ -1,0 +1,234 @@
+"""The service ``POST /scenarios`` uses: a prepared baseline and a folder of scenarios.
+
+Every worker of ``geodx serve`` prepares the region's baseline once, in a background
+thread at start-up (:class:`ScenarioStore`), and computes at most one scenario at a
+time. Scenarios are kept on disk under ``<state folder>/scenarios/<id>/``, each a small
+results folder (the four outputs of a run, the layers' files under ``inputs/``, and
+``scenario.json``, the answer), written in a temporary folder and renamed into place:
+any worker reads any scenario. Past ``keep`` scenarios, the oldest are deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from api.results import RegionResults, load_results
+from api.scenario_types import (
+    SCENARIO_ID,
+    NewLayer,
+    ScenarioBusy,
+    ScenarioRejected,
+    UnknownScenario,
+    state_dir,
+)
+from api.settings import Settings
+from app.scenarios import (
+    Baseline,
+    added_layers,
+    commune_diff,
+    crossing,
+    prepare_baseline,
+    write_scenario,
+)
+from geodx.errors import GeodxError, ServiceUnavailable
+from geodx.io import write_bytes
+from geodx.limits import Limits, limits_from_env
+from geodx.manifest import Manifest, load_manifest, with_layers
+
+log = logging.getLogger("geodx.api")
+
+ANSWER_FILE = "scenario.json"
+INPUTS = "inputs"
+_TMP = ".tmp-"
+CACHED_RESULTS = 4  # scenario results folders kept loaded, for their maps
+READY_WAIT_S = 30.0  # a request waits this long for the baseline, then 503
+BUSY_WAIT_S = 30.0  # ... and this long for the worker's scenario in progress
+
+
+class ScenarioStore:
+    """Scenarios of one region: computed on its baseline, kept in ``folder``."""
+
+    def __init__(
+        self, manifest: Manifest, folder: Path, *, keep: int, limits: Limits
+    ) -> None:
+        self.manifest, self.folder, self.keep, self.limits = (
+            manifest, folder, keep, limits,
+        )  # fmt: skip
+        self._baseline: Baseline | None = None
+        self._failed: str | None = None
+        self._ready = threading.Event()
+        self._busy = threading.Lock()
+        self._cache: OrderedDict[str, RegionResults] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def prepare(self) -> None:
+        """Compute the baseline (run in a background thread at start-up)."""
+        try:
+            self._baseline = prepare_baseline(self.manifest, limits=self.limits)
+        except Exception as exc:  # noqa: BLE001 - said on every request, logged once
+            self._failed = str(exc).splitlines()[0][:300] if str(exc) else repr(exc)
+            log.exception("scenarios: could not prepare the region")
+        finally:
+            self._ready.set()
+
+    def start(self) -> ScenarioStore:
+        """Prepare the baseline in a background thread; return ``self``."""
+        threading.Thread(target=self.prepare, name="scenarios", daemon=True).start()
+        return self
+
+    def baseline(self, wait_s: float = READY_WAIT_S) -> Baseline:
+        """The prepared baseline.
+
+        Raises
+        ------
+        ScenarioBusy
+            Still being prepared after ``wait_s``.
+        ServiceUnavailable
+            Its preparation failed.
+        """
+        if not self._ready.wait(wait_s):
+            raise ScenarioBusy("the region is still being prepared; retry shortly")
+        if self._baseline is None:
+            raise ServiceUnavailable(f"scenarios are not available: {self._failed}")
+        return self._baseline
+
+    def create(self, name: str, layers: Sequence[NewLayer]) -> dict[str, Any]:
+        """Compute, store and return a scenario.
+
+        Raises
+        ------
+        ScenarioRejected
+            A layer the manifest's rules refuse, or whose features cannot be read.
+        ScenarioBusy, ServiceUnavailable
+        """
+        baseline = self.baseline()
+        if not self._busy.acquire(timeout=BUSY_WAIT_S):
+            raise ScenarioBusy("another scenario is being computed; retry shortly")
+        try:
+            return self._create(baseline, name, layers)
+        finally:
+            self._busy.release()
+
+    def _create(
+        self, baseline: Baseline, name: str, layers: Sequence[NewLayer]
+    ) -> dict[str, Any]:
+        scenario_id = secrets.token_hex(8)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f"{_TMP}{scenario_id}"
+        try:
+            tmp.mkdir()
+            answer = self._compute(baseline, scenario_id, name, layers, tmp)
+            write_bytes(tmp / ANSWER_FILE, orjson.dumps(answer))
+            os.rename(tmp, self.folder / scenario_id)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        self._prune()
+        return answer
+
+    def _compute(
+        self,
+        baseline: Baseline,
+        scenario_id: str,
+        name: str,
+        layers: Sequence[NewLayer],
+        out: Path,
+    ) -> dict[str, Any]:
+        (out / INPUTS).mkdir()
+        tables = []
+        for i, layer in enumerate(layers):
+            path = out / INPUTS / f"layer-{i + 1}.geojson"
+            path.write_bytes(orjson.dumps(layer.features))
+            tables.append({**layer.table, "path": str(path)})
+        try:
+            combined = with_layers(
+                baseline.manifest, tables, source=Path("request body")
+            )
+            added = added_layers(baseline, combined)
+            props = write_scenario(baseline, combined, added, out)
+        except GeodxError as exc:  # the new layers' own problems: the client's
+            message = str(exc).replace(str(out / INPUTS) + "/", "")
+            raise ScenarioRejected(message) from None
+        diff = commune_diff(baseline.communes_props, props)
+        summary = orjson.loads((out / "summary.json").read_bytes())
+        return {
+            "id": scenario_id,
+            "name": name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "synthetic": bool(summary.get("synthetic")),
+            "layers": [spec.id for spec in added],
+            "summary": summary,
+            "communes": props,
+            "crossing": crossing(diff),
+            "diff": diff,
+        }
+
+    def _prune(self) -> None:
+        """Delete the oldest scenarios past ``keep`` (by the time they were stored)."""
+        found = []
+        for entry in self.folder.iterdir():
+            if SCENARIO_ID.fullmatch(entry.name):
+                try:
+                    found.append((entry.stat().st_mtime_ns, entry.name))
+                except OSError:
+                    continue
+        for _, stale in sorted(found)[: max(0, len(found) - self.keep)]:
+            shutil.rmtree(self.folder / stale, ignore_errors=True)
+
+    def _folder(self, scenario_id: str) -> Path:
+        """The scenario's folder; the id checked by pattern before touching the disk."""
+        if not SCENARIO_ID.fullmatch(scenario_id):
+            raise UnknownScenario(f"no scenario '{scenario_id[:40]}'")
+        return self.folder / scenario_id
+
+    def get(self, scenario_id: str) -> dict[str, Any]:
+        """A stored scenario's answer (raises UnknownScenario)."""
+        path = self._folder(scenario_id) / ANSWER_FILE
+        try:
+            answer: dict[str, Any] = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            raise UnknownScenario(f"no scenario '{scenario_id}'") from None
+        return answer
+
+    def results(self, scenario_id: str) -> RegionResults:
+        """A stored scenario's results folder, loaded like a run's (for its map)."""
+        folder = self._folder(scenario_id)
+        with self._cache_lock:
+            found = self._cache.get(scenario_id)
+            if found is not None:
+                self._cache.move_to_end(scenario_id)
+                return found
+        if not (folder / ANSWER_FILE).is_file():
+            raise UnknownScenario(f"no scenario '{scenario_id}'")
+        results = load_results(folder)
+        with self._cache_lock:
+            self._cache[scenario_id] = results
+            while len(self._cache) > CACHED_RESULTS:
+                self._cache.popitem(last=False)
+        return results
+
+
+def open_scenarios(settings: Settings) -> ScenarioStore | None:
+    """The ``scenarios`` service: None without a region (the routes answer 503)."""
+    if settings.region is None:
+        return None
+    manifest = load_manifest(settings.region)
+    folder = state_dir(settings) / "scenarios"
+    store = ScenarioStore(
+        manifest,
+        folder,
+        keep=settings.scenarios_kept,
+        limits=limits_from_env(os.environ),
+    )
+    return store.start()
