@@ -167,7 +167,31 @@ def _legend(value: Any) -> dict[str, Any] | None:
     note = f"trong suốt / transparent: {note}" if note else None
     if not classes and not title:
         return None
-    return {"title": title, "classes": classes, "note": note}
+    out = {"title": title, "classes": classes, "note": note}
+    return {**out, **_speed_ramp(value, classes)}
+
+
+def _speed_ramp(value: dict[str, Any], classes: list[list[str]]) -> dict[str, Any]:
+    """Measured tiles: colour by ``download_mbps`` (and grey for too few tests).
+
+    Adds ``ramp`` (``[[min_mbps, colour], ...]`` ascending) and ``fallback`` (the
+    too-few-tests colour), and that class to ``classes``; nothing for other legends.
+    """
+    items = value.get("classes")
+    steps: list[list[Any]] = []
+    for x in items if isinstance(items, list) else []:
+        low = _finite(x.get("min_mbps")) if isinstance(x, dict) else None
+        colour = x.get("colour") if isinstance(x, dict) else None
+        if low is not None and isinstance(colour, str) and _COLOUR.fullmatch(colour):
+            steps.append([low, colour])
+    if not steps:
+        return {}
+    few = value.get("too_few_tests")
+    colour = few.get("colour") if isinstance(few, dict) else None
+    fallback = colour if isinstance(colour, str) and _COLOUR.fullmatch(colour) else None
+    if fallback:
+        classes.append(["ít phép đo / too few tests", fallback])
+    return {"ramp": sorted(steps, key=lambda x: x[0]), "fallback": fallback}
 
 
 def check_entry(entry: Any) -> MapLayer | None:

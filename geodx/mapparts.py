@@ -29,6 +29,7 @@ OPERATOR_COLOURS = (
     "#fb9a99",
 )
 NO_OPERATOR = "Không rõ nhà mạng / no operator"
+MEASURED = "Đo tốc độ / measured speeds"
 KIND_LABELS = {"fibre": "cáp quang / fibre", "mobile": "di động / mobile"}
 MAX_CURVE_POINTS = 200
 
@@ -64,7 +65,9 @@ def operator_layers(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
     """
     groups: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        operator = entry.get("operator") or NO_OPERATOR
+        operator = entry.get("operator") or (
+            MEASURED if entry.get("kind") == "measured" else NO_OPERATOR
+        )
         group = groups.setdefault(
             operator,
             {
@@ -102,6 +105,7 @@ def row(
 
 
 MET = ("đạt / met", "chưa đạt / not met")
+YES_NO = ("có / yes", "không / no")
 COVERED = ("được phủ / covered", "chưa / not covered")
 SENSITIVE = (
     "có / yes — đổi trạng thái / status flips",
@@ -112,7 +116,9 @@ SENSITIVE = (
 def _rows(props: Mapping[str, Any], specs: Sequence[tuple[Any, ...]]) -> list[Any]:
     """The rows of ``specs`` (label, column, kind[, flag]) whose column is present."""
     return [
-        row(label, props[col], *rest) for label, col, *rest in specs if col in props
+        {**row(label, props[col], *rest), "column": col}
+        for label, col, *rest in specs
+        if col in props
     ]
 
 
@@ -125,7 +131,8 @@ def _operator_rows(
         for kind, label in (("fibre", "cáp quang / fibre"), ("mobile", "4G/5G")):
             col = f"operator_{slug}_{kind}_pct"
             if props.get(col) is not None:
-                out.append(row(f"{name} — {label}", props[col], "pct"))
+                figure = row(f"{name} — {label}", props[col], "pct")
+                out.append({**figure, "column": col})
     return out
 
 
@@ -262,6 +269,8 @@ def plan_part(plan: Mapping[str, Any] | None) -> dict[str, Any] | None:
         ("Còn thiếu / gap (hộ / households)", "gap_households"),
         ("Hộ trong kế hoạch / households planned", "households_planned"),
         ("Kéo dài xa nhất / longest extension (m)", "max_extension_m"),
+        ("Hộ chưa có cáp quang / households without fibre", "households_without_fibre"),
+        ("Đủ để đạt mục tiêu / gap can be closed", "reachable", "flag", YES_NO),
     ])  # fmt: skip
     curve = plan.get("curve")
     return {

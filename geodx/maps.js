@@ -203,6 +203,22 @@
     return table;
   }
 
+  // Measured tiles: the fill of their speed class; grey when too few tests.
+  function speedStyle(legend, properties, style) {
+    if (!legend || !legend.ramp || !properties) {
+      return style;
+    }
+    var colour = legend.fallback;
+    if (properties["class"] !== "too_few_tests") {
+      legend.ramp.forEach(function (step) {
+        if (properties.download_mbps >= step[0]) {
+          colour = step[1];
+        }
+      });
+    }
+    return Object.assign({}, style, { color: colour, fillColor: colour, fillOpacity: 0.6, weight: 0.5 });
+  }
+
   function vectorLayer(spec) {
     var group = L.layerGroup();
     var state = "idle";
@@ -223,8 +239,8 @@
           state = "loaded";
           group.addLayer(
             L.geoJSON(doc, {
-              style: function () {
-                return style;
+              style: function (feature) {
+                return speedStyle(spec.legend, feature.properties, style);
               },
               pointToLayer: function (feature, latlng) {
                 return L.circleMarker(latlng, Object.assign({}, style, { radius: 4, fillOpacity: 0.85 }));
@@ -302,6 +318,7 @@
 
   function operatorBox(div) {
     var details = folded("L\u1edbp c\u1ee7a nh\u00e0 m\u1ea1ng / operators' layers", "geodx-ops");
+    details.open = details.open && !data.figures; // a commune page: its figures first
     data.operator_layers.forEach(function (group) {
       var head = node("div", "geodx-op-name");
       var swatch = node("i");
