@@ -241,8 +241,12 @@ def render_coverage(
     settings: Settings,
     indicator: str,
     layers: MapLayers | None = None,
+    assets: MapAssets = ASSETS,
 ) -> bytes:
-    """The region's coverage map as an HTML page (its hexagons fetched on demand)."""
+    """The region's coverage map as an HTML page (its hexagons fetched on demand).
+
+    ``assets``: for a page elsewhere than ``/maps/<page>`` (a scenario's map).
+    """
     communes = gpd.GeoDataFrame(
         results.communes, geometry=results.commune_geoms, crs=4326
     )
@@ -264,7 +268,7 @@ def render_coverage(
         links=[_commune_link(c, indicator) for c in results.communes["commune_code"]],
         operator_groups=_layer_groups(results, layers, "layers/"),
     )
-    return map_page(ASSETS).render(data)
+    return map_page(assets).render(data)
 
 
 def render_cells(results: RegionResults, settings: Settings, indicator: str) -> bytes:
@@ -317,6 +321,7 @@ def render_commune(
     indicator: str,
     cells: CommuneCells | None = None,
     layers: MapLayers | None = None,
+    assets: MapAssets = COMMUNE_ASSETS,
 ) -> bytes:
     """One commune's map with its H3 cells, figures and plan, as an HTML page."""
     row = results.commune(code)  # raises UnknownCommune -> 404
@@ -339,7 +344,7 @@ def render_commune(
         home=f"../coverage?indicator={indicator}",
         operator_groups=_layer_groups(results, layers, "../layers/"),
     )
-    return map_page(COMMUNE_ASSETS).render(data)
+    return map_page(assets).render(data)
 
 
 def _html(page: bytes, settings: Settings) -> HTMLResponse:
