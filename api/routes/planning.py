@@ -9,9 +9,31 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ResultsDep
 from api.plan import commune_plan, province_plan
+from api.schemas import ErrorMessage
 from geodx.errors import ServiceUnavailable
 
 router = APIRouter(tags=["planning"])
+
+_INVALID = {
+    "model": ErrorMessage,
+    "description": "A parameter has the wrong type or range.",
+}
+LOOKUP_ERRORS: dict[int | str, dict[str, object]] = {
+    422: _INVALID,
+    503: {
+        "model": ErrorMessage,
+        "description": "No region served (GEODX_REGION unset), or the results are out "
+        "of date for its inputs.",
+    },
+}
+PLAN_ERRORS: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorMessage, "description": "Unknown commune."},
+    422: _INVALID,
+    503: {
+        "model": ErrorMessage,
+        "description": "Results written before plan.parquet existed: run geodx run again.",
+    },
+}
 
 IndicatorQ = Annotated[
     Literal["fibre", "mobile"],
@@ -40,7 +62,7 @@ def _live(request: Request) -> Live:
     return live
 
 
-@router.get("/lookup", operation_id="lookupPoint")
+@router.get("/lookup", responses=LOOKUP_ERRORS, operation_id="lookupPoint")
 def lookup(
     request: Request,
     lon: Annotated[
@@ -56,7 +78,11 @@ def lookup(
     return JSONResponse(_live(request).lookup(lon, lat))
 
 
-@router.get("/communes/{commune_code}/plan", operation_id="getCommunePlan")
+@router.get(
+    "/communes/{commune_code}/plan",
+    responses=PLAN_ERRORS,
+    operation_id="getCommunePlan",
+)
 def plan_commune(
     commune_code: Annotated[
         str, Path(max_length=64, description="Official commune code (mã xã).")
@@ -68,7 +94,7 @@ def plan_commune(
     return JSONResponse(commune_plan(results, commune_code, indicator))
 
 
-@router.get("/plan", operation_id="getProvincePlan")
+@router.get("/plan", responses=PLAN_ERRORS, operation_id="getProvincePlan")
 def plan_province(results: ResultsDep, indicator: IndicatorQ = "fibre") -> JSONResponse:
     """The cheapest way to the province's target, on the province's totals."""
     return JSONResponse(province_plan(results, indicator))

@@ -196,6 +196,16 @@ def write_results(out: Path, *, synthetic: bool = True) -> Path:
         cells["commune_code"].astype(object).where(cells["commune_code"].notna(), None)
     )
     cells.to_parquet(out / "cells.parquet", index=False)
+    # plan.parquet (planning endpoints): the households without fibre, fixture metres
+    plan = hh[~hh["fibre"]]
+    pd.DataFrame(
+        {
+            "commune_code": plan["commune_code"].astype(object),
+            "h3": plan["h3"],
+            "households": plan["weight"].astype("int64"),
+            "extension_m": (plan["lon"] * 1e5 % 997).round(1),
+        }
+    ).to_parquet(out / "plan.parquet", index=False)
     total = _sums(hh[hh["commune_code"].notna()])  # households in communes
     with_hh = [c for c in communes if c["properties"]["households"] > 0]
     covered = sum(bool(c["properties"]["mobile_covered"]) for c in with_hh)
