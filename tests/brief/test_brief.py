@@ -235,3 +235,52 @@ def naive_colour(pct: float) -> str:
     classes = [(95, "#1a9850"), (90, "#91cf60"), (80, "#d9ef8b"), (70, "#fee08b"),
                (50, "#fc8d59"), (0, "#d73027")]  # fmt: skip
     return next(c for low, c in classes if pct >= low)
+
+
+def test_estimates_and_empty_communes_are_said(demo_out: Path, tmp_path: Path) -> None:
+    out = copy_results(demo_out, tmp_path / "out")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary |= {"households_estimated": True, "households_vintage": "2019-04-01"}
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), "utf-8")
+    doc = json.loads((out / "communes.geojson").read_text(encoding="utf-8"))
+    props = doc["features"][0]["properties"]
+    for key in props:
+        if key.endswith(("_households", "_pct")) or key in ("households",):
+            props[key] = (
+                0 if key.endswith("_households") or key == "households" else None
+            )
+    props |= {"fibre_target_met": None, "mobile_covered": None}
+    (out / "communes.geojson").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    with TestClient(create_app(Settings(results_dir=out, warm_maps=False))) as client:
+        page = brief(client, props["commune_code"])
+    assert page.by_id["estimated"] == LABELS["estimated"][0]
+    assert page.by_id["households-vintage"] == "2019-04-01"
+    assert f"({LABELS['estimated_short'][0]})" in page.all_text()
+    assert page.field("fibre_target_met") == [(None, LABELS["no_households"][0])]
+    assert page.field("fibre_pct")[0] == (None, "–")
+    assert page.field("fibre_gap_households")[0] == (0, "0")
+
+
+def test_a_brief_compiles_no_template(
+    demo: TestClient, demo_out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the package's constant template is ever compiled, once per process."""
+    import jinja2
+
+    from geodx import brief as module
+
+    code = communes(demo_out)[2]["properties"]["commune_code"]
+    brief(demo, code)  # compiled by now
+    compiled: list[str] = []
+    real = jinja2.Environment.compile
+
+    def compile_(self: jinja2.Environment, source: Any, *args: Any, **kw: Any) -> Any:
+        compiled.append(str(source))
+        return real(self, source, *args, **kw)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_)
+    for lang in ("vi", "en"):
+        brief(demo, code, lang)
+    assert compiled == []
+    source = (Path(module.__file__).parent / "brief.html").read_text(encoding="utf-8")
+    assert "|safe" not in source.replace(" ", "") and "autoescape false" not in source
