@@ -412,7 +412,7 @@ def _draw_tiles(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     min_tests = int(spec.min_tests or 1)
     enough = tests >= min_tests
     props = _properties(spec, len(box))
-    props["download_mbps"] = np.round(mbps, 2)
+    props["download_mbps"] = [round(float(v), 2) for v in mbps]  # correctly rounded
     props["tests"] = tests.astype(np.int64)
     props["class"] = np.where(
         enough, np.where(mbps >= speed, "above", "below"), "too_few_tests"
