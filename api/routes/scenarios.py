@@ -10,6 +10,7 @@ computes the region with them added, one scenario at a time per worker.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import anyio.to_thread
@@ -22,7 +23,8 @@ from starlette.exceptions import HTTPException
 from api.auth import RATE_FILE, TokenBucket, TooManyRequests, require_key
 from api.deps import base_url
 from api.errors import BadRequest
-from api.routes.maps import content_security_policy, render_cells, render_coverage
+from api.routes import maps
+from api.routes.maps import content_security_policy
 from api.scenario_schemas import ScenarioRequest, raw_counts
 from api.scenario_types import (
     ScenarioBusy,
@@ -219,6 +221,19 @@ def _map_headers(settings: Settings) -> dict[str, str]:
     }
 
 
+# The map pages' assets, relative to pages at /scenarios/<id>/<page> and
+# /scenarios/<id>/communes/<code>; every other URL of a page is relative to it too
+# (coverage/cells, communes/<code>, ../coverage), and answered below.
+PAGE_ASSETS = maps._assets("../../maps/")
+COMMUNE_ASSETS = maps._assets("../../../maps/")
+CodePath = Annotated[str, Path(max_length=32, description="Commune code (mã xã).")]
+
+
+async def _page(request: Request, build: Callable[[], bytes]) -> HTMLResponse:
+    page = await anyio.to_thread.run_sync(build)
+    return HTMLResponse(page, headers=_map_headers(request.app.state.settings))
+
+
 @router.get(
     "/{scenario_id}/map",
     response_class=HTMLResponse,
@@ -228,15 +243,27 @@ def _map_headers(settings: Settings) -> dict[str, str]:
 async def scenario_map(
     request: Request, scenario_id: IdPath, indicator: IndicatorQ = "fibre"
 ) -> HTMLResponse:
-    """The scenario's coverage map (communes, layers, hexagons)."""
-    settings: Settings = request.app.state.settings
-    service = _service(request)
+    """The scenario's coverage map (communes, hexagons; a click opens a commune)."""
+    service, settings = _service(request), request.app.state.settings
+    return await _page(
+        request,
+        lambda: maps.render_coverage(
+            service.results(scenario_id), settings, indicator, assets=PAGE_ASSETS
+        ),
+    )
 
-    def build() -> bytes:
-        return render_coverage(service.results(scenario_id), settings, indicator)
 
-    page = await anyio.to_thread.run_sync(build)
-    return HTMLResponse(page, headers=_map_headers(settings))
+@router.get(
+    "/{scenario_id}/coverage",
+    response_class=HTMLResponse,
+    responses=ERRORS,
+    operation_id="getScenarioCoverageMap",
+)
+async def scenario_coverage(
+    request: Request, scenario_id: IdPath, indicator: IndicatorQ = "fibre"
+) -> HTMLResponse:
+    """The scenario's coverage map (the commune pages link back here)."""
+    return await scenario_map(request, scenario_id, indicator)
 
 
 @router.get(
@@ -252,11 +279,37 @@ async def scenario_cells(
     service = _service(request)
 
     def build() -> bytes:
-        return render_cells(service.results(scenario_id), settings, indicator)
+        return maps.render_cells(service.results(scenario_id), settings, indicator)
 
     body = await anyio.to_thread.run_sync(build)
     headers = {"Cache-Control": settings.cache_control}
     return Response(body, media_type="application/json", headers=headers)
+
+
+@router.get(
+    "/{scenario_id}/communes/{commune_code}",
+    response_class=HTMLResponse,
+    responses=ERRORS,
+    operation_id="getScenarioCommuneMap",
+)
+async def scenario_commune(
+    request: Request,
+    scenario_id: IdPath,
+    commune_code: CodePath,
+    indicator: IndicatorQ = "fibre",
+) -> HTMLResponse:
+    """One commune's map in the scenario, with its H3 cells and figures."""
+    service, settings = _service(request), request.app.state.settings
+    return await _page(
+        request,
+        lambda: maps.render_commune(
+            service.results(scenario_id),
+            settings,
+            commune_code,
+            indicator,
+            assets=COMMUNE_ASSETS,
+        ),  # fmt: skip
+    )
 
 
 __all__ = ["UnknownScenario", "router"]

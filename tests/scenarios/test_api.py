@@ -282,3 +282,51 @@ def test_503_without_a_region(world: dict[str, Path]) -> None:
         got = c.post("/scenarios", json=body("x", ["new-route"]), headers=AUTH)
         assert got.status_code == 503
         assert c.get("/scenarios/0123456789abcdef").status_code == 503
+
+
+ORIGIN = "http://geodx.test"  # answered by the app itself: no request leaves it
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+WATCH_CSP = """window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+    (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));"""
+
+
+def test_chromium_draws_the_scenario_map(
+    browser: Any, client: TestClient, created: dict[str, Any]
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    seen: dict[str, list[str]] = {"requests": [], "errors": []}
+
+    def serve(route: Any) -> None:
+        url = route.request.url
+        seen["requests"].append(url)
+        if not url.startswith(ORIGIN + "/"):
+            route.abort()
+            return
+        answer = client.get(url.removeprefix(ORIGIN))
+        route.fulfill(
+            status=answer.status_code, headers=dict(answer.headers), body=answer.content
+        )
+
+    page.route("**/*", serve)
+    page.add_init_script(WATCH_CSP)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.on("console", lambda m: seen["errors"].append(m.text)
+            if m.type == "error" else None)  # fmt: skip
+    try:
+        page.goto(f"{ORIGIN}/scenarios/{created['id']}/map", wait_until="load")
+        page.wait_for_selector(".leaflet-interactive", timeout=10_000)
+        assert page.locator(".leaflet-interactive").count() >= 4  # the communes
+        assert all(url.startswith(ORIGIN + "/") for url in seen["requests"])
+        assert seen["errors"] == [] and page.evaluate("window.__csp") == []
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "scenario-map.png"))
+        # a click on a commune opens its page in the scenario, figures and back link
+        page.locator(".leaflet-interactive").first.click()
+        page.wait_for_url("**/communes/**", timeout=10_000)
+        page.wait_for_selector(".leaflet-interactive", timeout=10_000)
+        assert seen["errors"] == [] and page.evaluate("window.__csp") == []
+        assert all(url.startswith(ORIGIN + "/") for url in seen["requests"])
+        page.screenshot(path=str(SHOTS / "scenario-commune.png"))
+    finally:
+        page.close()
