@@ -53,6 +53,7 @@ test: dev browser
 bench: dev
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.load --only-compare
+	$(BIN)/python -m bench.scenario
 
 lint: dev
 	$(BIN)/ruff check geodx layers api app data tests bench
