@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO   := build/demo
 OUT    := build/demo-out
+HISTORY := build/history.sqlite
 PORT   ?= 8000
 
 # Two stamps: `make setup`/`run` install what running needs; `make test`/`lint`/
@@ -29,11 +30,15 @@ $(DEV_STAMP): $(RUN_STAMP)
 
 # Build the synthetic demo province, compute it (printing the report), then serve it
 # on 127.0.0.1:$(PORT) with its maps (Ctrl+C stops the server).
+# Two vintages go into $(HISTORY) (the end of 2024, then mid-2025), so /history shows a trend.
 run: setup
 	$(BIN)/geodx demo --out $(DEMO)
-	$(BIN)/geodx run $(DEMO) --out $(OUT)
+	$(BIN)/geodx run $(DEMO)/region-2024.toml --out $(OUT)-2024 --quiet \
+		--as-of 2024-12-31 --history $(HISTORY)
+	$(BIN)/geodx run $(DEMO) --out $(OUT) --as-of 2025-06-30 --history $(HISTORY)
 	@echo "geodx is $(BIN)/geodx (not on PATH); 'make shell' opens a shell where it is."
-	$(BIN)/geodx serve $(DEMO) --out $(OUT) --host 127.0.0.1 --port $(PORT)
+	$(BIN)/geodx serve $(DEMO) --out $(OUT) --host 127.0.0.1 --port $(PORT) \
+		--history $(HISTORY)
 
 # Debian's Chromium for the map tests (headless; they are skipped when it is missing).
 browser:

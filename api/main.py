@@ -26,6 +26,7 @@ from api.routes import (
     coverage,
     docs,
     health,
+    history,
     items,
     maps,
     ogc,
@@ -146,7 +147,7 @@ def create_app(
     # added innermost first: the ETag and security headers wrap every other answer
     for middleware in (Gzip, HeadAsGet, SecurityHeaders, VersionETag):
         app.add_middleware(middleware)
-    for module in (ogc, items, coverage, brief, maps, health, docs, planning):
+    for module in (ogc, items, coverage, brief, maps, health, docs, planning, history):
         app.include_router(module.router)
     app.include_router(scenarios.router)  # writes: same-origin (CORS is GET/HEAD)
     app.mount(maps.LEAFLET_PREFIX, StaticFiles(directory=leaflet_dir()), name="leaflet")

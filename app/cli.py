@@ -81,8 +81,28 @@ def run_command(
         bool, typer.Option("--quiet", "-q", help="No progress, no report.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Date (ISO) the inputs describe; with --history."),
+    ] = None,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            help="Record the run's vintage under --as-of in this store: an SQLite"
+            " file path or a postgresql:// URL (same date: replaced).",
+        ),
+    ] = None,
+    crosswalk: Annotated[
+        Path | None,
+        typer.Option(
+            "--crosswalk",
+            help="Old -> new commune crosswalk: record the vintage on the new communes.",
+        ),
+    ] = None,
 ) -> None:
     """Compute coverage for a region and write communes, districts, summary and cells."""
+    from app.history import recorder
     from app.pipeline import run_region
     from geodx.gdal import lock_down
     from geodx.limits import limits_from_env
@@ -106,7 +126,9 @@ def run_command(
                     status.update(f"{stage} …")
 
             limits = limits_from_env(os.environ)  # GEODX_MAX_* (README: limits)
+            record = recorder(as_of, history, crosswalk)  # checked before any work
             result = run_region(region, target, progress=progress, limits=limits)
+            recorded = record(result.out_dir, limits) if record else None
     except GeodxError as exc:
         if debug:
             raise
@@ -129,6 +151,8 @@ def run_command(
     console = err if to_stdout else out
     for line in report_lines(result.summary, result.communes):
         console.print(line, markup=False, soft_wrap=True)
+    if recorded:
+        console.print(recorded, markup=False, soft_wrap=True)
     if to_stdout:
         return
     from geodx.outdir import snapshot

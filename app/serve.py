@@ -47,6 +47,14 @@ def serve_command(
             help="Server processes; 0: one per CPU core, at most 4.",
         ),
     ] = 0,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history",
+            help="History store to serve at /history (geodx run --history): an SQLite"
+            " file path or a postgresql:// URL.",
+        ),
+    ] = None,
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
     from app.pipeline import results_are_current, run_region
@@ -68,6 +76,10 @@ def serve_command(
     typer.echo(f"map: http://{shown}:{port}/maps/coverage?indicator=fibre")
     typer.echo(f"API: http://{shown}:{port}/  (OpenAPI: /docs)")
     typer.echo(f"results version {pinned.version} ({pinned.path})", err=True)
+    if history:  # every worker opens it (GEODX_HISTORY, Settings.history)
+        url = "://" in history
+        os.environ["GEODX_HISTORY"] = history if url else str(Path(history).resolve())
+        typer.echo(f"history: http://{shown}:{port}/history")
     serve_snapshot(pinned, host=host, port=port, workers=workers, region=region)
 
 

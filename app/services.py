@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 SERVICES: dict[str, str] = {
     "live": "app.live:open_live_region",
     "scenarios": "app.scenario_store:open_scenarios",
+    "history": "api.routes.history:history_service",
 }
 
 

@@ -82,7 +82,9 @@ def demo_command(
             build_into(
                 out,
                 params,
-                lambda d: _synthetic()(d, seed=seed, households=size, **extra),
+                lambda d: _earlier()(
+                    _synthetic()(d, seed=seed, households=size, **extra)
+                ),  # and region-2024.toml: `make run` records two vintages
             )
             kind = (
                 "households as counts per commune" if form == "counts" else "households"
@@ -268,6 +270,12 @@ def _synthetic() -> Callable[..., Path]:
     from data.synthetic import build_synthetic_region
 
     return build_synthetic_region
+
+
+def _earlier() -> Callable[[Path], Path]:
+    from data.vintages import write_earlier
+
+    return write_earlier
 
 
 def _real() -> Callable[..., Path]:

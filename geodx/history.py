@@ -78,9 +78,9 @@ vintages_table = sa.Table(
     *(sa.Column(name, sa.Float) for name in VINTAGE_FIGURES),
     *(sa.Column(name, sa.Integer) for name in VINTAGE_COUNTS),
     *(sa.Column(name, sa.Boolean) for name in VINTAGE_FLAGS),
-    sa.Column("targets", sa.JSON),
-    sa.Column("inputs", sa.JSON),
-    sa.Column("carried", sa.JSON),
+    sa.Column("targets", sa.JSON(none_as_null=True)),
+    sa.Column("inputs", sa.JSON(none_as_null=True)),
+    sa.Column("carried", sa.JSON(none_as_null=True)),
     sa.Column("summary", sa.JSON, nullable=False),
 )
 communes_table = sa.Table(
@@ -391,6 +391,28 @@ def commune_history(
     return [{"as_of": as_of.isoformat(), **props} for as_of, props in rows]
 
 
+def known_communes(store: HistoryStore | str | Path) -> dict[str, str]:
+    """Code -> name of the latest vintage recorded as computed (not carried).
+
+    Empty when the store does not exist yet or holds only carried vintages.
+    """
+    history = _open(store)
+    if history.is_sqlite and not Path(history.url.database or "").is_file():
+        return {}
+    v, c = vintages_table, communes_table
+    latest = (
+        sa.select(sa.func.max(v.c.as_of)).where(v.c.carried.is_(None)).scalar_subquery()
+    )
+    query = sa.select(c.c.commune_code, c.c.commune_name).where(c.c.as_of == latest)
+    try:
+        rows = _read(history, query)
+    except HistoryError as exc:
+        if "empty, no vintage" in str(exc):
+            return {}
+        raise
+    return {code: name or "" for code, name in rows}
+
+
 def communes_history(
     store: HistoryStore | str | Path,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -411,6 +433,7 @@ __all__ = [
     "Vintage",
     "commune_history",
     "communes_history",
+    "known_communes",
     "parse_as_of",
     "record_vintage",
     "store_url",

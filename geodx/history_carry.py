@@ -6,6 +6,9 @@ FILE``). The rule, exactly (also in ``docs/definitions.md``, History store):
 
 - An old commune whose code the crosswalk lists goes to its new code(s); one not listed
   keeps its own code (it may already be a new one) and is named in ``not_in_crosswalk``.
+  A new code that the store's latest vintage on the new boundaries does not have, but
+  whose crosswalk name is that of exactly one of its communes, becomes that commune's
+  code (the ``crosswalk-name`` rule of ``geodx counts``).
 - Counts are summed into the new commune. An old commune split over several new ones
   shares its counts by the rule ``geodx counts`` documents (``geodx.carry``): the
   crosswalk's ``share`` column when it gives one for every target, else equally, in
@@ -29,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from geodx.carry import apportion
+from geodx.carry_names import name_key
 from geodx.carry_scope import Crosswalk
 from geodx.contract import count, gap, pct, target_met, targets_from
 
@@ -117,31 +121,58 @@ def _figures(
     }
 
 
+def resolver(crosswalk: Crosswalk, known: Mapping[str, str] | None) -> dict[str, str]:
+    """New codes of the crosswalk that ``known`` lacks -> the known code of that name.
+
+    The ``crosswalk-name`` rule of ``geodx counts``: sources disagree on a few codes
+    (three in Đắk Lắk), never on the name; a code is renamed only when exactly one
+    known commune has the crosswalk's name for it (names compared by their key).
+    """
+    if not known:
+        return {}
+    by_key: dict[str, list[str]] = {}
+    for code, name in known.items():
+        by_key.setdefault(name_key(str(name)), []).append(code)
+    out = {}
+    for code, name in crosswalk.new_names.items():
+        found = by_key.get(name_key(name), [])
+        if code not in known and len(found) == 1:
+            out[code] = found[0]
+    return out
+
+
 def carry_communes(
     communes: Sequence[Mapping[str, Any]],
     crosswalk: Crosswalk,
     targets: Mapping[str, Any] | None,
     *,
     whole: bool = True,
+    known: Mapping[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The communes' figures on the new codes, and the old codes the crosswalk lacks.
 
     ``whole``: the counts are whole numbers (``summary["counts_exact"]``), and splits
-    share whole households.
+    share whole households. ``known``: the new communes (code -> name) of a vintage
+    computed on the new boundaries, to settle codes the crosswalk spells otherwise
+    (:func:`resolver`).
     """
     goal = targets_from(dict(targets) if targets is not None else None)
+    renamed = resolver(crosswalk, known)
     sums: dict[str, dict[str, float]] = {}
     sources: dict[str, list[str]] = {}
-    names: dict[str, Any] = {}
+    names: dict[str, Any] = dict(known or {})
     missing = []
     for props in communes:
         code = str(props.get("commune_code"))
         if code in crosswalk.target:
-            weights = targets_of(crosswalk, code)
+            weights: dict[str, float] = {}
+            for new, weight in targets_of(crosswalk, code).items():
+                settled = renamed.get(new, new)
+                weights[settled] = weights.get(settled, 0.0) + weight
         else:
             weights = {code: 1.0}
             missing.append(code)
-            names.setdefault(code, props.get("commune_name"))
+            names.setdefault(code, props.get("commune_name"))  # kept as it was
         for new, got in split_counts(props, weights, whole=whole).items():
             into = sums.setdefault(new, dict.fromkeys(COUNTS, 0.0))
             for key in COUNTS:
@@ -149,7 +180,7 @@ def carry_communes(
             sources.setdefault(new, []).append(code)
     out = []
     for new in sorted(sums):
-        name = crosswalk.new_names.get(new, names.get(new))
+        name = names[new] if new in names else crosswalk.new_names.get(new)
         row = _figures(new, name, sums[new], goal, whole)
         row["carried_from"] = sorted(set(sources[new]))
         out.append(row)

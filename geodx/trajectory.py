@@ -6,7 +6,8 @@ Pure functions on the figures :mod:`geodx.history` reads. The rules, exactly (al
 - **Projection** of a figure to a deadline: the ordinary least-squares line of the
   figure against the vintage's date (days, ``date.toordinal()``) over the vintages
   where the figure is a number, evaluated at the deadline, in exact rational arithmetic;
-  percentages are then clipped to [0, 100] and counts to >= 0. Fewer than two such
+  percentages are then clipped to [0, 100], counts to >= 0 and covered counts to the
+  projected ``households`` (each figure has its own line). Fewer than two such
   vintages: no projection (None), and the answer says so.
 - **Deadlines** (Resolution 04-NQ/TU): the end of 2025 and the end of 2030.
 - **Status** at a deadline, for fibre (``fibre_pct`` against ``fibre_household_pct``)
@@ -50,6 +51,7 @@ COMMUNE_FIGURES = (
     "mobile_5g_pct",
 )
 REGION_FIGURES = (*COMMUNE_FIGURES, "communes_mobile_covered", "mobile_commune_pct")
+COVERED_COUNTS = ("fibre_households", "mobile_households", "mobile_5g_households")
 
 Point = tuple[dt.date, float]
 
@@ -133,10 +135,16 @@ def projections(
     """Each figure projected to each deadline: ``{"2025": {figure: value}, "2030": …}``."""
     out: dict[str, dict[str, float | None]] = {}
     for name, deadline in DEADLINES.items():
-        out[name] = {
+        got = {
             figure: project(series(rows, figure), deadline, pct=figure.endswith("_pct"))
             for figure in figures
         }
+        whole = got.get("households")
+        for figure in COVERED_COUNTS:  # never more covered than households
+            value = got.get(figure)
+            if whole is not None and value is not None:
+                got[figure] = min(value, whole)
+        out[name] = got
     return out
 
 

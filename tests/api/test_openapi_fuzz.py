@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.main import create_app
 from api.settings import Settings
 from app.live import LiveRegion
+from tests.history.stores import history_service, recorded_store
 from tests.planning.region import build as build_region
 
 # per operation and mode: the whole run stays well under a minute (more: set the env)
@@ -29,9 +30,10 @@ EXAMPLES = int(os.environ.get("GEODX_FUZZ_EXAMPLES", "25"))
 def api_schema(results_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     # /lookup answers from a prepared region (any one: it reads no results)
     live = LiveRegion.open(build_region(tmp_path_factory.mktemp("live")).folder)
+    store = recorded_store(results_dir, tmp_path_factory.mktemp("history"))
     app = create_app(
         Settings(results_dir=results_dir, default_limit=2, max_limit=3),
-        services={"live": lambda _: live},
+        services={"history": history_service(store), "live": lambda _: live},
     )
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
