@@ -8,6 +8,7 @@ store); without them the brief leaves the plan out and says there is no history.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Annotated, Any, Literal
 
@@ -70,6 +71,7 @@ def commune_brief(
 ) -> HTMLResponse:
     """A commune's printable brief: figures, targets and gap, map, plan, trend, method."""
     row = results.commune(commune_code)  # UnknownCommune -> 404
+    history = history_of(request, results, commune_code)
     brief = build_brief(
         row,
         results.summary,
@@ -78,23 +80,40 @@ def commune_brief(
         lang=lang,
         version=results.version,
         plan=plan_of(results, commune_code),
-        history=history_of(request, results, commune_code),
+        history=history,
     )
-    return HTMLResponse(
-        render_brief(brief),
-        headers={"Content-Security-Policy": BRIEF_CSP, "Content-Language": lang},
-    )
+    page = render_brief(brief).encode("utf-8")
+    return HTMLResponse(page, headers=brief_headers(page, lang, history is not None))
 
 
-def history_of(request: Request, results: RegionResults, code: str) -> dict[str, Any]:
-    """The commune's vintages with their trajectory; empty without a history store.
+def brief_headers(page: bytes, lang: str, with_history: bool) -> dict[str, str]:
+    """The page's CSP and language, and an ``ETag`` of its own content.
 
-    The store is the ``history`` service (``GEODX_HISTORY``); a commune the store
-    does not hold, or a store that fails, also gives an empty history (logged).
+    With a history store the page changes when a vintage is recorded, while the results
+    version (the app's ``ETag``) does not: the tag is the page's digest, and a client
+    revalidates (``no-cache``) to see a new vintage at once.
+    """
+    headers = {
+        "Content-Security-Policy": BRIEF_CSP,
+        "Content-Language": lang,
+        "ETag": f'W/"b-{hashlib.sha256(page).hexdigest()[:32]}"',
+    }
+    if with_history:
+        headers["Cache-Control"] = "no-cache"
+    return headers
+
+
+def history_of(
+    request: Request, results: RegionResults, code: str
+) -> dict[str, Any] | None:
+    """The commune's vintages with their trajectory; None without a history store.
+
+    The store is the ``history`` service (``GEODX_HISTORY``); a commune the store does
+    not hold, or a store that fails (logged), gives an empty history: "no history".
     """
     store = getattr(request.app.state, "history", None)
     if not isinstance(store, HistoryStore):
-        return {}
+        return None
     try:
         rows = commune_history(store, code)
     except UnknownCommune:

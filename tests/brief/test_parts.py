@@ -68,6 +68,7 @@ def with_history(
         settings, services={"history": lambda s: HistoryStore(str(s.history))}
     )
     with TestClient(app) as client:
+        client.store = store  # type: ignore[attr-defined]
         yield client, now
 
 
@@ -116,3 +117,19 @@ def test_trend_chart_and_status_follow_the_trajectory(
     top, bottom = 16.0, height - 28.0
     at_2025 = top + (100 - end) / 100 * (bottom - top)
     assert min(abs(y - at_2025) for y in ys) < 0.11
+
+
+def test_a_new_vintage_changes_the_page_and_its_etag(
+    with_history: tuple[TestClient, list[dict[str, Any]]], demo_out: Path
+) -> None:
+    client, now = with_history
+    path = f"/communes/{now[0]['commune_code']}/brief"
+    first = client.get(path)
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304
+    summary = json.loads((demo_out / "summary.json").read_text(encoding="utf-8"))
+    record_vintage(client.store, Vintage(dt.date(2025, 9, 30), summary, now))  # type: ignore[attr-defined]
+    again = client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["etag"] != etag
+    assert "2025-09-30" in Page(again.text).by_id["vintage"]
