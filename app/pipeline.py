@@ -23,6 +23,8 @@ import shapely
 from app.planning import plan_table
 from geodx import __version__
 from geodx.contract import (
+    MAP_INDEX_FILE,
+    MAP_LAYERS_DIR,
     MARGIN_COLUMNS,
     MEASURED_BELOW_COLUMN,
     PLAN_FILE,
@@ -219,29 +221,24 @@ def run_region(
             plan = plan_table(manifest, communes, result, utm=utm, limits=limits)
         with clock.stage("checksum inputs"):
             inputs = input_checksums(manifest)
-        with clock.stage("write outputs"), target.write(engine=__version__) as tmp:
-            summary, table = write_outputs(
-                tmp,
-                manifest,
-                communes,
-                communes_wgs84,
-                result,
-                inputs=inputs,
-                engine=__version__,
-                estimate=estimate,
-            )
-            draw_start = time.perf_counter()
-            if clock.progress:
-                clock.progress("draw map layers")
-            write_map_layers(
-                tmp,
-                manifest,
-                region_bounds=tuple(shapely.total_bounds(communes_wgs84).tolist()),
-                metric_crs=metric_crs(communes_wgs84),
-                limits=limits,
-            )
-            clock.timings["draw map layers"] = time.perf_counter() - draw_start
-            write_table(tmp / PLAN_FILE, plan)
+        with target.write(engine=__version__) as tmp:
+            with clock.stage("write outputs"):
+                summary, table = write_outputs(
+                    tmp,
+                    manifest,
+                    communes,
+                    communes_wgs84,
+                    result,
+                    inputs=inputs,
+                    engine=__version__,
+                    estimate=estimate,
+                )
+                write_table(tmp / PLAN_FILE, plan)
+            with clock.stage("draw map layers"):
+                bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
+                write_map_layers(
+                    tmp, manifest, region_bounds=bounds, metric_crs=utm, limits=limits
+                )
     return RunResult(Path(out_dir), summary, table, clock.timings)
 
 
@@ -369,6 +366,7 @@ OUTPUT_FILES = (
     "summary.json",
     "cells.parquet",
     PLAN_FILE,
+    f"{MAP_LAYERS_DIR}/{MAP_INDEX_FILE}",
 )
 
 __all__ = ["RunResult", "input_files", "results_are_current", "run_region"]
