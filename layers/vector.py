@@ -24,16 +24,23 @@ FEW_POINTS = 64
 class NearestFeature:
     """Ground distance from points to the nearest of some features, in one metric CRS.
 
-    The features are reprojected once and indexed (``shapely.STRtree``); lines are
-    split into short pieces first, so the index stays sharp and the distance is the
-    same number as the distance to the whole line.
+    The features are reprojected once and indexed (``shapely.STRtree``). Lines are split
+    into short pieces, so the index stays sharp and the distance is the same number as
+    the distance to the whole line; a polygon is its boundary's pieces plus an inside
+    test (distance 0 inside, boundary included), which is the distance to the polygon.
     """
 
     def __init__(self, geoms: np.ndarray, crs: CRS, metric_crs: CRS) -> None:
         moved = geoms if crs == metric_crs else reproject(geoms, crs, metric_crs)
+        parts = shapely.get_parts(np.asarray(moved, dtype=object))
+        areas = np.isin(shapely.get_type_id(parts), (3, 6))
         self.metric_crs = metric_crs
-        self.geoms = network_pieces(np.asarray(moved, dtype=object))
+        self.areas = np.asarray(parts[areas], dtype=object)
+        edges = shapely.get_parts(shapely.boundary(self.areas))
+        self.geoms = network_pieces(np.r_[parts[~areas], edges].astype(object))
         self.tree = shapely.STRtree(self.geoms)
+        shapely.prepare(self.areas)
+        self.area_tree = shapely.STRtree(self.areas)
 
     def distances_m(self, households: HouseholdPoints) -> NDArray[np.float64]:
         """Metres from each household to the nearest feature (inf without features)."""
@@ -46,6 +53,9 @@ class NearestFeature:
             points, return_distance=True, all_matches=False
         )
         out[point] = dist
+        if len(self.areas):
+            inside, _ = self.area_tree.query(points, predicate="intersects")
+            out[inside] = 0.0
         return out
 
 
