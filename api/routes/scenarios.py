@@ -102,6 +102,17 @@ def _service(request: Request) -> ScenarioService:
     return service
 
 
+def _stored(request: Request, scenario_id: str) -> ScenarioService:
+    """The service, to read a stored scenario: without one there is none (404)."""
+    service: ScenarioService | None = getattr(request.app.state, "scenarios", None)
+    if service is None:
+        raise UnknownScenario(
+            f"no scenario '{scenario_id[:40]}': this service computes no scenarios "
+            "(it was started without the region's files)"
+        )
+    return service
+
+
 def _bucket(request: Request) -> TokenBucket:
     bucket: TokenBucket | None = getattr(request.app.state, "scenario_bucket", None)
     if bucket is None:
@@ -210,7 +221,7 @@ async def create_scenario(request: Request, client: ClientDep) -> Response:
 @router.get("/{scenario_id}", responses=ERRORS, operation_id="getScenario")
 def get_scenario(request: Request, scenario_id: IdPath) -> Response:
     """A scenario again: its summary, communes and difference from the baseline."""
-    answer = _service(request).get(scenario_id)
+    answer = _stored(request, scenario_id).get(scenario_id)
     return _json(answer, etag=f'W/"scenario-{scenario_id}"')
 
 
@@ -244,7 +255,7 @@ async def scenario_map(
     request: Request, scenario_id: IdPath, indicator: IndicatorQ = "fibre"
 ) -> HTMLResponse:
     """The scenario's coverage map (communes, hexagons; a click opens a commune)."""
-    service, settings = _service(request), request.app.state.settings
+    service, settings = _stored(request, scenario_id), request.app.state.settings
     return await _page(
         request,
         lambda: maps.render_coverage(
@@ -276,7 +287,7 @@ async def scenario_cells(
 ) -> Response:
     """The scenario map's H3 hexagons, loaded by the map page."""
     settings: Settings = request.app.state.settings
-    service = _service(request)
+    service = _stored(request, scenario_id)
 
     def build() -> bytes:
         return maps.render_cells(service.results(scenario_id), settings, indicator)
@@ -299,7 +310,7 @@ async def scenario_commune(
     indicator: IndicatorQ = "fibre",
 ) -> HTMLResponse:
     """One commune's map in the scenario, with its H3 cells and figures."""
-    service, settings = _service(request), request.app.state.settings
+    service, settings = _stored(request, scenario_id), request.app.state.settings
     return await _page(
         request,
         lambda: maps.render_commune(

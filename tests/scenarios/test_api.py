@@ -281,7 +281,7 @@ def test_503_without_a_region(world: dict[str, Path]) -> None:
     with TestClient(app) as c:
         got = c.post("/scenarios", json=body("x", ["new-route"]), headers=AUTH)
         assert got.status_code == 503
-        assert c.get("/scenarios/0123456789abcdef").status_code == 503
+        assert c.get("/scenarios/0123456789abcdef").status_code == 404
 
 
 ORIGIN = "http://geodx.test"  # answered by the app itself: no request leaves it
