@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors_vi import translate, validation_message
 from geodx.errors import (
     CRSError,
     GeodxError,
@@ -47,10 +48,21 @@ STATUS_CODES: dict[type[Exception], int] = {
 }
 
 
-def _respond(exc: Exception, status: int) -> JSONResponse:
+def wants_vietnamese(request: Request) -> bool:
+    """``lang=vi`` in the query: messages in Vietnamese (English is the default)."""
+    return request.query_params.get("lang") == "vi"
+
+
+def _detail(request: Request, message: str, status: int) -> str:
+    return translate(message, status) if wants_vietnamese(request) else message
+
+
+def _respond(request: Request, exc: Exception, status: int) -> JSONResponse:
     if status >= 500:
         log.error("request failed: %s", exc, exc_info=exc)
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    return JSONResponse(
+        {"detail": _detail(request, str(exc), status)}, status_code=status
+    )
 
 
 # Parameters whose schema pattern is not a message a person can read.
@@ -71,8 +83,12 @@ def _message(err: dict[str, object]) -> str:
     return str(err.get("msg", "invalid"))
 
 
-def _describe_validation(exc: RequestValidationError) -> str:
+def _describe_validation(exc: RequestValidationError, vi: bool = False) -> str:
     """One line naming each bad parameter: ``query parameter 'limit': ...``."""
+    if vi:
+        return "; ".join(validation_message(e) for e in exc.errors()) or (
+            "yêu cầu không hợp lệ"
+        )
     parts = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
@@ -87,19 +103,22 @@ def register_error_handlers(app: FastAPI) -> None:
     """Register one handler per entry of :data:`STATUS_CODES`, plus validation errors."""
     for exc_type, status in STATUS_CODES.items():
 
-        def handler(_: Request, exc: Exception, status: int = status) -> JSONResponse:
-            return _respond(exc, status)
+        def handler(
+            request: Request, exc: Exception, status: int = status
+        ) -> JSONResponse:
+            return _respond(request, exc, status)
 
         app.add_exception_handler(exc_type, handler)
 
-    def on_validation(_: Request, exc: Exception) -> JSONResponse:
+    def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return JSONResponse({"detail": _describe_validation(exc)}, status_code=422)
+        detail = _describe_validation(exc, wants_vietnamese(request))
+        return JSONResponse({"detail": detail}, status_code=422)
 
-    def on_http(_: Request, exc: Exception) -> JSONResponse:
+    def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         return JSONResponse(
-            {"detail": str(exc.detail)},
+            {"detail": _detail(request, str(exc.detail), exc.status_code)},
             status_code=exc.status_code,
             headers=exc.headers,
         )

@@ -21,8 +21,9 @@ from shapely.geometry import shape
 
 from api.cells import cell_polygons, cell_totals, cells_are_valid, roll_up
 from api.errors import NotFound
-from api.exports import ExportCache, localise, to_csv, to_xlsx
+from api.exports import ExportCache
 from api.features import FeatureIndex
+from api.gap_tables import gap_export
 from geodx.contract import (
     CELL_COLUMNS,
     CELLS_FILE,
@@ -31,10 +32,8 @@ from geodx.contract import (
     DISTRICT_COLUMNS,
     DISTRICTS_FILE,
     ESTIMATED_MEMBER,
-    ESTIMATED_NOTE,
     GAP_INDICATORS,
     SUMMARY_FILE,
-    SYNTHETIC_NOTE,
     TARGET_KEYS,
     gap_table,
     public_inputs,
@@ -251,19 +250,14 @@ class RegionResults:
         """The gap table for ``fibre`` or ``mobile`` (without geometry)."""
         return self.gaps_tables[indicator].drop(columns="_pos")
 
-    def export(self, indicator: str, fmt: str, lang: str) -> bytes:
+    def export(
+        self, indicator: str, fmt: str, lang: str, district_code: str | None = None
+    ) -> bytes:
         """The gap table as ``csv`` or ``xlsx`` bytes, built once per version and key."""
-
-        def build() -> bytes:
-            table = localise(self.gaps(indicator), lang)
-            notes = [SYNTHETIC_NOTE] * self.synthetic
-            notes += [ESTIMATED_NOTE] * self.households_estimated
-            note = " · ".join(notes) or None
-            if fmt == "csv":
-                return to_csv(table, note=note)
-            return to_xlsx(table, title=f"gaps {indicator}", note=note)
-
-        return self._exports.get((self.version, indicator, fmt, lang), build)
+        return self._exports.get(
+            (self.version, indicator, fmt, lang, district_code),
+            lambda: gap_export(self, indicator, fmt, lang, district_code),
+        )
 
     def cells_index(self, resolution: int | None = None) -> FeatureIndex:
         """The cells collection at ``resolution`` (default: the table's), built once."""

@@ -63,7 +63,99 @@ def report_lines(
         f"  4G/5G   {summary['mobile_pct'] or 0:6.2f}% of households;"
         f" 5G {summary['mobile_5g_pct'] or 0:.2f}%",
     ]
-    return lines + _fibre_gaps(communes, top) + _mobile_misses(communes, t, top)
+    views = view_lines(summary)
+    return lines + views + _fibre_gaps(communes, top) + _mobile_misses(communes, t, top)
+
+
+def _share(households: Any, pct: Any) -> str:
+    return "—" if households is None else f"{_fmt(households)} ({pct or 0:.2f}%)"
+
+
+def _operator_lines(summary: dict[str, Any], est: str) -> list[str]:
+    """One line per operator: households with its fibre and with its 4G/5G."""
+    ops = [
+        o
+        for o in summary.get("operators") or []
+        if isinstance(o, dict) and isinstance(o.get("slug"), str)
+    ]
+    if not ops:
+        return []
+    width = max(len(str(o.get("operator"))) for o in ops)
+    lines = [f"  per operator{est}: households with its fibre · with its 4G/5G"]
+    for o in ops:
+        stem = f"operator_{o['slug']}"
+        fibre = _share(
+            summary.get(f"{stem}_fibre_households"), summary.get(f"{stem}_fibre_pct")
+        )
+        mobile = _share(
+            summary.get(f"{stem}_mobile_households"), summary.get(f"{stem}_mobile_pct")
+        )
+        lines.append(
+            f"    {str(o.get('operator')):<{width}}  fibre {fibre:>18}  4G/5G {mobile:>18}"
+        )
+    return lines
+
+
+def _margin_line(summary: dict[str, Any], est: str) -> list[str]:
+    minus = summary.get("mobile_households_minus3db")
+    plus = summary.get("mobile_households_plus3db")
+    if minus is None or plus is None:
+        return []
+    flips = summary.get("communes_mobile_covered_sensitive")
+    line = f"  ±3 dB{est}: 4G/5G households {_fmt(minus)} at −3 dB to {_fmt(plus)} at +3 dB"
+    if flips is not None:
+        verb = "commune changes" if flips == 1 else "communes change"
+        line += f"; {flips} {verb} 4G/5G status"
+    return [line]
+
+
+def _measured_lines(summary: dict[str, Any], est: str) -> list[str]:
+    """Per measured layer: at or above the speed, below, too few tests."""
+    defs = summary.get("definitions") or {}
+    layers = defs.get("measured_layers") if isinstance(defs, dict) else None
+    lines = []
+    for layer in layers or []:
+        if not isinstance(layer, dict) or not isinstance(layer.get("slug"), str):
+            continue
+        stem = f"measured_{layer['slug']}"
+        lines.append(
+            f"  measured {layer.get('id')} (>= {layer.get('min_download_mbps'):g} Mbit/s,"
+            f" >= {layer.get('min_tests')} tests){est}:"
+            f" {_fmt(summary.get(f'{stem}_households'))} at or above,"
+            f" {_fmt(summary.get(f'{stem}_below_households'))} below,"
+            f" {_fmt(summary.get(f'{stem}_too_few_tests_households'))} too few tests"
+        )
+    below = summary.get("mobile_covered_measured_below_households")
+    if lines and below is not None:
+        lines.append(f"    covered by 4G/5G but measured below: {_count(below)}")
+    return lines
+
+
+def view_lines(summary: dict[str, Any]) -> list[str]:
+    """Operators, operators serving, indoor, ±3 dB and measured lines (where present).
+
+    Results without these figures (older runs) give no lines.
+    """
+    est = " (estimated)" if summary.get("households_estimated") is True else ""
+    lines = _operator_lines(summary, est)
+    counts = [
+        summary.get(f"mobile_operators_{k}_households")
+        for k in ("0", "1", "2", "3plus")
+    ]
+    if all(c is not None for c in counts):
+        served = " · ".join(
+            f"{k}: {_fmt(c)}"
+            for k, c in zip(("0", "1", "2", "3+"), counts, strict=True)
+        )
+        every = summary.get("mobile_all_operators_households")
+        served += "" if every is None else f" · all: {_fmt(every)}"
+        lines.append(f"  4G/5G households by operators serving{est}: {served}")
+    indoor = summary.get("mobile_indoor_households")
+    if indoor is not None:
+        lines.append(
+            f"  4G/5G indoors{est}: {_share(indoor, summary.get('mobile_indoor_pct'))} of households"
+        )
+    return lines + _margin_line(summary, est) + _measured_lines(summary, est)
 
 
 def _place(row: pd.Series) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -9,9 +10,12 @@ from fastapi.responses import JSONResponse, Response
 
 from api.deps import ResultsDep
 from api.exports import MEDIA_TYPES
+from api.gap_tables import check_district, gap_rows
+from api.i18n import definitions_vi
 from api.results import RegionResults
 from api.schemas import (
     CommuneBrief,
+    CommuneProperties,
     CommuneReport,
     CommuneSearch,
     ErrorMessage,
@@ -19,6 +23,7 @@ from api.schemas import (
     GapsTable,
     IndicatorFigures,
     LayerFigures,
+    MeasuredFigures,
     MobileViews,
     OperatorFigures,
     RegionSummary,
@@ -29,6 +34,8 @@ from geodx.contract import (
     GAP_INDICATORS,
     INDICATORS,
     MARGIN_COLUMNS,
+    MEASURED_BELOW_COLUMN,
+    MEASURED_PARTS,
     MET_COLUMNS,
     SENSITIVE_COLUMN,
     TARGET_KEYS,
@@ -37,8 +44,28 @@ from geodx.contract import (
 
 router = APIRouter(tags=["officials"])
 
+LangQ = Annotated[
+    Literal["en", "vi"],
+    Query(
+        description="Language of the words: en (default) or vi (Vietnamese). Error "
+        "messages follow it on every route; codes, units and numbers stay as they are."
+    ),
+]
+DistrictQ = Annotated[
+    str | None,
+    Query(
+        max_length=32,
+        description="Only communes of this district (district_code). A region without "
+        "districts (2025 boundaries) answers 400; an unknown district 404.",
+    ),
+]
+
 ERRORS: dict[int | str, dict[str, object]] = {
-    404: {"model": ErrorMessage, "description": "Unknown commune."},
+    400: {
+        "model": ErrorMessage,
+        "description": "district_code on a region without districts.",
+    },
+    404: {"model": ErrorMessage, "description": "Unknown commune or district."},
     422: {
         "model": ErrorMessage,
         "description": "A parameter has the wrong type or range.",
@@ -52,14 +79,23 @@ ERRORS: dict[int | str, dict[str, object]] = {
     responses=ERRORS,
     operation_id="getSummary",
 )
-def summary(results: ResultsDep) -> JSONResponse:
+def summary(results: ResultsDep, lang: LangQ = "en") -> JSONResponse:
     """The region's totals, targets and whether they are met, definitions and inputs."""
-    return JSONResponse(results.summary)
+    body = results.summary
+    if lang == "vi" and isinstance(body.get("definitions"), dict):
+        defs = definitions_vi(body["definitions"], results.targets)
+        body = {**body, "definitions": defs}
+    return JSONResponse(body)
 
 
-def report(results: RegionResults, row: dict[str, Any]) -> CommuneReport:
+def report(
+    results: RegionResults, row: dict[str, Any], lang: str = "en"
+) -> CommuneReport:
     """Build a commune's report from its row of ``communes.geojson``."""
     t = results.targets
+    definitions = results.summary.get("definitions") or {}
+    if lang == "vi" and isinstance(definitions, dict):
+        definitions = definitions_vi(definitions, t)
     by_operator: dict[str, list[LayerFigures]] = {}
     for layer in results.layers:
         by_operator.setdefault(layer.operator or "unknown", []).append(
@@ -101,8 +137,37 @@ def report(results: RegionResults, row: dict[str, Any]) -> CommuneReport:
         by_operator=by_operator,
         operators=_operators(results, row),
         mobile_views=_mobile_views(row),
-        definitions={"targets": t, **(results.summary.get("definitions") or {})},
+        measured=_measured(results, row),
+        households_estimated=results.households_estimated,
+        properties=CommuneProperties.model_validate(row),
+        definitions={"targets": t, **definitions},
     )
+
+
+def _measured(results: RegionResults, row: dict[str, Any]) -> list[MeasuredFigures]:
+    """One entry per measured layer of ``definitions.measured_layers``."""
+    defs = results.summary.get("definitions") or {}
+    layers = defs.get("measured_layers") if isinstance(defs, dict) else None
+    out = []
+    for layer in layers or []:
+        if not isinstance(layer, dict) or not isinstance(layer.get("slug"), str):
+            continue
+        stem = f"measured_{layer['slug']}"
+        out.append(
+            MeasuredFigures(
+                id=str(layer.get("id")),
+                slug=layer["slug"],
+                min_download_mbps=layer.get("min_download_mbps"),
+                min_tests=layer.get("min_tests"),
+                **{
+                    f"{part[1:]}_households" if part else "households": row.get(
+                        f"{stem}{part}_households"
+                    )
+                    for part in MEASURED_PARTS
+                },
+            )
+        )
+    return out
 
 
 def _operators(results: RegionResults, row: dict[str, Any]) -> list[OperatorFigures]:
@@ -142,6 +207,7 @@ def _mobile_views(row: dict[str, Any]) -> MobileViews | None:
         households_minus3db=row.get(minus),
         households_plus3db=row.get(plus),
         covered_sensitive=row.get(SENSITIVE_COLUMN),
+        measured_below_households=row.get(MEASURED_BELOW_COLUMN),
     )
 
 
@@ -186,9 +252,10 @@ def commune_report(
     commune_code: Annotated[
         str, Path(max_length=32, description="Commune code (mã xã).")
     ],
+    lang: LangQ = "en",
 ) -> CommuneReport:
     """Coverage of one commune against the targets, with its gap and breakdowns."""
-    return report(results, results.commune(commune_code))
+    return report(results, results.commune(commune_code), lang)
 
 
 @router.get(
@@ -212,24 +279,46 @@ def gaps(
         Literal["json", "csv", "xlsx"], Query(description="Output format.")
     ] = "json",
     lang: Annotated[
-        Literal["en", "vi"], Query(description="Column headers (csv, xlsx).")
+        Literal["en", "vi"],
+        Query(description="Column headers and sheet names (csv, xlsx), messages."),
     ] = "en",
+    district_code: DistrictQ = None,
 ) -> Response | GapsTable:
     """Communes below a target, largest number of missing households first."""
     if format == "json":
-        table = results.gaps(indicator)
+        table = gap_rows(results, indicator, district_code).drop(columns="_pos")
         rows = [GapRow.model_validate(r) for r in table.to_dict("records")]
         return GapsTable(
             region=results.name,
             synthetic=results.synthetic,
+            households_estimated=results.households_estimated,
             indicator=indicator,
             target_pct=results.targets[TARGET_KEYS[indicator]],
+            communes_target_pct=(
+                results.targets["mobile_commune_pct"] if indicator == "mobile" else None
+            ),
             count=len(rows),
             gaps=rows,
         )
-    name = f"gaps-{indicator}" + ("-synthetic" if results.synthetic else "")
+    if district_code is not None:
+        check_district(results, district_code)
     return Response(
-        results.export(indicator, format, lang),
+        results.export(indicator, format, lang, district_code),
         media_type=MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{name}.{format}"'},
+        headers=export_headers(results, indicator, format, district_code),
     )
+
+
+def export_headers(
+    results: RegionResults, indicator: str, fmt: str, district_code: str | None
+) -> dict[str, str]:
+    """The file name (saying synthetic and estimated) and a link to the facts."""
+    name = f"gaps-{indicator}"
+    if district_code is not None:
+        name += "-" + re.sub(r"[^A-Za-z0-9]", "_", district_code)
+    name += "-synthetic" * results.synthetic
+    name += "-estimated" * results.households_estimated
+    return {
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+        "Link": '</summary>; rel="describedby"; type="application/json"',
+    }

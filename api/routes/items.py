@@ -30,7 +30,7 @@ router = APIRouter(tags=["OGC API - Features"])
 
 GEOJSON = "application/geo+json"
 # Query parameters with a meaning of their own; every other one filters on a property.
-RESERVED = frozenset({"bbox", "limit", "offset", "f", "bbox-crs"})
+RESERVED = frozenset({"bbox", "limit", "offset", "f", "bbox-crs", "lang"})
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {
         "model": ErrorMessage,

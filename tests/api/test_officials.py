@@ -95,23 +95,30 @@ def test_gaps_csv_has_bom_and_vietnamese_headers(client: TestClient) -> None:
     assert "attachment" in r.headers["content-disposition"]
     assert r.content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0] == [SYNTHETIC_NOTE]  # the results are synthetic
-    assert rows[1][:2] == ["Mã xã", "Tên xã"] and "Số hộ còn thiếu" in rows[1]
-    assert rows[2][1] == SPECIAL and rows[2][4] == "Cáp quang"
+    # the header is the first line; the synthetic mark is a column of every row
+    assert rows[0][:3] == ["Hạng", "Mã xã", "Tên xã"] and "Số hộ còn thiếu" in rows[0]
+    assert rows[0][-1] == "Ghi chú" and {r[-1] for r in rows[1:]} == {SYNTHETIC_NOTE}
+    assert rows[1][2] == SPECIAL and rows[1][5] == "Cáp quang"
+    assert r.headers["link"] == '</summary>; rel="describedby"; type="application/json"'
+    assert "synthetic" in r.headers["content-disposition"]
     english = client.get("/gaps?indicator=mobile&format=csv").content.decode(
         "utf-8-sig"
     )
-    assert english.splitlines()[1].startswith("commune_code,commune_name")
+    assert english.splitlines()[0].startswith("rank,commune_code,commune_name")
 
 
 def test_gaps_xlsx_reads_back(client: TestClient) -> None:
     r = client.get("/gaps?indicator=fibre&format=xlsx&lang=vi")
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
-    ws = openpyxl.load_workbook(io.BytesIO(r.content)).active
-    rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][0] == SYNTHETIC_NOTE
-    assert rows[1][0] == "Mã xã" and rows[2][1] == SPECIAL
-    assert [row[-1] for row in rows[2:]] == [53, 29, 5]
+    book = openpyxl.load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == ["Xã chưa đạt cáp quang", "Giới thiệu"]
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][0] == SYNTHETIC_NOTE  # the title block starts with the mark
+    at = [row[0] for row in rows].index("Hạng")
+    assert rows[at - 1] == (None,) * len(rows[at])  # an empty row above the table
+    assert rows[at][1] == "Mã xã" and rows[at + 1][2] == SPECIAL
+    assert [row[10] for row in rows[at + 1 :]] == [53, 29, 5]
+    assert book.active.freeze_panes == f"A{at + 2}"
 
 
 def test_xlsx_never_turns_text_into_formulas() -> None:
@@ -158,14 +165,16 @@ def test_csv_neutralises_formulas_and_keeps_numbers(attacked: TestClient) -> Non
     for indicator in ("fibre", "mobile"):
         body = attacked.get(f"/gaps?indicator={indicator}&format=csv").content
         rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-        assert rows[0][0] == "commune_code"  # real data: no synthetic note
+        assert rows[0][:2] == ["rank", "commune_code"]
+        gap = rows[0].index("gap_households")
         for row in rows[1:]:
-            for cell in (row[1], row[3]):
+            for cell in (row[2], row[4]):
                 assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
-            assert float(row[5]) >= 0 and int(row[-1]) >= 0
+            assert float(row[6]) >= 0 and int(row[gap]) >= 0
+            assert row[-1] == ""  # real data: no synthetic note
     fibre = attacked.get("/gaps?indicator=fibre&format=csv").content
     rows = list(csv.reader(io.StringIO(fibre.decode("utf-8-sig"))))
-    names = {r[0]: (r[1], r[3]) for r in rows[1:]}
+    names = {r[1]: (r[2], r[4]) for r in rows[1:]}
     assert names["24133"] == ("'\tTab", "'\rCR")
     assert names["24115"] == ("'-2+3", "'@SUM(A1:A9)")
     assert names["24340"] == ("'=1+1", "Huyện Lắk")
@@ -173,14 +182,16 @@ def test_csv_neutralises_formulas_and_keeps_numbers(attacked: TestClient) -> Non
 
 def test_xlsx_writes_attacker_names_as_text(attacked: TestClient) -> None:
     body = attacked.get("/gaps?indicator=fibre&format=xlsx").content
-    ws = openpyxl.load_workbook(io.BytesIO(body)).active
-    assert ws["A1"].value == "commune_code"
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            assert cell.data_type != "f", cell.value
-            if isinstance(cell.value, str):
-                assert not cell.value.startswith(("=", "+", "-", "@")), cell.value
-    assert "'=1+1" in [c.value for c in ws["B"]]
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    ws = book.active
+    assert ws["A1"].value == "Communes below the fibre target"  # real data: no mark
+    for sheet in book:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", cell.value
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(("=", "+", "-", "@")), cell.value
+    assert "'=1+1" in [c.value for c in ws["C"]]
 
 
 def test_negative_numbers_stay_numbers_in_csv() -> None:
