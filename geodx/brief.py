@@ -16,7 +16,7 @@ import base64
 import functools
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from importlib.resources import files
 from typing import Any
@@ -74,11 +74,9 @@ class Brief:
     inputs: tuple[tuple[str, str, str], ...]
     engine_version: str
     results_version: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _labels(lang: str) -> dict[str, str]:
-
     return {k: label(k, lang) for k, v in LABELS.items() if "{" not in v[0]}
 
 
@@ -129,6 +127,8 @@ def plan_part(plan: Mapping[str, Any] | None, lang: str, top: int = 6) -> Part |
     )
     if not steps and plan.get("gap_households") == 0:
         note = label("plan_none", lang)
+    if plan.get("reachable") is False:  # too few households without fibre to close it
+        note = " ".join(x for x in (label("plan_unreachable", lang), note) if x)
     curve = [
         c for c in plan.get("curve") or [] if isinstance(c, Sequence) and len(c) == 2
     ]

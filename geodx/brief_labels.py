@@ -107,6 +107,10 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "plan_curve_x": ("hộ được kết nối", "households connected"),
     "plan_curve_y": ("mét kéo dài", "metres of extension"),
+    "plan_unreachable": (
+        "Kể cả mọi hộ chưa có cáp quang cũng chưa đủ đạt mục tiêu.",
+        "Even every household without fibre would not close the gap.",
+    ),
     "plan_more": ("và {n} ô khác", "and {n} more cells"),
     "plan_none": (
         "Xã đã đạt mục tiêu: không cần kế hoạch.",
