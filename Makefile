@@ -12,7 +12,7 @@ PORT   ?= 8000
 RUN_STAMP := $(VENV)/.geodx-run-stamp
 DEV_STAMP := $(VENV)/.geodx-dev-stamp
 
-.PHONY: setup dev run shell test bench lint typecheck clean browser
+.PHONY: setup dev run shell test bench lint typecheck clean browser postgres
 
 setup: $(RUN_STAMP)
 
@@ -50,7 +50,14 @@ shell: setup
 	@echo "geodx $$($(BIN)/geodx --version | cut -d' ' -f2) on PATH; type 'exit' to leave."
 	@PATH="$(abspath $(BIN)):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))" $${SHELL:-/bin/sh} -i
 
-test: dev browser
+# Debian's PostgreSQL for the history store's server test (a throwaway cluster in a
+# temporary folder; the test is skipped when initdb is missing).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| (apt-get update && apt-get install -y --no-install-recommends postgresql) \
+		|| echo "warning: could not install postgresql; its test will be skipped"
+
+test: dev browser postgres
 	$(BIN)/python -m pytest -q
 
 # Writes bench/results/latest.json and the figures block of bench/README.md; then the

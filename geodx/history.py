@@ -198,6 +198,9 @@ class HistoryStore:
             raise HistoryError(
                 f"history store {self.name}: {_first_line(exc)}"
             ) from None
+        except BaseException:
+            engine.dispose()  # a refused store keeps no connection open
+            raise
         return engine
 
     def check(self) -> None:
