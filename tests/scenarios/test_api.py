@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from app.pipeline import run_region
 from app.scenario_store import open_scenarios
 
-from .region import body, build_region, write_layers
+from .conftest import Region
+from .region import body
 
 # The full runs draw map layers (layers/mapdraw.py), whose warp of a site prediction in
 # a thread now and then warns NotGeoreferencedWarning (rasterio's in-memory dataset);
@@ -31,22 +31,13 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("scenario-api")
-    region = root / "region"
-    region.mkdir()
-    manifest = build_region(region)
-    run_region(manifest, root / "out")
-    # the full run with the line layer in the manifest, to compare with
-    text, _ = write_layers(region, ["new-route"], "route")
-    full = region / "route.toml"
-    full.write_text(manifest.read_text(encoding="utf-8") + text, encoding="utf-8")
-    run_region(full, root / "full")
+def world(region: Region) -> dict[str, Path]:
+    """The shared region: its manifest, baseline results and the line layer's full run."""
     return {
-        "root": root,
-        "manifest": manifest,
-        "out": root / "out",
-        "full": root / "full",
+        "root": region.root,
+        "manifest": region.manifest,
+        "out": region.out,
+        "full": region.full_run(["new-route"]),
     }
 
 
@@ -241,7 +232,9 @@ def test_past_the_rate_is_429_with_retry_after(world: dict[str, Path]) -> None:
         scenario_rate_per_minute=1,
         state_dir=world["root"] / "state-rate",
     )
-    apps = [create_app(settings, services={"scenarios": open_scenarios}) for _ in "ab"]
+    # two workers whose scenario service is never reached: bad bodies stop before it
+    stub = {"scenarios": lambda _: object()}
+    apps = [create_app(settings, services=stub) for _ in "ab"]
     with TestClient(apps[0]) as first, TestClient(apps[1]) as second:
         # bad bodies still take a token: two from one worker, the third from another
         for c in (first, first):
