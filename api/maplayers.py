@@ -249,6 +249,15 @@ def _sites(entry: dict[str, Any], layer: MapLayer) -> MapLayer | None:
     )
 
 
+def _inside(folder: Path, name: str) -> bool:
+    """True when ``folder/name`` is a regular file in ``folder`` (no link out of it)."""
+    path = folder / name
+    try:
+        return path.resolve().parent == folder.resolve() and path.is_file()
+    except OSError:
+        return False
+
+
 def _entries(doc: Any) -> Iterable[Any]:
     if isinstance(doc, dict):
         doc = doc.get("layers")
@@ -280,13 +289,15 @@ class MapLayers:
         layers: dict[tuple[str, str], MapLayer] = {}
         for i, entry in enumerate(_entries(doc)):
             layer = check_entry(entry)
+            if layer is not None and not _inside(folder, layer.file):
+                layer = None
             if layer is None or layer.key in layers:
                 if not (isinstance(entry, dict) and entry.get("file") is None):
                     log.warning("%s: entry %d is not a usable map layer", path, i)
                 continue
             layers[layer.key] = layer
             sites = _sites(entry, layer)
-            if sites is not None:
+            if sites is not None and _inside(folder, sites.file):
                 layers[sites.key] = sites
         return cls(folder, layers)
 
@@ -302,8 +313,7 @@ class MapLayers:
         layer = self.get(layer_id, part)
         path = self.folder / layer.file
         try:
-            inside = path.resolve().parent == self.folder.resolve()
-            if not inside or not path.is_file():
+            if not _inside(self.folder, layer.file):
                 raise NotFound(f"map layer '{layer_id[:40]}' has no file")
             if path.stat().st_size > MAX_LAYER_BYTES:
                 raise NotFound(f"map layer '{layer_id[:40]}' is too large to serve")

@@ -162,10 +162,21 @@
     control.addTo(map);
   }
 
+  var foldedBoxes = [];
+
+  // A box that folds to its heading; on a phone one is open at a time (they overlap).
   function folded(summary, className) {
     var details = node("details", className);
     details.open = !narrow;
     details.appendChild(node("summary", null, summary));
+    foldedBoxes.push(details);
+    details.addEventListener("toggle", function () {
+      if (narrow && details.open) {
+        foldedBoxes.forEach(function (other) {
+          other.open = other === details;
+        });
+      }
+    });
     return details;
   }
 

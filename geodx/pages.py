@@ -68,6 +68,8 @@ class _Tag(Element):
 
 _DEFERRED_SCRIPT = Template('<script defer src="{{ this.url|e }}"></script>')
 _STYLESHEET = Template('<link rel="stylesheet" href="{{ this.url|e }}"/>')
+# No favicon request: behind a path prefix the browser's /favicon.ico leaves the app.
+_NO_ICON = '<link rel="icon" href="data:,"/>'
 _DATA = f'<script type="application/json" id="{DATA_ELEMENT_ID}">{_SLOT}</script>'
 
 
@@ -112,6 +114,7 @@ def map_page(assets: MapAssets) -> MapPage:
     root = m.get_root()
     assert isinstance(root, Figure)
     root.title = "geodx"
+    root.header.add_child(Element(_NO_ICON), name="geodx_icon")
     root.header.add_child(_Tag(_STYLESHEET, assets.stylesheet), name="geodx_css")
     root.header.add_child(_Tag(_DEFERRED_SCRIPT, assets.script), name="geodx_js")
     root.html.add_child(Element(_DATA), name="geodx_data")
