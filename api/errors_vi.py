@@ -127,6 +127,40 @@ _MESSAGES: list[tuple[str, str]] = [
         "tối đa {rate} kịch bản mỗi phút cho mỗi khoá; hãy thử lại sau",
     ),
     (r"the body is not JSON", "nội dung không phải là JSON"),
+    (
+        r"no scenario '(?P<id>.*)': this service computes no scenarios \(it was "
+        r"started without the region's files\)",
+        "không có kịch bản '{id}': dịch vụ này không tính kịch bản (được khởi động "
+        "mà không có các tệp của vùng)",
+    ),
+    (r"no scenario '(?P<id>.*)'", "không có kịch bản '{id}'"),
+    (
+        r"scenarios need the region's files: start the service with geodx serve "
+        r"REGION \(GEODX_REGION\)",
+        "kịch bản cần các tệp của vùng: hãy khởi động dịch vụ bằng geodx serve "
+        "REGION (GEODX_REGION)",
+    ),
+    (r"scenarios are not available: (?P<why>.*)", "kịch bản chưa dùng được: {why}"),
+    (
+        r"commune (?P<code>.*): not in the history store",
+        "xã {code}: không có trong kho lịch sử",
+    ),
+    (
+        r"no history store configured \(geodx serve --history STORE\)",
+        "chưa cấu hình kho lịch sử (geodx serve --history STORE)",
+    ),
+    (
+        r"point lookups need the region: serve it with geodx serve REGION "
+        r"\(GEODX_REGION unset\)",
+        "tra cứu theo điểm cần các tệp của vùng: hãy chạy geodx serve REGION "
+        "(chưa đặt GEODX_REGION)",
+    ),
+    (
+        r"(?P<file>\S+) is missing from these results or unreadable; run geodx run "
+        r"again to plan",
+        "{file} không có trong kết quả này hoặc không đọc được; hãy chạy lại geodx "
+        "run để lập kế hoạch",
+    ),
 ]
 MESSAGES = [(re.compile(p, re.DOTALL), t) for p, t in _MESSAGES]
 

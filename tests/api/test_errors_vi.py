@@ -71,8 +71,39 @@ def test_every_pattern_of_the_table_translates() -> None:
         ),
         "the API key is not valid": "khoá API không hợp lệ",
         "at most 5 scenarios a minute per key; retry later": "tối đa 5 kịch bản",
+        "no scenario 'ab': this service computes no scenarios (it was started "
+        "without the region's files)": "không có kịch bản 'ab': dịch vụ này",
+        "commune '9': not in the history store": "xã '9': không có trong kho lịch sử",
+        "plan.parquet is missing from these results or unreadable; run geodx run "
+        "again to plan": "plan.parquet không có trong kết quả này",
     }
     for message, part in samples.items():
         assert part in translate(message, 400), message
     for pattern, template in MESSAGES:
         assert VIETNAMESE.search(template) or template.startswith("Không"), pattern
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("POST", "/scenarios"),
+        ("GET", "/scenarios/ab"),
+        ("GET", "/lookup?lon=abc&lat=12"),
+        ("GET", "/communes/00000/plan"),
+        ("GET", "/communes/00000/brief"),
+        ("GET", "/history"),
+        ("GET", "/maps/layers/nope"),
+    ],
+)
+def test_the_planning_routes_answer_in_vietnamese_too(
+    client: TestClient, method: str, url: str
+) -> None:
+    english = client.request(method, url)
+    vi = client.request(method, _with_vi(url))
+    assert english.status_code == vi.status_code >= 400
+    if vi.headers["content-type"].startswith("application/json"):
+        detail = vi.json()["detail"]
+        assert VIETNAMESE.search(detail) and detail != english.json()["detail"], detail
+        assert not detail.startswith(tuple(STATUS_VI.values())) or (
+            detail == "Không tìm thấy"
+        ), detail
