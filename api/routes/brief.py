@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import ResultsDep
+from api.deps import ResultsDep, base_url
 from api.plan import commune_plan
 from api.results import RegionResults
-from api.schemas import ErrorMessage
+from api.schemas import ErrorMessage, Link
 from geodx.brief import build_brief, render_brief, style_hash
 from geodx.errors import ServiceUnavailable, UnknownCommune
 from geodx.history import HistoryError, HistoryStore, commune_history
@@ -33,6 +34,17 @@ BRIEF_CSP = (
     f"default-src 'none'; style-src {style_hash()}; img-src data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+
+
+def brief_links(request: Request, code: str) -> list[Link]:
+    """Links to a commune's brief, in Vietnamese and English (``/communes/{code}``)."""
+    href = f"{base_url(request)}/communes/{quote(code, safe='')}/brief"
+    return [
+        Link(href=href, rel="alternate", type="text/html",
+             title="Tóm tắt của xã để in / printable brief (Vietnamese)"),
+        Link(href=f"{href}?lang=en", rel="alternate", type="text/html",
+             title="Printable brief (English)"),
+    ]  # fmt: skip
 
 
 def commune_cells(results: RegionResults, code: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import ResultsDep
@@ -13,6 +13,7 @@ from api.exports import MEDIA_TYPES
 from api.gap_tables import check_district, gap_rows
 from api.i18n import definitions_vi
 from api.results import RegionResults
+from api.routes.brief import brief_links
 from api.schemas import (
     CommuneBrief,
     CommuneProperties,
@@ -248,6 +249,7 @@ def search_communes(
     operation_id="getCommuneReport",
 )
 def commune_report(
+    request: Request,
     results: ResultsDep,
     commune_code: Annotated[
         str, Path(max_length=32, description="Commune code (mã xã).")
@@ -255,7 +257,9 @@ def commune_report(
     lang: LangQ = "en",
 ) -> CommuneReport:
     """Coverage of one commune against the targets, with its gap and breakdowns."""
-    return report(results, results.commune(commune_code), lang)
+    found = report(results, results.commune(commune_code), lang)
+    found.links = brief_links(request, commune_code)
+    return found
 
 
 @router.get(

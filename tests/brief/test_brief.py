@@ -284,3 +284,20 @@ def test_a_brief_compiles_no_template(
     assert compiled == []
     source = (Path(module.__file__).parent / "brief.html").read_text(encoding="utf-8")
     assert "|safe" not in source.replace(" ", "") and "autoescape false" not in source
+
+
+def test_the_commune_report_links_to_its_brief(
+    demo: TestClient, demo_out: Path
+) -> None:
+    code = communes(demo_out)[0]["properties"]["commune_code"]
+    links = demo.get(f"/communes/{code}").json()["links"]
+    briefs = [x for x in links if x["type"] == "text/html" and x["rel"] == "alternate"]
+    assert [x["href"].split("/communes/")[1] for x in briefs] == [
+        f"{code}/brief",
+        f"{code}/brief?lang=en",
+    ]
+    for link in briefs:
+        page = demo.get(link["href"])
+        assert page.status_code == 200 and page.headers["content-type"].startswith(
+            "text/html"
+        )
