@@ -66,6 +66,7 @@ bench: dev
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.load --only-compare
 	$(BIN)/python -m bench.scenario
+	$(BIN)/python -m bench.brief
 
 lint: dev
 	$(BIN)/ruff check geodx layers api app data tests bench
