@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from api.errors import BadRequest, NotFound
@@ -132,7 +133,7 @@ def gap_rows(
         keep = [
             c is not None and str(c) == district_code for c in table["district_code"]
         ]
-        table = table[keep]
+        table = table.loc[np.asarray(keep, dtype=bool)]
     return table.reset_index(drop=True)
 
 

@@ -233,6 +233,15 @@ def test_district_filter_is_a_plain_filter(client: TestClient, out: Path) -> Non
         assert r.status_code == 200 and code in r.headers["content-disposition"]
     r = client.get("/gaps?district_code=999999&format=csv")
     assert r.status_code == 404 and "999999" in r.json()["detail"]
+    mobile = {
+        g["district_code"] for g in client.get("/gaps?indicator=mobile").json()["gaps"]
+    }
+    none_below = sorted(set(districts) - mobile)[0]  # a district with no commune below
+    got = client.get(f"/gaps?indicator=mobile&district_code={none_below}").json()
+    assert got["gaps"] == [] and got["count"] == 0
+    url = f"/gaps?indicator=mobile&format=csv&district_code={none_below}"
+    header, rows = read_csv(client.get(url).content)
+    assert header[:2] == ["rank", "commune_code"] and rows == []
 
 
 def test_region_without_districts_refuses_the_filter(out: Path, tmp_path: Path) -> None:
