@@ -189,7 +189,11 @@ class ScenarioLayer(BaseModel):
         features = [
             {
                 "type": "Feature",
-                "geometry": f.geometry,
+                # only type and coordinates: no member of the body reaches GDAL
+                "geometry": {
+                    "type": f.geometry["type"],
+                    "coordinates": f.geometry["coordinates"],
+                },
                 "properties": {k: (f.properties or {}).get(k) for k in keep},
             }
             for f in self.features.features

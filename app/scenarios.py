@@ -210,7 +210,9 @@ def commune_diff(
 ) -> list[dict[str, Any]]:
     """Per commune whose figures change: each changed figure, and who crosses a target.
 
-    ``crosses`` lists the flags of :data:`CROSSING_FLAGS` that go from false to true.
+    A figure the baseline lacks (a new layer's own columns) counts where it is neither
+    0 nor null. ``crosses`` lists the flags of :data:`CROSSING_FLAGS` that go from
+    false to true.
 
     Examples
     --------
@@ -227,7 +229,7 @@ def commune_diff(
         changed = {
             key: {"baseline": old.get(key), "scenario": value}
             for key, value in props.items()
-            if old.get(key) != value
+            if (old.get(key) != value if key in old else value not in (0, None))
         }
         if not changed:
             continue

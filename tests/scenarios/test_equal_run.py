@@ -85,8 +85,15 @@ def test_scenario_equals_a_full_run(region: Region, case: str, tmp_path: Path) -
                 "scenario": new[code][key],
             }
         assert set(new[code]) - set(entry["changed"]) == {
-            k for k in new[code] if base[code].get(k) == new[code][k]
+            k
+            for k, v in new[code].items()
+            if (base[code][k] == v if k in base[code] else v in (0, None))
         }
+    for code, props_of in new.items():  # a commune left out changes nothing
+        if code not in {e["commune_code"] for e in diff}:
+            assert all(
+                base[code][k] == v for k, v in props_of.items() if k in base[code]
+            )
 
 
 def test_crossing_a_target_is_reported(region: Region, tmp_path: Path) -> None:
