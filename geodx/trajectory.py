@@ -95,7 +95,12 @@ def project_exact(
     points: Sequence[Point], at: dt.date, *, pct: bool
 ) -> Fraction | None:
     """The least-squares line at ``at``, clipped ([0, 100] for ``pct``, else >= 0)."""
-    line = least_squares(points)
+    return _at(least_squares(points), at, pct=pct)
+
+
+def _at(
+    line: tuple[Fraction, Fraction] | None, at: dt.date, *, pct: bool
+) -> Fraction | None:
     if line is None:
         return None
     slope, intercept = line
@@ -133,12 +138,13 @@ def projections(
     rows: Sequence[Mapping[str, Any]], figures: Sequence[str] = COMMUNE_FIGURES
 ) -> dict[str, dict[str, float | None]]:
     """Each figure projected to each deadline: ``{"2025": {figure: value}, "2030": …}``."""
+    lines = {figure: least_squares(series(rows, figure)) for figure in figures}
     out: dict[str, dict[str, float | None]] = {}
     for name, deadline in DEADLINES.items():
-        got = {
-            figure: project(series(rows, figure), deadline, pct=figure.endswith("_pct"))
-            for figure in figures
-        }
+        got: dict[str, float | None] = {}
+        for figure, line in lines.items():
+            exact = _at(line, deadline, pct=figure.endswith("_pct"))
+            got[figure] = None if exact is None else round(float(exact), PCT_DECIMALS)
         whole = got.get("households")
         for figure in COVERED_COUNTS:  # never more covered than households
             value = got.get(figure)
@@ -202,12 +208,12 @@ def statuses(
     latest = rows[-1] if rows else {}
     out: dict[str, dict[str, str | None]] = {}
     for indicator, (figure, target_key, met_key) in rules.items():
-        points = series(rows, figure)
+        line = least_squares(series(rows, figure))
         met = latest.get(met_key)
         out[indicator] = {
             name: status(
                 met if isinstance(met, bool) else None,
-                project_exact(points, deadline, pct=True),
+                _at(line, deadline, pct=True),
                 goal[target_key],
             )
             for name, deadline in DEADLINES.items()

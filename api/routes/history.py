@@ -24,7 +24,7 @@ from geodx.history import (
     communes_history,
     vintages,
 )
-from geodx.trajectory import trajectory
+from geodx.trajectory import statuses, trajectory
 
 router = APIRouter(tags=["history"])
 SERVICE = "history"
@@ -83,7 +83,7 @@ def history(request: Request) -> Response:
             "commune_code": code,
             "commune_name": entries[-1].get("commune_name"),
             "as_of": entries[-1]["as_of"],
-            "status": trajectory(entries, targets)["status"],
+            "status": statuses(entries, targets),
         }
         for code, entries in communes.items()
     ]

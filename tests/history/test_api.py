@@ -1,7 +1,7 @@
 """Two runs of a generated region with different layers, recorded and served.
 
-``geodx run --as-of --history`` twice (the region, then its ``region-2024.toml`` with
-less network), then ``GET /history`` and ``GET /communes/{code}/history`` against each
+``geodx run --as-of --history`` twice (the region, then its 2024 manifest with less
+network), then ``GET /history`` and ``GET /communes/{code}/history`` against each
 run's own ``summary.json`` and ``communes.geojson``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import sqlite3
+import tomllib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,11 +25,11 @@ from api.routes.history import history_service
 from api.settings import Settings
 from app.cli import app as cli
 from app.history import record_run
-from data.synthetic import build_synthetic_region
-from data.vintages import EARLIER_NAME, write_earlier
 from geodx.history import HistoryStore
 from geodx.outdir import snapshot
 from geodx.trajectory import DEADLINES
+from tests.oracle.files import box, write_manifest, write_vector
+from tests.oracle.worlds_random import build_basic
 
 Run = dict[str, Any]
 
@@ -47,17 +48,33 @@ def outputs(out: Path) -> Run:
                                              f["properties"] for f in features}}  # fmt: skip
 
 
+def two_vintages(folder: Path) -> tuple[Path, Path]:
+    """A small generated region (2025) and its 2024 self: a smaller fibre area, no 5G."""
+    folder.mkdir()
+    later = build_basic(folder).manifest
+    doc = tomllib.loads(later.read_text(encoding="utf-8"))
+    write_vector(
+        folder / "fibre_2024.geojson", [box(108.0, 12.6, 108.008, 12.62)], 4326
+    )
+    write_vector(folder / "5g.geojson", [box(108.02, 12.60, 108.03, 12.62)], 4326)
+    fibre, mobile = doc["layers"]
+    earlier = write_manifest(folder, {**doc, "layers": [
+        {**fibre, "path": "fibre_2024.geojson"}, mobile]})  # fmt: skip
+    earlier = earlier.rename(folder / "region-2024.toml")
+    fifth = {"id": "5g", "kind": "mobile", "technology": "5G", "path": "5g.geojson"}
+    later = write_manifest(folder, {**doc, "layers": [fibre, mobile, fifth]})
+    return later, earlier
+
+
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("history-run")
-    manifest = write_earlier(
-        build_synthetic_region(root / "region", seed=3, households=2000)
-    )
+    later, earlier = two_vintages(root / "region")
     store = root / "history.sqlite"
     runs = {}
     for as_of, region, out in (
-        ("2025-06-30", manifest, root / "out"),  # recorded first, listed second
-        ("2024-12-31", manifest.parent / EARLIER_NAME, root / "out-2024"),
+        ("2025-06-30", later, root / "out"),  # recorded first, listed second
+        ("2024-12-31", earlier, root / "out-2024"),
     ):
         code, output = geodx("run", str(region), "--out", str(out), "--as-of", as_of,
                              "--history", str(store))  # fmt: skip
@@ -98,6 +115,12 @@ def test_history_lists_each_run_oldest_first_with_its_summary(
     early, late = body["vintages"]
     assert early["fibre_households"] < late["fibre_households"]  # less network
     assert early["mobile_5g_households"] == 0 < late["mobile_5g_households"]
+    before, after = (
+        recorded["runs"][d]["communes"] for d in ("2024-12-31", "2025-06-30")
+    )
+    for code, props in after.items():  # 2024 had less of every network
+        for key in ("fibre_households", "mobile_households"):
+            assert before[code][key] <= props[key], (code, key)
     assert body["status"]["fibre"]["2025"] in (
         "met",
         "on track",
