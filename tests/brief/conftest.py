@@ -36,6 +36,32 @@ def demo(demo_out: Path) -> Iterator[TestClient]:
         yield client
 
 
+NAMES = {
+    "commune_name": "{{ 7*7 }} Xã ’Ea",
+    "district_name": "<script>alert(1)</script>",
+    "region": "=1+1 {% raw %}",
+    "operator": "’<b>Op</b>",
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(demo_out: Path, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
+    out = copy_results(demo_out, tmp_path_factory.mktemp("hostile") / "out")
+    doc = json.loads((out / "communes.geojson").read_text(encoding="utf-8"))
+    props = doc["features"][0]["properties"]
+    props["commune_name"], props["district_name"] = (
+        NAMES["commune_name"],
+        NAMES["district_name"],
+    )
+    (out / "communes.geojson").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    summary["region"] = NAMES["region"]
+    summary["operators"][0]["operator"] = NAMES["operator"]
+    summary["definitions"]["{{ 7*7 }}"] = "<img src=x onerror=alert(1)>"
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), "utf-8")
+    return TestClient(create_app(Settings(results_dir=out, warm_maps=False)))
+
+
 def communes(out: Path) -> list[dict[str, Any]]:
     """The features of ``communes.geojson``."""
     doc = json.loads((out / "communes.geojson").read_text(encoding="utf-8"))

@@ -17,7 +17,7 @@ from shapely.geometry import shape
 from api.main import create_app
 from api.settings import Settings
 from geodx.brief_labels import LABELS
-from tests.brief.conftest import Page, communes, copy_results
+from tests.brief.conftest import NAMES, Page, communes, copy_results
 
 
 def brief(client: TestClient, code: str, lang: str | None = None) -> Page:
@@ -146,32 +146,6 @@ def test_page_has_no_script_and_a_strict_csp(demo: TestClient, demo_out: Path) -
     assert "<script" not in html.lower() and " on" not in re.sub(r">[^<]*<", "><", html)
     assert html.count("<style>") == 1 and f"<style>{STYLE}</style>" in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-
-
-NAMES = {
-    "commune_name": "{{ 7*7 }} Xã ’Ea",
-    "district_name": "<script>alert(1)</script>",
-    "region": "=1+1 {% raw %}",
-    "operator": "’<b>Op</b>",
-}
-
-
-@pytest.fixture(scope="module")
-def hostile(demo_out: Path, tmp_path_factory: pytest.TempPathFactory) -> TestClient:
-    out = copy_results(demo_out, tmp_path_factory.mktemp("hostile") / "out")
-    doc = json.loads((out / "communes.geojson").read_text(encoding="utf-8"))
-    props = doc["features"][0]["properties"]
-    props["commune_name"], props["district_name"] = (
-        NAMES["commune_name"],
-        NAMES["district_name"],
-    )
-    (out / "communes.geojson").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    summary["region"] = NAMES["region"]
-    summary["operators"][0]["operator"] = NAMES["operator"]
-    summary["definitions"]["{{ 7*7 }}"] = "<img src=x onerror=alert(1)>"
-    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), "utf-8")
-    return TestClient(create_app(Settings(results_dir=out, warm_maps=False)))
 
 
 def test_names_are_shown_literally(hostile: TestClient, demo_out: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.brief.conftest import communes
+from tests.brief.conftest import NAMES, communes
 
 ORIGIN = "http://geodx.test"  # answered by the app itself: no request leaves it
 WATCH_CSP = """window.__csp = [];
@@ -75,3 +75,23 @@ def test_chromium_shows_and_prints_the_brief(
             assert wide == 0
         finally:
             page.close()
+
+
+def test_chromium_shows_hostile_names_as_text(
+    browser: Any, hostile: TestClient, demo_out: Path
+) -> None:
+    code = communes(demo_out)[0]["properties"]["commune_code"]
+    path = f"/communes/{code}/brief"
+    with hostile as client:
+        page, seen = open_brief(browser, client, path)
+    try:
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: dialogs.append(d.message))
+        assert page.locator("h1").inner_text() == NAMES["commune_name"]
+        assert page.locator("#district-name").inner_text() == NAMES["district_name"]
+        assert page.locator("#region").inner_text() == NAMES["region"]
+        assert page.locator("img, script, b").count() == 0
+        assert page.evaluate("window.__csp") == [] and seen["errors"] == []
+        assert dialogs == [] and seen["requests"] == [ORIGIN + path]
+    finally:
+        page.close()
