@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from app.history import carried
+from app.history import carried, read_vintage
 from geodx.carry_scope import Crosswalk
 from geodx.history import (
     Vintage,
@@ -138,3 +138,26 @@ def test_the_real_crosswalk_carries_old_dak_lak_and_phu_yen_onto_the_102_commune
     assert got.carried is not None and got.carried["not_in_crosswalk"] == []
     for key in ("households", "fibre_households", "mobile_5g_households"):
         assert sum(r[key] for r in got.communes) == sum(c[key] for c in communes)
+
+
+def test_geodx_run_crosswalk_records_a_results_folder_on_the_new_communes(
+    tmp_path: Path,
+) -> None:
+    from app.history import record_run
+    from tests.api.conftest import write_results
+
+    out = write_results(tmp_path / "out")
+    store = tmp_path / "h.sqlite"
+    record_vintage(store, Vintage(dt.date(2025, 7, 31), {"targets": TARGETS},
+                                  [props("99001", 1, 1, 1, 0) | {"commune_name": "Xã Mới"}]))  # fmt: skip
+    crosswalk = tmp_path / "cw.csv"  # every old commune of the folder into one new one,
+    first = read_vintage(out, dt.date(2024, 12, 31))  # spelt 99999 by the crosswalk
+    codes = [c["commune_code"] for c in first.communes]
+    pl.DataFrame({"old_ward_code": codes, "new_ward_code": ["99999"] * len(codes),
+                  "new_ward_name": ["Phường Mới"] * len(codes)}).write_csv(crosswalk)  # fmt: skip
+    got = record_run(store, out, dt.date(2024, 12, 31), crosswalk=crosswalk)
+    assert [c["commune_code"] for c in got.communes] == ["99001"]  # by its name
+    merged = commune_history(store, "99001")
+    assert [h["as_of"] for h in merged] == ["2024-12-31", "2025-07-31"]
+    assert merged[0]["households"] == sum(c["households"] for c in first.communes)
+    assert merged[0]["carried_from"] == sorted(codes)
