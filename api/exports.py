@@ -30,18 +30,45 @@ HEADERS.update(
         "rank": ("rank", "Hạng"),
         "communes_target_pct": ("communes_target_pct", "Chỉ tiêu tỉnh (% số xã)"),
         "note": ("note", "Ghi chú"),
-        "mobile_operators_0_households": ("", "Số hộ không có 4G/5G của nhà mạng nào"),
-        "mobile_operators_1_households": ("", "Số hộ có 4G/5G của 1 nhà mạng"),
-        "mobile_operators_2_households": ("", "Số hộ có 4G/5G của 2 nhà mạng"),
-        "mobile_operators_3plus_households": ("", "Số hộ có 4G/5G của 3+ nhà mạng"),
-        "mobile_all_operators_households": ("", "Số hộ có 4G/5G của mọi nhà mạng"),
-        "mobile_indoor_households": ("", "Số hộ có 4G/5G trong nhà"),
-        "mobile_indoor_pct": ("", "Tỷ lệ hộ có 4G/5G trong nhà (%)"),
-        "mobile_households_minus3db": ("", "Số hộ có 4G/5G ở −3 dB"),
-        "mobile_households_plus3db": ("", "Số hộ có 4G/5G ở +3 dB"),
-        "mobile_covered_sensitive": ("", "Trạng thái 4G/5G đổi ở ±3 dB"),
+        "mobile_operators_0_households": (
+            "mobile_operators_0_households",
+            "Số hộ không có 4G/5G của nhà mạng nào",
+        ),
+        "mobile_operators_1_households": (
+            "mobile_operators_1_households",
+            "Số hộ có 4G/5G của 1 nhà mạng",
+        ),
+        "mobile_operators_2_households": (
+            "mobile_operators_2_households",
+            "Số hộ có 4G/5G của 2 nhà mạng",
+        ),
+        "mobile_operators_3plus_households": (
+            "mobile_operators_3plus_households",
+            "Số hộ có 4G/5G của 3+ nhà mạng",
+        ),
+        "mobile_all_operators_households": (
+            "mobile_all_operators_households",
+            "Số hộ có 4G/5G của mọi nhà mạng",
+        ),
+        "mobile_indoor_households": (
+            "mobile_indoor_households",
+            "Số hộ có 4G/5G trong nhà",
+        ),
+        "mobile_indoor_pct": ("mobile_indoor_pct", "Tỷ lệ hộ có 4G/5G trong nhà (%)"),
+        "mobile_households_minus3db": (
+            "mobile_households_minus3db",
+            "Số hộ có 4G/5G ở −3 dB",
+        ),
+        "mobile_households_plus3db": (
+            "mobile_households_plus3db",
+            "Số hộ có 4G/5G ở +3 dB",
+        ),
+        "mobile_covered_sensitive": (
+            "mobile_covered_sensitive",
+            "Trạng thái 4G/5G đổi ở ±3 dB",
+        ),
         "mobile_covered_measured_below_households": (
-            "",
+            "mobile_covered_measured_below_households",
             "Số hộ có 4G/5G nhưng đo được chậm hơn",
         ),
     }
@@ -117,17 +144,6 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def localise(table: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """Rename the columns (and indicator values) for ``lang`` (``en`` or ``vi``)."""
-    col = 1 if lang == "vi" else 0
-    out = table.rename(columns={k: v[col] for k, v in HEADERS.items()})
-    if lang == "vi":
-        out[HEADERS["indicator"][1]] = out[HEADERS["indicator"][1]].map(
-            lambda v: INDICATOR_VI.get(v, v)
-        )
-    return out
 
 
 # OWASP "CSV injection": a text cell starting with one of these is read as a formula.

@@ -1,4 +1,8 @@
-"""The short report ``geodx run`` prints: the region against each target, largest gaps."""
+"""The short report ``geodx run`` prints: targets, views and the largest gaps.
+
+The views (per operator, operators serving, indoor, ±3 dB, measured) come where the
+results hold them; figures spread from counts are said to be estimates.
+"""
 
 from __future__ import annotations
 
