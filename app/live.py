@@ -23,8 +23,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from app.pipeline import input_checksums, metric_crs
-from app.planning import Measured
-from geodx.contract import SUMMARY_FILE, public_inputs
+from geodx.contract import SUMMARY_FILE, clean, public_inputs
 from geodx.coverage import assign_communes
 from geodx.crs import reproject
 from geodx.errors import GeodxError, ServiceUnavailable
@@ -35,6 +34,7 @@ from geodx.overlay import GridIndex, build_grid
 from geodx.points import WGS84, HouseholdPoints
 from layers.base import CoverageLayer, answer
 from layers.registry import open_layer
+from layers.vector import NetworkReach, ServedArea
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -162,6 +162,7 @@ class LiveRegion:
             "commune_code": None if row is None else str(row["commune_code"]),
             "commune_name": None if row is None else _text(row["commune_name"]),
             "district_code": None if row is None else _text(row["district_code"]),
+            "district_name": None if row is None else _text(row["district_name"]),
             "in_region_bounds": bool(west <= lon <= east and south <= lat <= north),
             "h3": cell,
             "h3_resolution": self.manifest.h3_resolution,
@@ -187,15 +188,18 @@ class LiveRegion:
         """Per fibre layer: ground metres (UTM) to its nearest feature, nearest first."""
         out = []
         for layer in self.layers:
-            if layer.spec.kind != "fibre" or not isinstance(layer.adapter, Measured):
+            adapter = layer.adapter
+            if layer.spec.kind != "fibre" or not isinstance(
+                adapter, ServedArea | NetworkReach
+            ):
                 continue
-            d = float(layer.adapter.distances_m(point, metric_crs=self.utm)[0])
-            reach = layer.adapter.reach_m
+            d = float(adapter.distances_m(point, metric_crs=self.utm)[0])
+            reach = adapter.reach_m
             out.append(
                 {
                     "layer": layer.spec.id,
                     "operator": layer.spec.operator,
-                    "source": layer.adapter.source,
+                    "source": adapter.source,
                     "distance_m": d if math.isfinite(d) else None,
                     "service_distance_m": reach,
                     "extension_m": max(d - reach, 0.0) if math.isfinite(d) else None,
@@ -205,9 +209,8 @@ class LiveRegion:
 
 
 def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return str(value)
+    value = clean(value)  # None, NaN and pandas NA: null
+    return None if value is None else str(value)
 
 
 class StaleRegion:

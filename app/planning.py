@@ -7,36 +7,22 @@ households without fibre are measured, in one vectorised nearest-feature query p
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
-from pyproj import CRS
 
 from geodx.contract import EXTENSION_COL
 from geodx.coverage import Overlay
 from geodx.grid import cells_to_str
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import Manifest
-from geodx.plan import extension_m
 from geodx.points import HouseholdPoints
 from layers.base import CoverageLayer
 from layers.registry import open_layer
-
-
-@runtime_checkable
-class Measured(Protocol):
-    """A fibre layer that measures ground distances (polygons and networks)."""
-
-    reach_m: float
-
-    def distances_m(
-        self, households: HouseholdPoints, *, metric_crs: CRS
-    ) -> NDArray[np.float64]:
-        """Metres from each household to the layer's nearest feature."""
-        ...
+from layers.vector import NetworkReach, ServedArea, nearest_extension_m
 
 
 def fibre_layers(
@@ -58,11 +44,10 @@ def household_extensions(
     Fibre layers that measure no distance (none today: fibre is polygons, lines or
     points) are left out.
     """
-    measured = [layer for layer in layers if isinstance(layer, Measured)]
-    if not measured:
-        return np.full(len(households), np.inf)
-    distances = [layer.distances_m(households, metric_crs=utm) for layer in measured]
-    return extension_m(distances, [layer.reach_m for layer in measured])
+    measured = [
+        layer for layer in layers if isinstance(layer, ServedArea | NetworkReach)
+    ]
+    return nearest_extension_m(measured, households, metric_crs=utm)
 
 
 def plan_table(

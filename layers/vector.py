@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -135,13 +137,15 @@ class ServedArea:
         out[hit] = True
         return out
 
+    def nearest_index(self, metric_crs: CRS) -> NearestFeature:
+        """The polygons indexed for distances in ``metric_crs`` (built once)."""
+        return _nearest(self._nearest, self.geoms, self.crs, metric_crs)
+
     def distances_m(
         self, households: HouseholdPoints, *, metric_crs: CRS
     ) -> NDArray[np.float64]:
         """Ground metres (in ``metric_crs``) to the nearest polygon; 0 inside one."""
-        return _nearest(self._nearest, self.geoms, self.crs, metric_crs).distances_m(
-            households
-        )
+        return self.nearest_index(metric_crs).distances_m(households)
 
 
 class NetworkReach:
@@ -220,13 +224,15 @@ class NetworkReach:
             out[hit] = True
         return out
 
+    def nearest_index(self, metric_crs: CRS) -> NearestFeature:
+        """The lines or points indexed for distances in ``metric_crs`` (built once)."""
+        return _nearest(self._nearest, self.geoms, self.crs, metric_crs)
+
     def distances_m(
         self, households: HouseholdPoints, *, metric_crs: CRS
     ) -> NDArray[np.float64]:
         """Ground metres (in ``metric_crs``) to the nearest line or point."""
-        return _nearest(self._nearest, self.geoms, self.crs, metric_crs).distances_m(
-            households
-        )
+        return self.nearest_index(metric_crs).distances_m(households)
 
 
 def _nearest(
@@ -241,6 +247,52 @@ def _nearest(
     if index is None or index.metric_crs is not metric_crs:
         index = cache[id(metric_crs)] = NearestFeature(geoms, crs, metric_crs)
     return index
+
+
+def nearest_extension_m(
+    layers: Sequence[ServedArea | NetworkReach],
+    households: HouseholdPoints,
+    *,
+    metric_crs: CRS,
+) -> NDArray[np.float64]:
+    """``max(0, min over layers of (distance - reach))`` per household, in one search.
+
+    The same number as :func:`geodx.plan.extension_m` of each layer's
+    ``distances_m`` (polygons reach 0), found with one nearest query over every layer's
+    pieces: the nearest piece bounds the answer by ``best = d - reach``; only pieces
+    within ``best + max reach`` can do better, and those are measured exactly. inf when
+    no layer has a feature.
+    """
+    out = np.full(len(households), np.inf)
+    indexes = [layer.nearest_index(metric_crs) for layer in layers]
+    geoms = np.concatenate([i.geoms for i in indexes] + [np.empty(0, dtype=object)])
+    if len(households) == 0 or len(geoms) == 0:
+        return out
+    reach = np.concatenate(
+        [
+            np.full(len(i.geoms), layer.reach_m)
+            for i, layer in zip(indexes, layers, strict=True)
+        ]
+    )
+    x, y = households.xy(metric_crs)
+    points = shapely.points(x, y)
+    tree = shapely.STRtree(geoms)
+    (point, piece), dist = tree.query_nearest(
+        points, return_distance=True, all_matches=False
+    )
+    out[point] = dist - reach[piece]
+    if reach.max() > reach.min():  # a farther piece with a longer reach may need less
+        pair_p, pair_g = tree.query(
+            points, predicate="dwithin", distance=out + reach.max()
+        )
+        need = shapely.distance(points[pair_p], geoms[pair_g]) - reach[pair_g]
+        np.minimum.at(out, pair_p, need)
+    for index in indexes:
+        if len(index.areas):
+            inside, _ = index.area_tree.query(points, predicate="intersects")
+            out[inside] = np.minimum(out[inside], 0.0)
+    floored: NDArray[np.float64] = np.maximum(out, 0.0)
+    return floored
 
 
 def open_vector_layer(

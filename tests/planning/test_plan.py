@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -135,3 +136,28 @@ def test_bad_plan_requests(client: TestClient, path: str, status: int) -> None:
     got = client.get(path)
     assert got.status_code == status, got.text
     assert got.json()["detail"]
+
+
+def test_one_search_equals_the_rule_over_each_layers_distance(region: Region) -> None:
+    from app.live import LiveRegion
+    from geodx.plan import extension_m
+    from geodx.points import HouseholdPoints
+    from layers.vector import NetworkReach, ServedArea, nearest_extension_m
+
+    live = LiveRegion.open(region.folder)
+    fibre = [
+        layer.adapter
+        for layer in live.layers
+        if isinstance(layer.adapter, ServedArea | NetworkReach)
+    ]
+    rng = np.random.default_rng(2)
+    points = HouseholdPoints(
+        rng.uniform(107.9, 108.2, 3000), rng.uniform(12.5, 12.8, 3000), np.ones(3000)
+    )
+    per_layer = extension_m(
+        [a.distances_m(points, metric_crs=live.utm) for a in fibre],
+        [a.reach_m for a in fibre],
+    )
+    got = nearest_extension_m(fibre, points, metric_crs=live.utm)
+    assert np.array_equal(got, per_layer)
+    assert (got == 0).any() and (got > 1000).any()
