@@ -14,7 +14,7 @@ import re
 import threading
 from importlib.resources import files
 from typing import NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -148,11 +148,6 @@ def _layer_groups(
     )
 
 
-def _commune_link(code: object, indicator: str) -> str:
-    """The commune page's URL relative to a page at ``/maps/<page>``, code quoted."""
-    return f"communes/{quote(str(code), safe='')}?indicator={indicator}"
-
-
 def render_coverage(
     results: RegionResults,
     settings: Settings,
@@ -182,7 +177,7 @@ def render_coverage(
         synthetic=results.synthetic,
         tiles_url=settings.tiles_url,
         attribution=settings.tiles_attribution,
-        links=[_commune_link(c, indicator) for c in results.communes["commune_code"]],
+        link=("communes/", f"?indicator={indicator}"),  # relative to the page
         operator_groups=_layer_groups(results, layers, "layers/"),
     )
     return map_page(assets).render(data)

@@ -31,7 +31,7 @@ OPERATOR_COLOURS = (
 NO_OPERATOR = "Không rõ nhà mạng / no operator"
 MEASURED = "Đo tốc độ / measured speeds"
 KIND_LABELS = {"fibre": "cáp quang / fibre", "mobile": "di động / mobile"}
-MAX_CURVE_POINTS = 200
+MAX_CURVE_POINTS = 100  # a chart 280 px wide: more would only weigh the page
 
 
 def _name(entry: Mapping[str, Any]) -> str:
@@ -244,7 +244,7 @@ def thin_curve(
         if len(p) >= 2:
             x, y = _number(p[0]), _number(p[1])
             if x is not None and y is not None:
-                clean.append([x, y])
+                clean.append([round(x, 2), round(y, 1)])  # households; metres
     if len(clean) <= most:
         return clean
     step = (len(clean) - 1) / (most - 1)

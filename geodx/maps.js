@@ -91,10 +91,11 @@
         return style;
       },
       onEachFeature: function (feature, layer) {
-        var link = spec.links && spec.links[feature.properties.i];
-        if (link) {
-          // A relative URL built by the server from the quoted code: it stays on this
-          // service, under whatever path prefix the page itself was served from.
+        var code = spec.link && spec.tip.values[spec.link.codes][feature.properties.i];
+        if (code !== null && code !== undefined && code !== "") {
+          // Relative, and the code URL-encoded into one path segment: the link stays on
+          // this service, under whatever path prefix the page itself was served from.
+          var link = spec.link.prefix + encodeURIComponent(String(code)) + spec.link.suffix;
           layer.on("click", function () {
             window.location.assign(link);
           });
@@ -191,7 +192,7 @@
       home.href = data.home; // relative, built by the server
       div.appendChild(home);
     }
-    if (data.overlays[0] && data.overlays[0].links) {
+    if (data.overlays[0] && data.overlays[0].link) {
       div.appendChild(node("div", "geodx-hint", "Nh\u1ea5n v\u00e0o x\u00e3 \u0111\u1ec3 xem s\u1ed1 li\u1ec7u / click a commune for its figures"));
     }
   }

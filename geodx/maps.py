@@ -77,6 +77,7 @@ def flag_column(label: str, yes: str, no: str) -> dict[str, Any]:
 
 
 MET = ("đạt / met", "chưa đạt / not met")
+CODE_COLUMN = 2  # where commune tooltips hold the code
 
 
 def _values(frame: pd.DataFrame, column: str) -> list[Any]:
@@ -102,7 +103,7 @@ def commune_tips(
     columns = [
         (text_column("Xã / commune"), "commune_name"),
         (text_column("Huyện / district"), "district_name"),
-        (text_column("Mã / code"), "commune_code"),
+        (text_column("Mã / code"), "commune_code"),  # CODE_COLUMN
         (number_column("Số hộ / households"), "households"),
         (number_column(f"Hộ có {label}"), f"{col}_households"),
         (number_column("Tỷ lệ / share", pct=True), f"{col}_pct"),
@@ -274,7 +275,7 @@ def coverage_map_data(
     synthetic: bool = False,
     tiles_url: str | None = None,
     attribution: str = "",
-    links: Sequence[str] | None = None,
+    link: tuple[str, str] | None = None,
     operator_groups: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The data of a coverage map: communes coloured by ``<indicator>_pct``, overlays.
@@ -296,8 +297,9 @@ def coverage_map_data(
         One overlay per coverage layer, coloured by ``<prefix>_pct``.
     title, synthetic, tiles_url, attribution
         Title box, synthetic label, optional base map.
-    links : sequence of str, optional
-        Per commune, the page a click on it opens (relative to the map page).
+    link : (prefix, suffix), optional
+        A click on a commune opens ``prefix + code + suffix`` (relative to the map
+        page; the page URL-encodes the code, the tooltips' column ``CODE_COLUMN``).
     operator_groups : sequence of dict
         The operators' layers (:func:`geodx.mapparts.operator_layers`).
 
@@ -311,7 +313,9 @@ def coverage_map_data(
     overlays = [overlay(f"Xã — {label} (%)", "communes", show=True,
                         tips=commune_tips(communes, indicator),
                         fill=_fill(scale, communes, f"{indicator}_pct"))]  # fmt: skip
-    overlays[0]["links"] = None if links is None else list(links)
+    if link is not None:
+        prefix, suffix = link
+        overlays[0]["link"] = {"prefix": prefix, "suffix": suffix, "codes": CODE_COLUMN}
     for name, prefix in layers:
         overlays.append(overlay(name, "communes", show=False,
                                 tips=commune_tips(communes, indicator, prefix),

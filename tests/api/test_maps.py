@@ -538,6 +538,11 @@ def test_chromium_coverage_map_shows_data_as_text(live: str, browser: Any) -> No
         assert page.evaluate("document.scripts.length") == 5  # none from data
         assert page.evaluate("window.__csp") == [] and seen["errors"] == []
         assert page.evaluate("window.__alerted") is False
+        page.get_by_text("H3 hexagons").click()  # off again: the communes take clicks
+        page.locator("path.leaflet-interactive").first.click()  # code {{7*7}}
+        page.wait_for_url(live + "/maps/communes/%7B%7B7*7%7D%7D?indicator=mobile")
+        page.locator(".geodx-side").wait_for()
+        assert page.title() == f"{SEVENS['commune_name']} — {SEVENS['district_name']}"
     finally:
         page.close()
 
