@@ -73,13 +73,16 @@ def serve_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     shown = f"[{host}]" if ":" in host else host
-    typer.echo(f"map: http://{shown}:{port}/maps/coverage?indicator=fibre")
-    typer.echo(f"API: http://{shown}:{port}/  (OpenAPI: /docs)")
+    # The public URL where GEODX_BASE_URL gives one (a proxy, maybe with a path).
+    root = os.environ.get("GEODX_BASE_URL", "").strip().rstrip("/")
+    root = root or f"http://{shown}:{port}"
+    typer.echo(f"map: {root}/maps/coverage?indicator=fibre")
+    typer.echo(f"API: {root}/  (OpenAPI: {root}/docs)")
     typer.echo(f"results version {pinned.version} ({pinned.path})", err=True)
     if history:  # every worker opens it (GEODX_HISTORY, Settings.history)
         url = "://" in history
         os.environ["GEODX_HISTORY"] = history if url else str(Path(history).resolve())
-        typer.echo(f"history: http://{shown}:{port}/history")
+        typer.echo(f"history: {root}/history")
     serve_snapshot(pinned, host=host, port=port, workers=workers, region=region)
 
 
