@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,8 @@ class _Context:
     limits: Limits
     budget: DrawBudget
     members: dict[str, Any]
+    # Site layer slug -> the open layer and its prediction (None: nothing in reach).
+    predictions: dict[str, tuple[SiteLayer, Future[mapimage.Grid] | None]]
 
 
 def layer_file(folder: Path, name: str) -> Path:
@@ -133,7 +135,6 @@ def write_map_layers(
     metric_crs: CRS,
     limits: Limits = DEFAULT_LIMITS,
     budget: DrawBudget = DEFAULT_BUDGET,
-    workers: int = 2,
 ) -> dict[str, Any]:
     """Draw every layer of ``manifest`` into ``out_dir/layers`` and write its index.
 
@@ -152,8 +153,10 @@ def write_map_layers(
     dict
         The index, as written to ``layers/index.json``.
 
-    Layers are drawn by ``workers`` threads. Warnings the layers' readers gave during
-    the run are not repeated here.
+    Site predictions (numpy only) run in a second thread while this one draws the
+    other layers; every GDAL, PROJ and file call stays in this thread (libraries
+    change warning filters with ``catch_warnings``, which threads would race on).
+    Warnings the layers' readers gave during the run are not repeated here.
     """
     folder = out_dir / MAP_LAYERS_DIR
     folder.mkdir()
@@ -162,14 +165,17 @@ def write_map_layers(
     if estimated:
         members[ESTIMATED_MEMBER] = True
     clip = grown_bounds(region_bounds)
-    ctx = _Context(folder, clip, metric_crs, limits, budget, members)
+    ctx = _Context(folder, clip, metric_crs, limits, budget, members, {})
     specs = manifest.layers + manifest.measured
-    # Site predictions take longest: they start first, the rest share the other thread.
-    order = sorted(range(len(specs)), key=lambda i: specs[i].model is None)
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
+    # Site layers last: their predictions run meanwhile.
+    order = sorted(range(len(specs)), key=lambda i: specs[i].model is not None)
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=1) as pool:
         warnings.simplefilter("ignore", GeodxWarning)
-        jobs = {i: pool.submit(draw_layer, specs[i], ctx) for i in order}
-        entries = [jobs[i].result() for i in range(len(specs))]
+        for spec in specs:
+            if spec.model is not None:
+                ctx.predictions[spec.slug] = _start_prediction(spec, ctx, pool)
+        drawn = {i: draw_layer(specs[i], ctx) for i in order}
+    entries = [drawn[i] for i in range(len(specs))]
     index = {
         "format": MAP_INDEX_FORMAT,
         "synthetic": manifest.synthetic,
@@ -284,9 +290,23 @@ def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     return {"type": "vector", "source": family, **written}
 
 
+def _start_prediction(
+    spec: LayerSpec, ctx: _Context, pool: ThreadPoolExecutor
+) -> tuple[SiteLayer, Future[mapimage.Grid] | None]:
+    """Open a site layer and start its prediction raster in ``pool``."""
+    layer = SiteLayer.open(spec, metric_crs=ctx.metric_crs, limits=ctx.limits)
+    plan = mapimage.prediction_plan(
+        layer,
+        clip_wgs84=ctx.clip,
+        pixel_m=ctx.budget.prediction_pixel_m,
+        max_pixels=ctx.budget.prediction_max_pixels,
+    )
+    return layer, None if plan is None else pool.submit(mapimage.predict, layer, plan)
+
+
 def _draw_sites(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     """The prediction as a GeoTIFF and a PNG; the sectors as points."""
-    layer = SiteLayer.open(spec, metric_crs=ctx.metric_crs, limits=ctx.limits)
+    layer, job = ctx.predictions[spec.slug]
     s = layer.sectors
     to_lonlat = Transformer.from_crs(ctx.metric_crs, WGS84, always_xy=True)
     lng, lat = to_lonlat.transform(s.x, s.y)
@@ -305,13 +325,7 @@ def _draw_sites(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
         "sites": {k: sites[k] for k in ("file", "bounds", "features", "truncated")},
         "legend": mapimage.rsrp_legend(spec.min_rsrp_dbm),
     }
-    b = ctx.budget
-    grid = mapimage.prediction_grid(
-        layer,
-        clip_wgs84=ctx.clip,
-        pixel_m=b.prediction_pixel_m,
-        max_pixels=b.prediction_max_pixels,
-    )
+    grid = None if job is None else job.result()
     if grid is None:
         return entry | {"file": None, "bounds": None, "raster": None}
     tif = f"{spec.slug}.tif"

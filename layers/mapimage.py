@@ -140,7 +140,7 @@ def _intersect(a: BBox, b: BBox) -> BBox | None:
 
 def _grid_bounds(grid: Grid) -> BBox:
     height, width = grid.values.shape
-    corners = [grid.transform * (c, r) for c in (0, width) for r in (0, height)]
+    corners = [grid.transform @ (c, r) for c in (0, width) for r in (0, height)]
     xs, ys = [p[0] for p in corners], [p[1] for p in corners]
     return (min(xs), min(ys), max(xs), max(ys))
 
@@ -239,6 +239,35 @@ def prediction_grid(
     ``max_pixels``. Values are exact down to ``min_rsrp_dbm - below_db``, NaN below it
     and where no sector reaches. None when no sector reaches into ``clip_wgs84``.
     """
+    plan = prediction_plan(
+        layer,
+        clip_wgs84=clip_wgs84,
+        pixel_m=pixel_m,
+        max_pixels=max_pixels,
+        below_db=below_db,
+    )
+    return None if plan is None else predict(layer, plan)
+
+
+@dataclass(frozen=True)
+class PredictionPlan:
+    """The grid of a prediction raster: ``rows x cols`` pixels at ``transform``."""
+
+    transform: Affine
+    rows: int
+    cols: int
+    floor_dbm: float
+
+
+def prediction_plan(
+    layer: SiteLayer,
+    *,
+    clip_wgs84: BBox,
+    pixel_m: float,
+    max_pixels: int,
+    below_db: float = -RSRP_STEPS_DB[0],
+) -> PredictionPlan | None:
+    """The grid :func:`prediction_grid` evaluates (GDAL and PROJ calls only here)."""
     floor = layer.spec.min_rsrp_dbm - below_db
     sectors = layer.sectors
     reach_m = 1000.0 * cutoff_radius_km(
@@ -262,11 +291,17 @@ def prediction_grid(
         pixel = float(math.ceil(pixel * math.sqrt(cols * rows / max_pixels)))
         cols, rows, west, north = _aligned(extent, pixel)
     transform = Affine(pixel, 0, west, 0, -pixel, north)
-    col, row = np.meshgrid(np.arange(cols) + 0.5, np.arange(rows) + 0.5)
-    x, y = transform * (col.ravel(), row.ravel())
+    return PredictionPlan(transform, rows, cols, floor)
+
+
+def predict(layer: SiteLayer, plan: PredictionPlan) -> Grid:
+    """The prediction at the plan's pixel centres: numpy only, safe in a thread."""
+    col, row = np.meshgrid(np.arange(plan.cols) + 0.5, np.arange(plan.rows) + 0.5)
+    x, y = plan.transform @ (col.ravel(), row.ravel())
+    floor = plan.floor_dbm
     rsrp = layer.rsrp_at(np.asarray(x), np.asarray(y), floor_dbm=floor)
-    values = np.where(rsrp >= floor, rsrp, np.nan).reshape(rows, cols)
-    return Grid(values.astype(np.float32), transform, crs)
+    values = np.where(rsrp >= floor, rsrp, np.nan).reshape(plan.rows, plan.cols)
+    return Grid(values.astype(np.float32), plan.transform, layer.metric_crs)
 
 
 def _aligned(extent: BBox, pixel: float) -> tuple[int, int, float, float]:
