@@ -47,6 +47,7 @@ from geodx.contract import (
     MAP_LAYERS_DIR,
     SYNTHETIC_NOTE,
     collection_bytes,
+    rfc7946,
     serialise,
 )
 from geodx.crs import reproject
@@ -237,10 +238,29 @@ def _fit(features: list[bytes], budget: DrawBudget) -> int:
     return min(fits, budget.max_features, len(features))
 
 
+def _serialise(
+    geoms: np.ndarray, props: pd.DataFrame | bytes
+) -> tuple[np.ndarray, list[bytes]]:
+    """:func:`geodx.contract.serialise`, faster for constant properties.
+
+    When ``props`` is already JSON it is every feature's properties object (the same
+    bytes, without a dict per feature).
+    """
+    if not isinstance(props, bytes):
+        return serialise(geoms, props, ids=range(len(props)))
+    fixed = rfc7946(geoms)
+    texts = shapely.to_geojson(fixed)
+    return fixed, [
+        b'{"type":"Feature","id":"%d","geometry":%s,"properties":%s}'
+        % (i, str(text).encode(), props)
+        for i, text in enumerate(texts)
+    ]
+
+
 def _write_features(
     name: str,
     geoms: np.ndarray,
-    props: pd.DataFrame,
+    props: pd.DataFrame | bytes,
     ctx: _Context,
     *,
     simplify: Callable[[float], np.ndarray] | None = None,
@@ -248,12 +268,12 @@ def _write_features(
     """Serialise within budget; the entry's ``file``, ``bounds``, ``features``, ...."""
     tolerance = ctx.budget.tolerance_m if simplify else 0.0
     drawn = simplify(tolerance) if simplify else geoms
-    fixed, features = serialise(drawn, props, ids=range(len(props)))
+    fixed, features = _serialise(drawn, props)
     while simplify and _fit(features, ctx.budget) < len(features):
         if tolerance >= ctx.budget.max_tolerance_m:
             break
         tolerance = min(2 * tolerance, ctx.budget.max_tolerance_m)
-        fixed, features = serialise(simplify(tolerance), props, ids=range(len(props)))
+        fixed, features = _serialise(simplify(tolerance), props)
     kept = _fit(features, ctx.budget)
     members = ctx.members | {"simplified_m": tolerance}
     data = collection_bytes(features[:kept], members=members)
@@ -285,7 +305,7 @@ def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
             return reproject(np.asarray(thin, dtype=object), ctx.metric_crs, WGS84)
 
     name = f"{spec.slug}.geojson"
-    props = _properties(spec, len(geoms))
+    props = orjson.dumps(_properties(spec, 1).iloc[0].to_dict())
     written = _write_features(name, lonlat, props, ctx, simplify=simplify)
     return {"type": "vector", "source": family, **written}
 
