@@ -67,6 +67,7 @@ bench: dev
 	$(BIN)/python -m bench.load --only-compare
 	$(BIN)/python -m bench.scenario
 	$(BIN)/python -m bench.brief
+	$(BIN)/python -m bench.lookup --plan
 
 lint: dev
 	$(BIN)/ruff check geodx layers api app data tests bench
