@@ -163,7 +163,9 @@ def _projected(
     return [last, *ahead] if ahead else []
 
 
-def trend_part(history: Mapping[str, Any] | None, lang: str, target: float) -> Part:
+def trend_part(
+    history: Mapping[str, Any] | None, lang: str, targets: Mapping[str, float]
+) -> Part:
     """The trend: a chart of the vintages and their projection (dashed), the status.
 
     ``history`` is :func:`geodx.trajectory.trajectory`'s answer with ``vintages``
@@ -177,25 +179,28 @@ def trend_part(history: Mapping[str, Any] | None, lang: str, target: float) -> P
     if not vintages:
         return Part(note=label("no_history", lang))
     lines: list[tuple[str, list[tuple[date, float | None]], bool]] = []
-    names = []
+    names: list[tuple[str, str]] = []
     for key, figure in (("trend_fibre", "fibre_pct"), ("trend_mobile", "mobile_pct")):
         pts = [
             (d, _num(v.get(figure))) for v in vintages if (d := _date(v.get("as_of")))
         ]
         lines.append((key, pts, False))
-        names.append((label(key, lang), False))
+        names.append((label(key, lang), "solid"))
         ahead = _projected(history.get("projection"), figure, pts[-1]) if pts else []
         if ahead:
             lines.append((key, ahead, True))
-            names.append(
-                (f"{label(key, lang)} {label('projection_suffix', lang)}", True)
-            )
-    chart = svg.trend_chart(lines, target_pct=target)
-    legend = tuple(
-        (s.colour, n, d) for s, (n, d) in zip(chart.series, names, strict=True)
-    )
+            suffix = label("projection_suffix", lang)
+            names.append((f"{label(key, lang)} {suffix}", "dashed"))
+    goals = (("trend_fibre", targets[TARGET_KEYS["fibre"]]),
+             ("trend_mobile", targets[TARGET_KEYS["mobile"]]))  # fmt: skip
+    chart = svg.trend_chart(lines, targets=goals)
+    legend = [(s.colour, n, d) for s, (n, d) in zip(chart.series, names, strict=True)]
+    for (_, colour), key, (_, pct) in zip(
+        chart.targets, ("trend_target", "trend_rule"), goals, strict=True
+    ):
+        legend.append((colour, label(key, lang, pct=number(pct, lang, 2)), "dotted"))
     return Part(rows=_status_rows(history.get("status"), lang), chart=chart,
-                legend=legend, note=_projection_note(history, lang))  # fmt: skip
+                legend=tuple(legend), note=_projection_note(history, lang))  # fmt: skip
 
 
 def _status_rows(status: Any, lang: str) -> tuple[Row, ...]:
@@ -340,7 +345,7 @@ def build_brief(
         map_legend=legend,
         map_note=note,
         plan=plan_part(plan, lang),
-        trend=trend_part(history, lang, t[TARGET_KEYS["fibre"]]),
+        trend=trend_part(history, lang, t),
         definitions=definitions,
         layers=layers,
         inputs=inputs,

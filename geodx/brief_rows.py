@@ -55,7 +55,9 @@ class Part:
     rows: tuple[Row, ...] = ()
     note: str = ""
     chart: TrendChart | None = None
-    legend: tuple[tuple[str, str, bool], ...] = ()  # (colour, label, dashed)
+    legend: tuple[
+        tuple[str, str, str], ...
+    ] = ()  # (colour, label, solid/dashed/dotted)
     steps: tuple[Row, ...] = ()
     curve: CurveChart | None = None
 

@@ -242,7 +242,7 @@ class Tick:
 
 @dataclass(frozen=True)
 class TrendChart:
-    """A trend chart of percentages over dates, with the target as a line."""
+    """A trend chart of percentages over dates, with the targets as dotted lines."""
 
     width: float
     height: float
@@ -253,12 +253,12 @@ class TrendChart:
     series: tuple[Series, ...]
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
-    target_y: float | None
+    targets: tuple[tuple[float, str], ...]  # (y, colour) of each target line
 
 
 CHART_W, CHART_H = 640.0, 180.0
 _MARGIN = (48.0, 12.0, 16.0, 28.0)  # left, right, top, bottom
-SERIES_COLOURS = ("#1f78b4", "#33a02c", "#6a3d9a", "#ff7f00")
+SERIES_COLOURS = ("#1f78b4", "#6a3d9a", "#33a02c", "#ff7f00")
 
 
 def _day(value: date) -> float:
@@ -268,28 +268,31 @@ def _day(value: date) -> float:
 def trend_chart(
     lines: Sequence[tuple[str, Sequence[tuple[date, float | None]], bool]],
     *,
-    target_pct: float | None = None,
-    until: date | None = None,
+    targets: Sequence[tuple[str, float]] = (),
 ) -> TrendChart:
     """A chart of percentage series over dates (0–100 % on the y axis).
 
     Parameters
     ----------
     lines : sequence of (key, [(date, pct)], dashed)
-        Each series: its key (the page labels it), its points oldest first (None
-        values are skipped) and whether it is drawn dashed (a projection).
-    target_pct : float, optional
-        Drawn as a horizontal line.
-    until : date, optional
-        The x axis runs at least to this date (the deadline).
+        Each series: its key (the page labels it; series of one key share a colour),
+        its points oldest first (None values are skipped) and whether it is drawn
+        dashed (a projection).
+    targets : sequence of (key, pct)
+        Horizontal dotted lines, in the colour of the series of that key.
 
     Returns
     -------
     TrendChart
+
+    Examples
+    --------
+    >>> c = trend_chart([("f", [(date(2024, 1, 1), 50.0), (date(2025, 1, 1), 60.0)], False)],
+    ...                 targets=[("f", 90.0)])
+    >>> c.series[0].points, c.targets
+    ('48.0,84.0 628.0,70.4', ((29.6, '#1f78b4'),))
     """
     days = [_day(d) for _, pts, _ in lines for d, _ in pts]
-    if until is not None:
-        days.append(_day(until))
     lo = min(days, default=0.0)
     hi = max(days, default=1.0)
     hi = hi if hi > lo else lo + 365.0
@@ -302,10 +305,12 @@ def trend_chart(
     def y(pct: float) -> float:
         return round(top + (100.0 - min(max(pct, 0.0), 100.0)) / 100.0 * ph, 1)
 
+    keys = list(dict.fromkeys(key for key, _, _ in lines))
+    colour = {k: SERIES_COLOURS[i % len(SERIES_COLOURS)] for i, k in enumerate(keys)}
     series = []
-    for i, (key, pts, dashed) in enumerate(lines):
+    for key, pts, dashed in lines:
         dots = tuple((x(_day(d)), y(p)) for d, p in pts if p is not None)
-        series.append(Series(key=key, colour=SERIES_COLOURS[i % len(SERIES_COLOURS)],
+        series.append(Series(key=key, colour=colour[key],
                              points=" ".join(f"{a},{b}" for a, b in dots),
                              dashed=dashed, dots=() if dashed else dots))  # fmt: skip
     first, last = date.fromordinal(int(lo)).year, date.fromordinal(int(hi)).year
@@ -320,7 +325,7 @@ def trend_chart(
         series=tuple(series),
         x_ticks=tuple(Tick(x(_day(date(yr, 1, 1))), str(yr)) for yr in years),
         y_ticks=tuple(Tick(y(p), f"{p:g}") for p in (0.0, 25.0, 50.0, 75.0, 100.0)),
-        target_y=None if target_pct is None else y(target_pct),
+        targets=tuple((y(pct), colour.get(k, "#b42318")) for k, pct in targets),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from geodx.brief import plan_part, trend_part
 from geodx.brief_labels import LABELS
+from geodx.contract import targets_from
 
 
 def test_plan_part_without_plan_and_with_an_unreachable_gap() -> None:
@@ -20,8 +21,8 @@ def test_plan_part_without_plan_and_with_an_unreachable_gap() -> None:
 def test_one_vintage_draws_no_projection() -> None:
     history = {"vintages": [{"as_of": "2025-06-30", "fibre_pct": 80.0, "mobile_pct": 99.0}],
                "projection": None, "status": {"fibre": {"2025": None, "2030": None}}}  # fmt: skip
-    part = trend_part(history, "vi", 90.0)
+    part = trend_part(history, "vi", targets_from(None))
     assert part.chart is not None and not any(s.dashed for s in part.chart.series)
     assert part.note == LABELS["no_projection"][0]
     assert [v.text for r in part.rows for v in r.values] == ["–", "–"]
-    assert trend_part(None, "en", 90.0).note == LABELS["no_history"][1]
+    assert trend_part(None, "en", targets_from(None)).note == LABELS["no_history"][1]
