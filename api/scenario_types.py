@@ -56,6 +56,10 @@ class ScenarioService(Protocol):
         """Compute and store a scenario; its answer (with ``id``)."""
         ...
 
+    def listing(self) -> list[dict[str, Any]]:
+        """The stored scenarios, newest first: id, name, created, layers, crossing."""
+        ...
+
     def get(self, scenario_id: str) -> dict[str, Any]:
         """A stored scenario's answer (raises UnknownScenario)."""
         ...

@@ -49,6 +49,8 @@ from geodx.manifest import Manifest, load_manifest, with_layers
 log = logging.getLogger("geodx.api")
 
 ANSWER_FILE = "scenario.json"
+META_FILE = "meta.json"  # what GET /scenarios lists
+LISTED = ("id", "name", "created", "layers", "crossing")
 INPUTS = "inputs"
 _TMP = ".tmp-"
 CACHED_RESULTS = 4  # scenario results folders kept loaded, for their maps
@@ -130,6 +132,8 @@ class ScenarioStore:
             tmp.mkdir()
             answer = self._compute(baseline, scenario_id, name, layers, tmp)
             write_bytes(tmp / ANSWER_FILE, orjson.dumps(answer))
+            meta = {k: answer[k] for k in LISTED}
+            write_bytes(tmp / META_FILE, orjson.dumps(meta))
             os.rename(tmp, self.folder / scenario_id)
         finally:
             if tmp.exists():
@@ -176,21 +180,38 @@ class ScenarioStore:
 
     def _prune(self) -> None:
         """Delete the oldest scenarios past ``keep`` (by the time they were stored)."""
-        found = []
-        for entry in self.folder.iterdir():
-            if SCENARIO_ID.fullmatch(entry.name):
-                try:
-                    found.append((entry.stat().st_mtime_ns, entry.name))
-                except OSError:
-                    continue
-        for _, stale in sorted(found)[: max(0, len(found) - self.keep)]:
-            shutil.rmtree(self.folder / stale, ignore_errors=True)
+        for stale in self._entries()[self.keep :]:
+            shutil.rmtree(stale, ignore_errors=True)
 
     def _folder(self, scenario_id: str) -> Path:
         """The scenario's folder; the id checked by pattern before touching the disk."""
         if not SCENARIO_ID.fullmatch(scenario_id):
             raise UnknownScenario(f"no scenario '{scenario_id[:40]}'")
         return self.folder / scenario_id
+
+    def listing(self) -> list[dict[str, Any]]:
+        """The stored scenarios, newest first: id, name, created, layers, crossing."""
+        found = []
+        for entry in self._entries():
+            try:
+                found.append(orjson.loads((entry / META_FILE).read_bytes()))
+            except (OSError, orjson.JSONDecodeError):
+                continue  # deleted meanwhile (pruned by another worker)
+        return found
+
+    def _entries(self) -> list[Path]:
+        """The scenario folders, newest first."""
+        try:
+            names = [e for e in self.folder.iterdir() if SCENARIO_ID.fullmatch(e.name)]
+        except OSError:
+            return []
+        stamped = []
+        for entry in names:
+            try:
+                stamped.append((entry.stat().st_mtime_ns, entry))
+            except OSError:
+                continue
+        return [entry for _, entry in sorted(stamped, reverse=True)]
 
     def get(self, scenario_id: str) -> dict[str, Any]:
         """A stored scenario's answer (raises UnknownScenario)."""

@@ -61,6 +61,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         503: "No region to compute on, or the worker is busy; see Retry-After.",
     }.items()
 }
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorMessage, "description": "No scenario (or commune) so named."},
+    422: {"model": ErrorMessage, "description": "A parameter has the wrong value."},
+}
+
 BODY = {
     "requestBody": {
         "required": True,
@@ -218,7 +223,15 @@ async def create_scenario(request: Request, client: ClientDep) -> Response:
     return _json(answer, 201, location=f"{base_url(request)}/scenarios/{answer['id']}")
 
 
-@router.get("/{scenario_id}", responses=ERRORS, operation_id="getScenario")
+@router.get("", operation_id="listScenarios")
+def list_scenarios(request: Request) -> Response:
+    """The scenarios kept, newest first: id, name, time, layers and who crosses."""
+    service: ScenarioService | None = getattr(request.app.state, "scenarios", None)
+    found = [] if service is None else service.listing()
+    return _json({"scenarios": found})
+
+
+@router.get("/{scenario_id}", responses=READ_ERRORS, operation_id="getScenario")
 def get_scenario(request: Request, scenario_id: IdPath) -> Response:
     """A scenario again: its summary, communes and difference from the baseline."""
     answer = _stored(request, scenario_id).get(scenario_id)
@@ -248,7 +261,7 @@ async def _page(request: Request, build: Callable[[], bytes]) -> HTMLResponse:
 @router.get(
     "/{scenario_id}/map",
     response_class=HTMLResponse,
-    responses=ERRORS,
+    responses=READ_ERRORS,
     operation_id="getScenarioMap",
 )
 async def scenario_map(
@@ -267,7 +280,7 @@ async def scenario_map(
 @router.get(
     "/{scenario_id}/coverage",
     response_class=HTMLResponse,
-    responses=ERRORS,
+    responses=READ_ERRORS,
     operation_id="getScenarioCoverageMap",
 )
 async def scenario_coverage(
@@ -279,7 +292,7 @@ async def scenario_coverage(
 
 @router.get(
     "/{scenario_id}/coverage/cells",
-    responses=ERRORS,
+    responses=READ_ERRORS,
     operation_id="getScenarioMapCells",
 )
 async def scenario_cells(
@@ -300,7 +313,7 @@ async def scenario_cells(
 @router.get(
     "/{scenario_id}/communes/{commune_code}",
     response_class=HTMLResponse,
-    responses=ERRORS,
+    responses=READ_ERRORS,
     operation_id="getScenarioCommuneMap",
 )
 async def scenario_commune(

@@ -323,3 +323,26 @@ def test_chromium_draws_the_scenario_map(
         page.screenshot(path=str(SHOTS / "scenario-commune.png"))
     finally:
         page.close()
+
+
+def test_scenarios_are_listed_newest_first_and_the_oldest_dropped(
+    world: dict[str, Path],
+) -> None:
+    settings = _settings(
+        world,
+        scenarios_kept=2,
+        scenario_burst=100,
+        state_dir=world["root"] / "state-kept",
+    )
+    app = create_app(settings, services={"scenarios": open_scenarios})
+    with TestClient(app) as c:
+        ids = []
+        for name in ("first", "second", "third"):
+            done = c.post("/scenarios", json=body(name, ["new-area <x>"]), headers=AUTH)
+            assert done.status_code == 201, done.text
+            ids.append(done.json()["id"])
+        listed = c.get("/scenarios").json()["scenarios"]
+        assert [s["id"] for s in listed] == ids[:0:-1]
+        assert [s["name"] for s in listed] == ["third", "second"]
+        assert c.get(f"/scenarios/{ids[0]}").status_code == 404
+        assert c.get(f"/scenarios/{ids[2]}").json()["name"] == "third"
