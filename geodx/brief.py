@@ -238,6 +238,26 @@ def _short(digest: Any) -> str:
     return text[:12]
 
 
+#: The definitions of the figures the page shows (``summary.json`` has them all, and
+#: more for figures the brief leaves out); in this order.
+PAGE_DEFINITIONS = (
+    "households",
+    "household_commune",
+    "fibre_covered",
+    "fibre_gap_households",
+    "mobile_covered_household",
+    "mobile_5g_covered_household",
+    "mobile_indoor_households",
+    "commune_mobile_covered",
+    "mobile_gap_households",
+    "mobile_commune_pct",
+    "operator_households",
+    "mobile_operators_households",
+    "mobile_all_operators_households",
+    "h3_resolution",
+)
+
+
 def _threshold(item: Mapping[str, Any]) -> str:
     if item.get("min_rsrp_dbm") is not None:
         return f"RSRP ≥ {item['min_rsrp_dbm']} dBm"
@@ -249,8 +269,12 @@ def _threshold(item: Mapping[str, Any]) -> str:
 def method(summary: Mapping[str, Any]) -> tuple[Any, Any, Any]:
     """Definitions, the layers (threshold, file, short checksum) and the other inputs."""
     defs = summary.get("definitions") or {}
-    definitions = tuple((str(k), str(v)) for k, v in defs.items()) if isinstance(
-        defs, Mapping) else ()  # fmt: skip
+    defs = defs if isinstance(defs, Mapping) else {}
+    definitions = tuple(
+        (key, str(defs[key]))
+        for key in PAGE_DEFINITIONS
+        if isinstance(defs.get(key), str | int | float)
+    )
     raw = summary.get("inputs") or []
     if isinstance(raw, Mapping):  # older results: name -> checksum
         raw = [{"role": k, "path": k, "sha256": v} for k, v in raw.items()]

@@ -140,6 +140,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "status_off_track": ("Chậm tiến độ", "Off track"),
     "method": ("Phương pháp và nguồn số liệu", "Methodology and sources"),
     "definitions": ("Định nghĩa", "Definitions"),
+    "all_definitions": (
+        "Mọi định nghĩa và ngưỡng của lần tính: /summary (summary.json, definitions).",
+        "Every definition and threshold of the run: /summary (summary.json, definitions).",
+    ),
     "thresholds": (
         "Các lớp phủ sóng, ngưỡng và tệp đầu vào (SHA-256 rút gọn)",
         "Coverage layers, thresholds and input files (SHA-256, short)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
+from geodx.history import HistoryStore, Vintage, record_vintage
 from tests.api.conftest import browser  # noqa: F401  (the shared Chromium fixture)
 
 
@@ -57,9 +59,30 @@ def hostile(demo_out: Path, tmp_path_factory: pytest.TempPathFactory) -> TestCli
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     summary["region"] = NAMES["region"]
     summary["operators"][0]["operator"] = NAMES["operator"]
-    summary["definitions"]["{{ 7*7 }}"] = "<img src=x onerror=alert(1)>"
+    summary["definitions"]["households"] = "<img src=x onerror=alert(1)>"
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), "utf-8")
     return TestClient(create_app(Settings(results_dir=out, warm_maps=False)))
+
+
+@pytest.fixture(scope="module")
+def with_history(
+    demo_out: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, list[dict[str, Any]]]]:
+    """Two vintages: an earlier one with every fibre figure 10 points lower."""
+    store = str(tmp_path_factory.mktemp("history") / "history.sqlite")
+    summary = json.loads((demo_out / "summary.json").read_text(encoding="utf-8"))
+    now = [f["properties"] for f in communes(demo_out)]
+    before = [{**p, "fibre_pct": None if p["fibre_pct"] is None else max(0.0, p["fibre_pct"] - 10),
+               "fibre_target_met": False} for p in now]  # fmt: skip
+    record_vintage(store, Vintage(dt.date(2024, 12, 31), summary, before))
+    record_vintage(store, Vintage(dt.date(2025, 6, 30), summary, now))
+    settings = Settings(results_dir=demo_out, warm_maps=False, history=store)
+    app = create_app(
+        settings, services={"history": lambda s: HistoryStore(str(s.history))}
+    )
+    with TestClient(app) as client:
+        client.store = store  # type: ignore[attr-defined]
+        yield client, now
 
 
 def communes(out: Path) -> list[dict[str, Any]]:

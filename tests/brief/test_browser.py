@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.brief.conftest import NAMES, communes
@@ -47,12 +48,17 @@ def pdf_pages(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
 
 
+@pytest.mark.parametrize("served", ["demo", "with_history"])
 def test_chromium_shows_and_prints_the_brief(
-    browser: Any, demo: TestClient, demo_out: Path
+    browser: Any, served: str, demo_out: Path, request: pytest.FixtureRequest
 ) -> None:
+    """The busiest commune's brief (most cells; its plan; two vintages' trend)."""
+    found = request.getfixturevalue(served)
+    demo: TestClient = found if served == "demo" else found[0]
     feats = [f["properties"] for f in communes(demo_out)]
-    props = max(feats, key=lambda p: p["households"])  # the busiest: most cells
-    for lang in ("vi", "en"):
+    props = max(feats, key=lambda p: (p["fibre_gap_households"] > 0, p["households"]))
+    langs = ("vi", "en") if served == "demo" else ("vi",)
+    for lang in langs:
         path = f"/communes/{props['commune_code']}/brief?lang={lang}"
         page, seen = open_brief(browser, demo, path)
         try:
@@ -64,10 +70,13 @@ def test_chromium_shows_and_prints_the_brief(
             box = page.locator("#map").bounding_box()
             assert box is not None and box["width"] > 600 and box["height"] > 300
             SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SHOTS / f"brief-{lang}.png"), full_page=True)
+            assert (page.locator("#trend-chart").count() == 1) == (served != "demo")
+            assert page.locator("#plan-chart").count() == 1
+            name = f"brief-{lang}" + ("-history" if served != "demo" else "")
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
             page.emulate_media(media="print")
             pdf = page.pdf(format="A4", print_background=True)
-            (SHOTS / f"brief-{lang}.pdf").write_bytes(pdf)
+            (SHOTS / f"{name}.pdf").write_bytes(pdf)
             assert pdf.startswith(b"%PDF") and 1 < pdf_pages(pdf) <= 3
             # no table wider than the printed page (nothing clipped)
             wide = page.evaluate("""() => [...document.querySelectorAll('table')]

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from api.settings import Settings
 from geodx.brief_labels import LABELS
-from geodx.history import HistoryStore, Vintage, record_vintage
+from geodx.history import Vintage, record_vintage
 from tests.brief.conftest import Page, communes
 
 
@@ -49,27 +45,6 @@ def test_without_history_the_brief_says_so(demo: TestClient, demo_out: Path) -> 
         page = Page(demo.get(f"/communes/{code}/brief?lang={lang}").text)
         assert page.by_id["trend-note"] == LABELS["no_history"][index]
         assert not any(a.get("id") == "trend-chart" for _, a in page.elements)
-
-
-@pytest.fixture(scope="module")
-def with_history(
-    demo_out: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[TestClient, list[dict[str, Any]]]]:
-    """Two vintages: an earlier one with every fibre figure 10 points lower."""
-    store = str(tmp_path_factory.mktemp("history") / "history.sqlite")
-    summary = json.loads((demo_out / "summary.json").read_text(encoding="utf-8"))
-    now = [f["properties"] for f in communes(demo_out)]
-    before = [{**p, "fibre_pct": None if p["fibre_pct"] is None else max(0.0, p["fibre_pct"] - 10),
-               "fibre_target_met": False} for p in now]  # fmt: skip
-    record_vintage(store, Vintage(dt.date(2024, 12, 31), summary, before))
-    record_vintage(store, Vintage(dt.date(2025, 6, 30), summary, now))
-    settings = Settings(results_dir=demo_out, warm_maps=False, history=store)
-    app = create_app(
-        settings, services={"history": lambda s: HistoryStore(str(s.history))}
-    )
-    with TestClient(app) as client:
-        client.store = store  # type: ignore[attr-defined]
-        yield client, now
 
 
 def naive_projection(
