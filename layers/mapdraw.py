@@ -79,7 +79,7 @@ class DrawBudget:
     max_tolerance_m: float = 2_000.0
     image_max_pixels: int = 2_000_000  # one PNG
     prediction_pixel_m: float = 100.0  # a site layer's prediction raster
-    prediction_max_pixels: int = 500_000
+    prediction_max_pixels: int = 1_000_000
 
 
 DEFAULT_BUDGET = DrawBudget()

@@ -34,7 +34,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from geodx.propagation import cutoff_radius_km
+from geodx.propagation import cutoff_radius_km, reach_km
 from layers.signal import SignalRaster
 from layers.sites import SiteLayer
 
@@ -295,13 +295,41 @@ def prediction_plan(
 
 
 def predict(layer: SiteLayer, plan: PredictionPlan) -> Grid:
-    """The prediction at the plan's pixel centres: numpy only, safe in a thread."""
-    col, row = np.meshgrid(np.arange(plan.cols) + 0.5, np.arange(plan.rows) + 0.5)
-    x, y = plan.transform @ (col.ravel(), row.ravel())
+    """The prediction at the plan's pixel centres: numpy only, safe in a thread.
+
+    Only pixels inside the square of some sector's reach (down to the floor,
+    :func:`geodx.propagation.reach_km`) are evaluated: every other pixel is below
+    the floor for every sector, so it is NaN either way.
+    """
     floor = plan.floor_dbm
-    rsrp = layer.rsrp_at(np.asarray(x), np.asarray(y), floor_dbm=floor)
-    values = np.where(rsrp >= floor, rsrp, np.nan).reshape(plan.rows, plan.cols)
-    return Grid(values.astype(np.float32), plan.transform, layer.metric_crs)
+    near = _within_some_reach(layer, plan)
+    row, col = np.nonzero(near)
+    t = plan.transform  # north-up: x from the column, y from the row
+    x, y = t.c + (col + 0.5) * t.a, t.f + (row + 0.5) * t.e
+    rsrp = layer.rsrp_at(x.astype(np.float64), y.astype(np.float64), floor_dbm=floor)
+    values = np.full((plan.rows, plan.cols), np.nan, dtype=np.float32)
+    values[row, col] = np.where(rsrp >= floor, rsrp, np.nan)
+    return Grid(values, plan.transform, layer.metric_crs)
+
+
+def _within_some_reach(layer: SiteLayer, plan: PredictionPlan) -> NDArray[np.bool_]:
+    """Pixels whose centre lies in the square of at least one sector's reach."""
+    s, t = layer.sectors, plan.transform
+    reach = 1000.0 * reach_km(
+        s, environment=layer.environment, threshold_dbm=plan.floor_dbm
+    )
+    live = reach >= 0
+    pixel = t.a
+    c0 = np.floor((s.x[live] - reach[live] - t.c) / pixel).astype(np.int64)
+    c1 = np.ceil((s.x[live] + reach[live] - t.c) / pixel).astype(np.int64)
+    r0 = np.floor((t.f - s.y[live] - reach[live]) / pixel).astype(np.int64)
+    r1 = np.ceil((t.f - s.y[live] + reach[live]) / pixel).astype(np.int64)
+    near = np.zeros((plan.rows, plan.cols), dtype=bool)
+    for a, b, c, d in zip(
+        r0.tolist(), r1.tolist(), c0.tolist(), c1.tolist(), strict=True
+    ):
+        near[max(a, 0) : max(b, 0), max(c, 0) : max(d, 0)] = True
+    return near
 
 
 def _aligned(extent: BBox, pixel: float) -> tuple[int, int, float, float]:

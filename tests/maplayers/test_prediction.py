@@ -26,7 +26,7 @@ def test_pixels_equal_the_per_household_prediction_at_their_centres(
         assert tif.crs.to_epsg() == UTM.to_epsg()
         assert tif.transform.a == raster["pixel_m"] == -tif.transform.e
         assert tif.transform.c % raster["pixel_m"] == 0  # origin on whole pixels
-        assert tif.width * tif.height <= 500_000
+        assert tif.width * tif.height <= 1_000_000
         values = tif.read(1)
         transform = tif.transform
     rng = np.random.default_rng(3)
