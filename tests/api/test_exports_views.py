@@ -1,7 +1,7 @@
 """/gaps exports with every view: each column is the commune property it comes from.
 
 On demo results with four operators, a site layer with indoor loss and a measured
-layer: the columns are found again in communes.geojson, the rows are the communes the
+layer, households estimated from counts: the columns are found again in communes.geojson, the rows are the communes the
 target rule leaves below it, the rank is the gap's place, the district filter is a
 plain filter, and text that would start a formula is neutralised everywhere.
 """
@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from geodx.contract import SYNTHETIC_NOTE
+from geodx.contract import ESTIMATED_NOTE, SYNTHETIC_NOTE
 
 from .views_region import (
     communes_of,
@@ -109,7 +109,7 @@ def check_table(
         assert same(cell["pct"], p[f"{indicator}_pct"])
         assert same(cell["gap_households"], p[f"{indicator}_gap_households"])
         assert same(cell["target_pct"], targets[key])
-        assert cell["note"] == SYNTHETIC_NOTE
+        assert cell["note"] == f"{SYNTHETIC_NOTE} · {ESTIMATED_NOTE}"
         if indicator == "mobile":
             assert same(cell["communes_target_pct"], targets["mobile_commune_pct"])
 
@@ -127,7 +127,7 @@ def test_every_export_column_is_its_commune_property(
     )
     assert xheader == header
     check_table(xheader, xrows, out, indicator)
-    assert block[0] == [SYNTHETIC_NOTE]
+    assert block[:2] == [[SYNTHETIC_NOTE], [ESTIMATED_NOTE]]
 
 
 @pytest.mark.parametrize("indicator", ["fibre", "mobile"])
@@ -205,9 +205,9 @@ def test_title_block_says_region_date_source_and_definitions(
     )
     assert block["Region"] == s["region"] and block["Source"] == s["source"]
     assert block["Results computed"] == marker["created"]
-    assert (
-        block["Synthetic data"] == "yes" and block["Households"] == "household points"
-    )
+    assert block["Synthetic data"] == "yes"
+    assert block["Households"] == "estimated from counts"
+    assert block["Estimation method"] == s["households_method"]
     assert block["Gap"] == s["definitions"]["fibre_gap_households"]
     about = {r[0]: r[1] for r in book["About"].iter_rows(values_only=True) if r[0]}
     assert about["fibre_covered"] == s["definitions"]["fibre_covered"]
@@ -331,20 +331,18 @@ def test_formulas_are_neutralised_in_views_and_title(
 def test_counts_region_exports_say_estimated(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    out = shared_results(tmp_path_factory, counts=True)
+    out = shared_results(tmp_path_factory)
     with TestClient(create_app(Settings(results_dir=out))) as client:
         r = client.get("/gaps?indicator=fibre&format=csv")
         header, rows = read_csv(r.content)
-        assert "estimated" in r.headers["content-disposition"]
+        assert "synthetic-estimated" in r.headers["content-disposition"]
         assert rows and all("Số hộ ước tính" in row[-1] for row in rows)
-        block = read_xlsx(client.get("/gaps?indicator=fibre&format=xlsx").content)[0]
-        facts = dict(r for r in block if len(r) == 2)
-        assert facts["Households"] == "estimated from counts"
-        assert "spread over density.tif" in facts["Estimation method"]
         gaps = [r[header.index("gap_households")] for r in rows]
         assert all(isinstance(g, int) and g >= 1 for g in gaps)
+        households = [r[header.index("households")] for r in rows]
+        assert any(not float(h).is_integer() for h in households)  # estimates
         props = communes_of(out)
-        for row in rows:
+        for row in rows:  # the gap rule, again, on fractional households
             p = props[row[1]]
             assert row[header.index("gap_households")] == math.ceil(
                 max(

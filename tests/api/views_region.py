@@ -1,9 +1,9 @@
 """Demo results with every view (operators, indoor, +-3 dB, measured), and readers.
 
-The synthetic demo region (four operators, a Vietnamobile site list with indoor loss)
-with its Ookla-shaped tile file as a measured layer, run once per module; and the same
-province as a counts (estimated) region (its manifest lists the tiles too). The readers parse an export back
-into a header and rows of plain values.
+The synthetic demo province (four operators, a Vietnamobile site list with indoor loss)
+as a counts region (households estimated: spread from per-commune counts) with its
+Ookla-shaped tile file as a measured layer, built and run once per test session. The
+readers parse an export back into a header and rows of plain values.
 """
 
 from __future__ import annotations
@@ -17,33 +17,41 @@ from typing import Any
 import openpyxl
 
 from app.pipeline import run_region
+from data.speeds import TILES_LAYER
 from data.synthetic import build_synthetic_region
+from data.writer import toml_value
 
 HOUSEHOLDS = 1500
 
 
 def views_results(tmp: Path, *, counts: bool = False) -> Path:
-    """Build and run the demo region (its manifest lists the measured layer)."""
+    """Build and run the demo region, with its tile file as the measured layer."""
     region = build_synthetic_region(
         tmp / "region", seed=4, households=HOUSEHOLDS, counts=counts
     ).parent
+    text = (region / "region.toml").read_text(encoding="utf-8")
+    if f'"{TILES_LAYER["id"]}"' not in text:  # demos that leave it out of the manifest
+        entry = "\n".join(f"{k} = {toml_value(v)}" for k, v in TILES_LAYER.items())
+        head, tail = text.split("[targets]")
+        (region / "region.toml").write_text(
+            f"{head}[[layers]]\n{entry}\n\n[targets]{tail}", encoding="utf-8"
+        )
     run_region(region, tmp / "out")
     return tmp / "out"
 
 
-_BUILT: dict[bool, Path] = {}
+_BUILT: dict[str, Path] = {}
 
 
-def shared_results(factory: Any, *, counts: bool = False) -> Path:
-    """:func:`views_results` built once per test session (``factory``: tmp_path_factory).
+def shared_results(factory: Any) -> Path:
+    """The counts region of :func:`views_results`, built once per test session.
 
-    The folder is shared: tests read it and never write into it.
+    ``factory`` is pytest's tmp_path_factory. The folder is shared: tests read it and
+    never write into it (they copy it to change it).
     """
-    if counts not in _BUILT:
-        _BUILT[counts] = views_results(
-            factory.mktemp("counts" if counts else "views"), counts=counts
-        )
-    return _BUILT[counts]
+    if "out" not in _BUILT:
+        _BUILT["out"] = views_results(factory.mktemp("views"), counts=True)
+    return _BUILT["out"]
 
 
 def communes_of(out: Path) -> dict[str, dict[str, Any]]:
