@@ -231,8 +231,12 @@ def to_xlsx(
     ws.append([neutralise(str(c)) for c in table.columns])
     for row in _rows(table):
         ws.append(row)
+    # the title block's labels (column A beside a value) must show whole; its values
+    # and one-cell rows run on over the empty cells to their right
+    labels = [len(str(r[0])) for r in block if len(r) > 1]
     for i, name in enumerate(table.columns, start=1):
         width = max([len(str(name)), *(len(str(v)) for v in table.iloc[:, i - 1])])
+        width = max(width, *labels) if i == 1 and labels else width
         ws.column_dimensions[ws.cell(header, i).column_letter].width = min(
             60, width + 2
         )

@@ -209,6 +209,8 @@ def test_title_block_says_region_date_source_and_definitions(
     assert block["Households"] == "estimated from counts"
     assert block["Estimation method"] == s["households_method"]
     assert block["Gap"] == s["definitions"]["fibre_gap_households"]
+    width = book.worksheets[0].column_dimensions["A"].width
+    assert width >= max(len(label) for label in block)  # labels show whole
     about = {r[0]: r[1] for r in book["About"].iter_rows(values_only=True) if r[0]}
     assert about["fibre_covered"] == s["definitions"]["fibre_covered"]
     assert about["gap_households"] == "gap_households"  # the column dictionary
