@@ -59,10 +59,13 @@ def serve_command(
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
     from app.pipeline import results_are_current, run_region
     from geodx.errors import GeodxError
+    from geodx.history import HistoryStore
     from geodx.limits import limits_from_env
 
     out_dir = out or default_out(region)
     try:
+        if history:  # a bad store name fails here in one line, not in every worker
+            HistoryStore(history).check()
         if results_are_current(region, out_dir):
             typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
         else:

@@ -8,6 +8,7 @@ run's own ``summary.json`` and ``communes.geojson``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 import tomllib
@@ -214,3 +215,42 @@ def test_answers_revalidate_when_a_vintage_is_added(
         again = c.get("/history", headers={"If-None-Match": etag})
         assert again.status_code == 200 and again.headers["etag"] != etag
         assert [v["as_of"] for v in again.json()["vintages"]][-1] == "2025-09-30"
+
+
+def test_serve_history_sets_the_store_for_every_worker_or_refuses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import typer
+    import uvicorn
+
+    import app.pipeline as pipeline
+    from app.serve import serve_command
+    from geodx.outdir import atomic_output_dir
+    from tests.api.conftest import write_results
+
+    out = tmp_path / "out"
+    with atomic_output_dir(out) as tmp:
+        write_results(tmp)
+    for name in ("GEODX_RESULTS_DIR", "GEODX_RESULTS_VERSION", "GEODX_HISTORY"):
+        monkeypatch.setenv(name, "recorded, so that the test's value is undone")
+        monkeypatch.delenv(name)
+    monkeypatch.setattr(pipeline, "results_are_current", lambda *_: True)
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **kw: seen.update(kw))
+    cli = typer.Typer()
+    cli.command("serve")(serve_command)
+    cli.command("other")(lambda: None)
+    store = tmp_path / "history.sqlite"
+    got = CliRunner().invoke(
+        cli, ["serve", "r", "-o", str(out), "--history", str(store)]
+    )
+    assert got.exit_code == 0, got.output
+    assert os.environ["GEODX_HISTORY"] == str(store.resolve())
+    assert "/history" in got.output and seen["port"] == 8000
+    monkeypatch.delenv("GEODX_HISTORY")
+    got = CliRunner().invoke(
+        cli, ["serve", "r", "-o", str(out), "--history", "mysql://h/db"]
+    )
+    assert got.exit_code == 2
+    assert "expected an SQLite file path or a postgresql" in got.output
+    assert "GEODX_HISTORY" not in os.environ
