@@ -41,10 +41,12 @@ from app.scenarios import (
     prepare_baseline,
     write_scenario,
 )
+from geodx.contract import SUMMARY_FILE, public_inputs
 from geodx.errors import GeodxError, ServiceUnavailable
 from geodx.io import write_bytes
 from geodx.limits import Limits, limits_from_env
 from geodx.manifest import Manifest, load_manifest, with_layers
+from geodx.outdir import snapshot
 
 log = logging.getLogger("geodx.api")
 
@@ -62,11 +64,18 @@ class ScenarioStore:
     """Scenarios of one region: computed on its baseline, kept in ``folder``."""
 
     def __init__(
-        self, manifest: Manifest, folder: Path, *, keep: int, limits: Limits
+        self,
+        manifest: Manifest,
+        folder: Path,
+        *,
+        keep: int,
+        limits: Limits,
+        served_inputs: Any = None,
     ) -> None:
         self.manifest, self.folder, self.keep, self.limits = (
             manifest, folder, keep, limits,
         )  # fmt: skip
+        self.served_inputs = served_inputs  # the served summary's, None: not checked
         self._baseline: Baseline | None = None
         self._failed: str | None = None
         self._ready = threading.Event()
@@ -77,7 +86,15 @@ class ScenarioStore:
     def prepare(self) -> None:
         """Compute the baseline (run in a background thread at start-up)."""
         try:
-            self._baseline = prepare_baseline(self.manifest, limits=self.limits)
+            baseline = prepare_baseline(self.manifest, limits=self.limits)
+            served = self.served_inputs
+            if served is not None and public_inputs(served) != baseline.inputs:
+                self._failed = (
+                    "results are out of date: the region's inputs differ from the "
+                    "checksums in the served summary.json; run geodx run again"
+                )
+            else:
+                self._baseline = baseline
         except Exception as exc:  # noqa: BLE001 - said on every request, logged once
             self._failed = str(exc).splitlines()[0][:300] if str(exc) else repr(exc)
             log.exception("scenarios: could not prepare the region")
@@ -240,6 +257,19 @@ class ScenarioStore:
         return results
 
 
+def served_inputs(results_dir: Path) -> Any:
+    """The ``inputs`` of the served results' ``summary.json`` (None when unreadable).
+
+    A scenario's diff is against the region as its files are now; they must be the
+    files the served results were computed from (else ``503``, as ``/lookup``).
+    """
+    try:
+        summary = orjson.loads((snapshot(results_dir).path / SUMMARY_FILE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return summary.get("inputs") if isinstance(summary, dict) else None
+
+
 def open_scenarios(settings: Settings) -> ScenarioStore | None:
     """The ``scenarios`` service: None without a region (the routes answer 503)."""
     if settings.region is None:
@@ -251,5 +281,6 @@ def open_scenarios(settings: Settings) -> ScenarioStore | None:
         folder,
         keep=settings.scenarios_kept,
         limits=limits_from_env(os.environ),
+        served_inputs=served_inputs(settings.results_dir),
     )
     return store.start()
