@@ -454,36 +454,32 @@ document.addEventListener("securitypolicyviolation",
 
 @pytest.fixture(scope="module")
 def live(sevens: Path) -> Iterator[str]:
-    """The app on 127.0.0.1 with the SEVENS texts (tiles served by the app itself)."""
-    import os
+    """The app on 127.0.0.1 with the SEVENS texts (tiles served by the app itself).
+
+    uvicorn runs in a thread of this process: no second interpreter to start.
+    """
     import socket
 
-    import httpx
+    import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     base = f"http://127.0.0.1:{port}"
-    settings = settings_with(sevens, SEVENS, base)
-    env = {**os.environ, "GEODX_RESULTS_DIR": str(sevens),
-           "GEODX_TILES_URL": str(settings.tiles_url),
-           "GEODX_TILES_ATTRIBUTION": settings.tiles_attribution}  # fmt: skip
-    cmd = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, cwd=Path(__file__).resolve().parents[2])
+    app = create_app(settings_with(sevens, SEVENS, base))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))  # fmt: skip
+    thread = threading.Thread(target=server.run, name="live-sevens", daemon=True)
+    thread.start()
     try:
         deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline, "no server"
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "no server"
+            time.sleep(0.02)
         yield base
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 CENTRAL_PATH = """() => {  // the centre of the drawn path nearest the map's centre
