@@ -38,8 +38,9 @@ def region_dir(households: int, *, counts: bool = False) -> Path:
 def ensure_region(households: int, *, seed: int = SEED, counts: bool = False) -> Path:
     """Build the demo region with that many households unless it is cached already.
 
-    The points region leaves out the demo's site-list layer: the baselines read
-    coverage maps only, and the predicted layer is timed apart (`bench.sites`).
+    The points region leaves out the demo's site-list layer and its measured tiles:
+    the baselines read coverage maps only, and the predicted layer is timed apart
+    (`bench.sites`). The counts region leaves out the measured tiles.
     """
     folder = region_dir(households, counts=counts)
     stamp_path = folder / "bench-stamp.json"
@@ -52,9 +53,11 @@ def ensure_region(households: int, *, seed: int = SEED, counts: bool = False) ->
     manifest = Path(
         build_synthetic_region(folder, seed=seed, households=households, counts=counts)
     )
+    text = manifest.read_text(encoding="utf-8")
+    text = without_measured_layers(text)
     if not counts:
-        text = manifest.read_text(encoding="utf-8")
-        manifest.write_text(without_model_layers(text), encoding="utf-8")
+        text = without_model_layers(text)
+    manifest.write_text(text, encoding="utf-8")
     stamp_path.write_text(json.dumps(stamp), encoding="utf-8")
     return manifest
 
@@ -70,6 +73,23 @@ def without_model_layers(text: str) -> str:
     """
     tables = text.split("\n\n")
     keep = [t for t in tables if not (t.startswith("[[layers]]") and "\nmodel = " in t)]
+    return "\n\n".join(keep)
+
+
+def without_measured_layers(text: str) -> str:
+    r"""The demo's `region.toml` without its `kind = "measured"` `[[layers]]` tables.
+
+    Examples
+    --------
+    >>> text = "[[layers]]\nid = \"a\"\n\n[[layers]]\nkind = \"measured\"\n\n[t]\n"
+    >>> without_measured_layers(text)
+    '[[layers]]\nid = "a"\n\n[t]\n'
+    """
+    tables = text.split("\n\n")
+    measured = '\nkind = "measured"\n'
+    keep = [
+        t for t in tables if not (t.startswith("[[layers]]") and measured in t + "\n")
+    ]
     return "\n\n".join(keep)
 
 

@@ -36,19 +36,17 @@ Builder = Callable[[np.random.Generator, World, str], gpd.GeoDataFrame]
 def write_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list[Layer]:
     """Write every synthetic layer into ``out_dir``; return their manifest entries.
 
-    The 4G site list and the measured-speed tiles come last, so that the other
-    layers do not change with them. The tiles (``data.speeds``) are written beside
-    the layers but left out of the manifest: a ``[[layers]]`` entry with
-    ``data.speeds.TILES_LAYER`` reads them.
+    The 4G site list and the measured-speed tiles (``data.speeds``, a
+    ``kind = "measured"`` layer) come last, so that the other layers do not change
+    with them.
     """
-    layers = (
+    return (
         _fibre_layers(rng, world, out_dir)
         + _mobile_4g_layers(rng, world, out_dir)
         + _mobile_5g_layers(rng, world, out_dir)
         + [write_sites(rng, world, out_dir)]
+        + [write_speed_tiles(rng, world, out_dir)]
     )
-    write_speed_tiles(rng, world, out_dir)
-    return layers
 
 
 def _fibre_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list[Layer]:

@@ -1,7 +1,7 @@
 """Measured speeds of a demo region: a small synthetic tile file in Ookla's schema.
 
-Written beside the demo's layers, not listed in its manifest (the demo's figures stay as
-they are): add ``TILES_LAYER`` as a ``[[layers]]`` entry to read it.
+Listed in the demo's manifest as the ``kind = "measured"`` layer ``TILES_LAYER``
+(measured layers change no other figure).
 
 ``ookla_tiles.parquet``: zoom-16 tiles over the towns (within 3 km of a town centre),
 with Ookla's columns ``quadkey``, ``tile`` (WKT), ``avg_d_kbps``, ``avg_u_kbps``,

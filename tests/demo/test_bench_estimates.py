@@ -49,16 +49,24 @@ def test_prediction_figures_go_into_the_readme_block() -> None:
     assert "| naive loop | 20 households |" in block
 
 
-def test_bench_region_leaves_out_only_the_site_list(tmp_path: Path) -> None:
+def test_bench_region_leaves_out_only_the_site_list_and_the_tiles(
+    tmp_path: Path,
+) -> None:
     region = pytest.importorskip("bench.region")
     manifest = build_synthetic_region(tmp_path, seed=4, households=500)
     text = manifest.read_text(encoding="utf-8")
-    stripped = tomllib.loads(region.without_model_layers(text))
+    no_tiles = region.without_measured_layers(text)
+    stripped = tomllib.loads(region.without_model_layers(no_tiles))
     whole = tomllib.loads(text)
     assert [layer["id"] for layer in stripped["layers"]] == [
-        layer["id"] for layer in whole["layers"] if "model" not in layer
+        layer["id"]
+        for layer in whole["layers"]
+        if "model" not in layer and layer["kind"] != "measured"
     ]
-    assert len(stripped["layers"]) == len(whole["layers"]) - 1 == 9
+    assert len(stripped["layers"]) == len(whole["layers"]) - 2 == 9
+    assert [t["id"] for t in tomllib.loads(no_tiles)["layers"]] == [
+        t["id"] for t in whole["layers"] if t["kind"] != "measured"
+    ]
     assert {k: v for k, v in stripped.items() if k != "layers"} == {
         k: v for k, v in whole.items() if k != "layers"
     }

@@ -88,7 +88,9 @@ def test_small_region_report_and_manifest(small: Path) -> None:
     }
     assert manifest["region"]["synthetic"] is True
     assert "synthetic" in manifest["region"]["name"]
-    assert len(manifest["layers"]) == 10  # nine coverage maps and a site list
+    # nine coverage maps, a site list and the measured tiles
+    assert len(manifest["layers"]) == 11
+    assert manifest["layers"][-1]["kind"] == "measured"
 
 
 def test_small_region_is_deterministic(small: Path, tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ LAYER_KEYS = {
     "model",
     "environment",
     "indoor_loss_db",
+    "min_download_mbps",
+    "min_tests",
 }
 
 
@@ -109,10 +111,21 @@ def test_manifest_has_the_contract_keys(manifest: dict[str, object]) -> None:
 def test_layers_cover_three_operators_and_both_kinds(
     manifest: dict[str, object], region: Path
 ) -> None:
-    layers = manifest["layers"]
-    assert isinstance(layers, list)
-    assert all(set(layer) <= LAYER_KEYS for layer in layers)
-    assert len({layer["id"] for layer in layers}) == len(layers)
+    every = manifest["layers"]
+    assert isinstance(every, list)
+    assert all(set(layer) <= LAYER_KEYS for layer in every)
+    assert len({layer["id"] for layer in every}) == len(every)
+    assert all((region.parent / layer["path"]).is_file() for layer in every)
+    (tiles,) = [layer for layer in every if layer["kind"] == "measured"]
+    assert tiles == {
+        "id": "ookla-mobile-synthetic",
+        "kind": "measured",
+        "path": "ookla_tiles.parquet",
+        "min_download_mbps": 10,
+        "min_tests": 3,
+    }
+    assert every[-1] == tiles  # last: the other layers do not change with it
+    layers = every[:-1]
     operators = {layer["operator"] for layer in layers}
     assert operators == {"VNPT", "Viettel", "MobiFone", "Vietnamobile"}
     techs = {(layer["kind"], layer.get("technology")) for layer in layers}
@@ -140,6 +153,7 @@ def test_manifest_loads_with_the_engine_parser(region: Path) -> None:
     assert parsed.synthetic is True
     assert parsed.communes.code == "ma_xa"
     assert len(parsed.layers) == 10
+    assert [spec.id for spec in parsed.measured] == ["ookla-mobile-synthetic"]
 
 
 @pytest.mark.parametrize(

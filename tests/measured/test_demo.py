@@ -31,20 +31,21 @@ def test_demo_tiles_are_ookla_shaped_and_repeatable(tmp_path: Path) -> None:
         "devices",
     ]
     assert 100 < table.num_rows < 5000
-    assert TILES_NAME not in (a / "region.toml").read_text(encoding="utf-8")
+    assert f'path = "{TILES_NAME}"' in (a / "region.toml").read_text(encoding="utf-8")
 
 
 def test_a_run_with_the_demo_tiles_equals_the_per_household_rule(
     tmp_path: Path,
 ) -> None:
     region = build_synthetic_region(tmp_path / "r", seed=4, households=3000).parent
-    plain = run_region(region, tmp_path / "plain").summary
-    entry = "\n".join(f"{k} = {toml_value(v)}" for k, v in TILES_LAYER.items())
     text = (region / "region.toml").read_text(encoding="utf-8")
-    head, tail = text.split("[targets]")
+    entry = "\n".join(f"{k} = {toml_value(v)}" for k, v in TILES_LAYER.items())
+    assert f"[[layers]]\n{entry}\n\n" in text  # the demo lists its tiles
     (region / "region.toml").write_text(
-        f"{head}[[layers]]\n{entry}\n\n[targets]{tail}", encoding="utf-8"
+        text.replace(f"[[layers]]\n{entry}\n\n", ""), encoding="utf-8"
     )
+    plain = run_region(region, tmp_path / "plain").summary
+    (region / "region.toml").write_text(text, encoding="utf-8")
     summary = run_region(region, tmp_path / "out").summary
     hh = pq.read_table(region / "households.parquet").to_pandas()
     communes = gpd.read_file(region / "communes.gpkg").to_crs(4326)
