@@ -65,7 +65,7 @@ class ScenarioStore:
 
     def __init__(
         self,
-        manifest: Manifest,
+        manifest: Manifest | None,
         folder: Path,
         *,
         keep: int,
@@ -83,9 +83,20 @@ class ScenarioStore:
         self._cache: OrderedDict[str, RegionResults] = OrderedDict()
         self._cache_lock = threading.Lock()
 
+    @classmethod
+    def unavailable(cls, folder: Path, *, keep: int, reason: str) -> ScenarioStore:
+        """A store that keeps serving stored scenarios but computes none (``reason``)."""
+        store = cls(None, folder, keep=keep, limits=Limits())
+        store._failed = reason
+        store._ready.set()
+        return store
+
     def prepare(self) -> None:
         """Compute the baseline (run in a background thread at start-up)."""
         try:
+            assert self.manifest is not None, (
+                "a store without a region prepares nothing"
+            )
             baseline = prepare_baseline(self.manifest, limits=self.limits)
             served = self.served_inputs
             if served is not None and public_inputs(served) != baseline.inputs:
@@ -274,8 +285,15 @@ def open_scenarios(settings: Settings) -> ScenarioStore | None:
     """The ``scenarios`` service: None without a region (the routes answer 503)."""
     if settings.region is None:
         return None
-    manifest = load_manifest(settings.region)
     folder = state_dir(settings) / "scenarios"
+    try:
+        manifest = load_manifest(settings.region)
+    except GeodxError as exc:  # the worker starts; POST /scenarios says why not (503)
+        log.error("scenarios: the region cannot be read: %s", exc)
+        reason = f"the region cannot be read: {exc}"
+        return ScenarioStore.unavailable(
+            folder, keep=settings.scenarios_kept, reason=reason
+        )
     store = ScenarioStore(
         manifest,
         folder,

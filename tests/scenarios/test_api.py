@@ -366,3 +366,20 @@ def test_503_when_the_served_results_are_of_other_inputs(
         got = c.post("/scenarios", json=body("x", ["new-route"]), headers=AUTH)
     assert got.status_code == 503
     assert "out of date" in got.json()["detail"]
+
+
+def test_a_region_that_cannot_be_read_is_503_and_the_worker_starts(
+    world: dict[str, Path],
+) -> None:
+    settings = _settings(
+        world,
+        region=world["root"] / "no-such-region",
+        state_dir=world["root"] / "state-missing",
+    )
+    app = create_app(settings, services={"scenarios": open_scenarios})
+    with TestClient(app) as c:
+        got = c.post("/scenarios", json=body("x", ["new-route"]), headers=AUTH)
+        assert got.status_code == 503
+        assert "region cannot be read" in got.json()["detail"]
+        assert c.get("/scenarios").json() == {"scenarios": []}
+        assert c.get("/healthz").status_code == 200
