@@ -48,6 +48,7 @@ from geodx.manifest import CountsSpec, LayerSpec, Manifest, load_manifest
 from geodx.outdir import locked_output_dir, snapshot
 from geodx.outputs import write_outputs
 from geodx.points import WGS84, HouseholdPoints
+from geodx.pyramid import write_pyramid_of
 from geodx.spread import Estimate
 from geodx.validate import check_households_in_region
 from layers.base import LayerAnswer, answer
@@ -234,6 +235,8 @@ def run_region(
                     estimate=estimate,
                 )
                 write_table(tmp / PLAN_FILE, plan)
+            with clock.stage("h3 pyramid"):
+                write_pyramid_of(tmp)
             with clock.stage("draw map layers"):
                 bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
                 write_map_layers(

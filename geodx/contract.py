@@ -43,6 +43,10 @@ OUTPUT_FILES = (COMMUNES_FILE, DISTRICTS_FILE, SUMMARY_FILE, CELLS_FILE)
 PLAN_FILE = "plan.parquet"
 EXTENSION_COL = "extension_m"
 PLAN_COLUMNS = ("commune_code", "h3", "households", EXTENSION_COL)
+# H3 pyramid (issue 9): the cell totals (``cell_totals``) rolled up to every resolution
+# from PYRAMID_MIN_RESOLUTION to the region's, one file per level (``pyramid_file``).
+PYRAMID_DIR = "pyramid"
+PYRAMID_MIN_RESOLUTION = 5
 
 H3_COL = "h3"
 COUNT_SUFFIX = "_households"
@@ -422,6 +426,15 @@ def roll_up(cells: pd.DataFrame, resolution: int, base: int) -> pd.DataFrame:
         return cell_totals(cells)
     parent = {c: h3.cell_to_parent(c, resolution) for c in cells[H3_COL].unique()}
     return cell_totals(cells.assign(**{H3_COL: cells[H3_COL].map(parent)}))
+
+
+def pyramid_file(resolution: int) -> str:
+    """The pyramid level's path inside a results folder.
+
+    >>> pyramid_file(7)
+    'pyramid/cells_r7.parquet'
+    """
+    return f"{PYRAMID_DIR}/cells_r{int(resolution)}.parquet"
 
 
 # --- summary.json -------------------------------------------------------------------
