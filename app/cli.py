@@ -100,6 +100,22 @@ def run_command(
             help="Old -> new commune crosswalk: record the vintage on the new communes.",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local: partitions by H3 parent cell, one at a time; dask: the"
+            " partitions as Dask tasks; single: every household at once. Same outputs.",
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="With --engine dask: the scheduler's address (tcp://host:8786);"
+            " a LocalCluster of one worker per core when not given.",
+        ),
+    ] = None,
 ) -> None:
     """Compute coverage for a region and write communes, districts, summary and cells."""
     from app.history import recorder
@@ -127,7 +143,10 @@ def run_command(
 
             limits = limits_from_env(os.environ)  # GEODX_MAX_* (README: limits)
             record = recorder(as_of, history, crosswalk)  # checked before any work
-            result = run_region(region, target, progress=progress, limits=limits)
+            result = run_region(
+                region, target, progress=progress, limits=limits, engine=engine,
+                scheduler=scheduler,
+            )  # fmt: skip
             recorded = record(result.out_dir, limits) if record else None
     except GeodxError as exc:
         if debug:

@@ -18,6 +18,7 @@ import geopandas as gpd
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
 import shapely
 
 from app.planning import plan_table
@@ -45,8 +46,9 @@ from geodx.io import (
 )
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import CountsSpec, LayerSpec, Manifest, load_manifest
-from geodx.outdir import locked_output_dir, snapshot
+from geodx.outdir import locked_output_dir, snapshot, store_of
 from geodx.outputs import write_outputs
+from geodx.partition import RunSums
 from geodx.points import WGS84, HouseholdPoints
 from geodx.pyramid import write_pyramid_of
 from geodx.spread import Estimate
@@ -57,6 +59,8 @@ from layers.measured import Tiles
 from layers.registry import is_raster, open_layer
 
 Progress = Callable[[str], None]
+#: ``geodx run --engine``: partitioned here or on Dask, or every household at once.
+ENGINES = ("local", "dask", "single")
 
 
 @dataclass
@@ -187,6 +191,9 @@ def run_region(
     *,
     progress: Progress | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    engine: str = "local",
+    scheduler: str | None = None,
+    partition: dict[str, int] | None = None,
 ) -> RunResult:
     """Compute a region's coverage and write the four outputs into ``out_dir``.
 
@@ -199,6 +206,12 @@ def run_region(
         version on failure (see ``geodx.outdir``). Checked and locked before any work.
     progress : callable, optional
         Called with the name of each stage as it starts.
+    engine : {"local", "dask", "single"}
+        ``local``: partitions by H3 parent cell, one after the other (``app.engine``);
+        ``dask``: the partitions as Dask tasks (``app.dask_engine``, on ``scheduler``
+        or a LocalCluster); ``single``: every household at once. The same outputs.
+    partition : dict, optional
+        ``max_points`` and/or ``resolution`` of the partitions (docs/scale.md).
 
     Returns
     -------
@@ -216,10 +229,9 @@ def run_region(
     with locked_output_dir(
         Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
     ) as target:
-        communes, communes_wgs84, result, estimate = _compute(manifest, clock, limits)
-        with clock.stage("plan extensions"):
-            utm = metric_crs(communes_wgs84)
-            plan = plan_table(manifest, communes, result, utm=utm, limits=limits)
+        communes, communes_wgs84, result, plan, estimate, utm = _computed(
+            manifest, clock, limits, engine, scheduler, Path(out_dir), partition
+        )
         with clock.stage("checksum inputs"):
             inputs = input_checksums(manifest)
         with target.write(engine=__version__) as tmp:
@@ -243,6 +255,41 @@ def run_region(
                     tmp, manifest, region_bounds=bounds, metric_crs=utm, limits=limits
                 )
     return RunResult(Path(out_dir), summary, table, clock.timings)
+
+
+def _computed(
+    manifest: Manifest,
+    clock: _Clock,
+    limits: Limits,
+    engine: str,
+    scheduler: str | None,
+    out_dir: Path,
+    partition: dict[str, int] | None,
+) -> tuple[
+    gpd.GeoDataFrame, np.ndarray, Overlay | RunSums, pa.Table, Estimate | None, Any
+]:
+    """The run's communes, sums (or overlay), plan rows, estimate and metric CRS."""
+    if engine not in ENGINES:
+        raise GeodxError(f"engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    if engine != "single":
+        from app.engine import compute_partitioned  # it builds on this module
+
+        # The partition files go beside the versions, where a later run deletes
+        # what a killed one left (``tmp-*``): the output's shared storage.
+        scratch = store_of(out_dir.absolute())
+        scratch.mkdir(parents=True, exist_ok=True)
+        got = compute_partitioned(
+            manifest, clock, limits, scratch=scratch, engine=engine,
+            scheduler=scheduler, **(partition or {}),
+        )  # fmt: skip
+        if got is not None:
+            done = got.communes, got.communes_wgs84, got.run, got.plan, got.estimate
+            return (*done, got.utm)
+    communes, communes_wgs84, result, estimate = _compute(manifest, clock, limits)
+    with clock.stage("plan extensions"):
+        utm = metric_crs(communes_wgs84)
+        plan = plan_table(manifest, communes, result, utm=utm, limits=limits)
+    return communes, communes_wgs84, result, plan, estimate, utm
 
 
 def prepare(
@@ -285,12 +332,22 @@ def _compute(
     return communes, communes_wgs84, result, estimate
 
 
-def add_measured(manifest: Manifest, result: Overlay, limits: Limits) -> None:
-    """Add the measured layers' views; no indicator or layer figure changes."""
+def add_measured(
+    manifest: Manifest,
+    result: Overlay,
+    limits: Limits,
+    tiles: dict[str, Tiles] | None = None,
+) -> None:
+    """Add the measured layers' views; no indicator or layer figure changes.
+
+    ``tiles``: the measured layers already open, by slug (else each file is read).
+    """
     n = len(result.households)
     below = np.zeros(n, dtype=bool)
     for spec in manifest.measured:
-        got = Tiles.open(spec, limits=limits).classify(result.households)
+        opened = tiles.get(spec.slug) if tiles else None
+        layer = opened or Tiles.open(spec, limits=limits)
+        got = layer.classify(result.households)
         stem = f"measured_{spec.slug}"
         result.views[f"{stem}_households"] = got["above"]
         for part in ("below", "too_few_tests", "untested"):

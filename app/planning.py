@@ -57,6 +57,7 @@ def plan_table(
     *,
     utm: Any,
     limits: Limits = DEFAULT_LIMITS,
+    layers: list[CoverageLayer] | None = None,
 ) -> pa.Table:
     """The plan table: one row per household point without fibre.
 
@@ -68,7 +69,8 @@ def plan_table(
     without = np.flatnonzero(~result.indicators["fibre"])
     lng, lat = hh.lng_lat
     points = HouseholdPoints(lng[without], lat[without], hh.weight[without])
-    layers = fibre_layers(manifest, utm=utm, limits=limits)
+    if layers is None:  # ``layers``: the fibre layers already open
+        layers = fibre_layers(manifest, utm=utm, limits=limits)
     ext = household_extensions(layers, points, utm=utm)
     codes = communes["commune_code"].to_numpy(dtype=object)
     commune = result.assignment.commune[without]

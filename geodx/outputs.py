@@ -44,11 +44,11 @@ from geodx.coverage import (
     commune_table,
     coverage_properties,
     operator_layers,
-    sum_by,
 )
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
 from geodx.manifest import LayerSpec, Manifest, slugify
+from geodx.partition import RunSums, commune_sums, overlap_total, run_sums
 from geodx.spread import Estimate
 
 
@@ -74,29 +74,29 @@ def write_outputs(
     manifest: Manifest,
     communes: gpd.GeoDataFrame,
     communes_wgs84: np.ndarray,
-    result: Overlay,
+    result: Overlay | RunSums,
     *,
     inputs: list[dict[str, Any]],
     engine: str,
     estimate: Estimate | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Write the four outputs into ``out`` and return the summary and commune table."""
-    hh = result.households
-    integral = hh.integral
+    """Write the four outputs into ``out`` and return the summary and commune table.
+
+    ``result``: a single pass's overlay, or the sums of a partitioned run
+    (:mod:`geodx.partition`); an overlay is summed into rows first, so both write the
+    same numbers.
+    """
+    run = result if isinstance(result, RunSums) else run_sums(result, len(communes))
     slugs = [spec.slug for spec in manifest.layers]
     # The cell table is the largest job; it runs beside the commune and district files.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        cells = pool.submit(
-            cell_table, result, communes, integral=integral, slugs=slugs
-        )
+        cells = pool.submit(cell_table, run, communes, slugs=slugs)
         table, sums = _write_areas(
-            out, manifest, communes, communes_wgs84, result, integral, slugs, estimate
+            out, manifest, communes, communes_wgs84, run, slugs, estimate
         )
         meta = {ESTIMATED_MEMBER: "true"} if estimate is not None else None
         write_table(out / CELLS_FILE, cells.result(), metadata=meta)
-    summary = summarise(
-        manifest, table, sums, result, integral=integral, inputs=inputs, engine=engine
-    )
+    summary = summarise(manifest, table, sums, run, inputs=inputs, engine=engine)
     if estimate is not None:
         summary.update({k: clean(v) for k, v in estimate.summary().items()})
     write_bytes(out / SUMMARY_FILE, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
@@ -108,29 +108,20 @@ def _write_areas(
     manifest: Manifest,
     communes: gpd.GeoDataFrame,
     geoms: np.ndarray,
-    result: Overlay,
-    integral: bool,
+    run: RunSums,
     slugs: list[str],
     estimate: Estimate | None = None,
 ) -> tuple[pd.DataFrame, IndicatorSums]:
     """Write communes.geojson and districts.geojson; return the commune table and sums."""
-    hh = result.households
-    group = result.assignment.commune + 1  # 0: unassigned
-    sums = sum_by(
-        group,
-        len(communes) + 1,
-        hh.weight,
-        result.indicators,
-        result.layers,
-        result.views,
-    )
+    integral = run.integral
+    sums = commune_sums(run.rows, len(communes))
     table = commune_table(
         communes,
         sums,
         manifest.targets,
         integral=integral,
         layer_slugs=slugs,
-        columns=result.columns,
+        columns=run.columns,
     )
     members = _members(manifest, estimate)
     write_bytes(
@@ -139,7 +130,7 @@ def _write_areas(
     )
     districts = district_table(
         table, geoms, sums, manifest, integral=integral, slugs=slugs,
-        columns=result.columns,
+        columns=run.columns,
     )  # fmt: skip
     shapes = districts.pop("geometry").to_numpy()
     write_bytes(
@@ -226,25 +217,13 @@ def _commune_counts(members: pd.DataFrame, manifest: Manifest) -> dict[str, Any]
 
 
 def cell_table(
-    result: Overlay, communes: gpd.GeoDataFrame, *, integral: bool, slugs: list[str]
+    run: RunSums, communes: gpd.GeoDataFrame, *, slugs: list[str]
 ) -> pa.Table:
     """One row per (H3 cell, commune) holding households; unassigned: null commune."""
-    cells, cell_idx = np.unique(result.cells, return_inverse=True)
-    stride = len(communes) + 1
-    key = cell_idx.astype(np.int64) * stride + (result.assignment.commune + 1)
-    keys, group = np.unique(key, return_inverse=True)
-    # The views counted in households (not the margins: those are commune figures).
-    views = {k: v for k, v in result.views.items() if k.endswith(COUNT_SUFFIX)}
-    sums = sum_by(
-        group,
-        len(keys),
-        result.households.weight,
-        result.indicators,
-        result.layers,
-        views,
-    )
+    rows = run.rows
+    sums = rows.sums
     codes = communes["commune_code"].to_numpy(dtype=object)
-    commune = keys % stride - 1
+    integral = run.integral
     dtype = pa.int64() if integral else pa.float64()
 
     def col(values: np.ndarray) -> pa.Array:
@@ -253,16 +232,17 @@ def cell_table(
         )
 
     columns: dict[str, pa.Array] = {
-        H3_COL: pa.array(cells_to_str(cells[keys // stride]), type=pa.string()),
+        H3_COL: pa.array(cells_to_str(rows.cells), type=pa.string()),
         # commune -1 (unassigned) picks the trailing None.
-        "commune_code": pa.array(np.r_[codes, [None]][commune], type=pa.string()),
+        "commune_code": pa.array(np.r_[codes, [None]][rows.commune], type=pa.string()),
         "households": col(sums.households),
         **{f"{i}{COUNT_SUFFIX}": col(sums.indicators[i]) for i in INDICATORS},
     }
     for slug in slugs:
         columns[f"layer_{slug}_households"] = col(sums.layers[slug])
-    for view in result.columns:
-        if view.name in sums.views:
+    # The views counted in households (not the margins: those are commune figures).
+    for view in run.columns:
+        if view.name in sums.views and view.name.endswith(COUNT_SUFFIX):
             columns[view.name] = col(sums.views[view.name])
     return pa.table(columns)
 
@@ -271,23 +251,23 @@ def summarise(
     manifest: Manifest,
     table: pd.DataFrame,
     sums: IndicatorSums,
-    result: Overlay,
+    run: RunSums,
     *,
-    integral: bool,
     inputs: list[dict[str, Any]],
     engine: str,
 ) -> dict[str, Any]:
     """The region's totals, targets, definitions and input checksums."""
     targets = manifest.targets
+    integral = run.integral
     # The province is one group: the sums over its communes (index 0 is unassigned).
     province = _regroup(sums, np.arange(1, len(sums.households)), np.zeros(
         len(sums.households) - 1, dtype=np.int64), 1)  # fmt: skip
     hh = float(province.households[0])
     figures = coverage_properties(
-        province, 0, targets, integral=integral, layer_slugs=[], columns=result.columns
+        province, 0, targets, integral=integral, layer_slugs=[], columns=run.columns
     )
     counts = _commune_counts(table, manifest)
-    overlap = float(result.households.weight[result.assignment.overlap].sum())
+    overlap = overlap_total(run.rows)
     summary: dict[str, Any] = {
         "region": manifest.name,
         "synthetic": manifest.synthetic,
@@ -296,12 +276,12 @@ def summarise(
         "households": figures.pop("households"),
         "unassigned_households": count(float(sums.households[0]), integral),
         "overlap_households": count(overlap, integral),
-        "household_points": len(result.households),
+        "household_points": run.rows.points,
         **figures,
         **counts,
         "counts_exact": integral,
         "targets": asdict(targets),
-        "layers": _layer_summaries(manifest, sums, hh, integral, result.sources),
+        "layers": _layer_summaries(manifest, sums, hh, integral, run.sources),
         "operators": _operator_summaries(manifest),
         "definitions": definitions(manifest),
         "inputs": public_inputs(inputs, manifest.root),

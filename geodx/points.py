@@ -35,6 +35,25 @@ def crs_key(crs: CRS) -> Hashable:
     return ("epsg", code) if code is not None else ("wkt", crs.to_wkt())
 
 
+_THREAD = threading.local()
+
+
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    """The calling thread's transformer from ``source`` to ``target`` (``always_xy``).
+
+    Built once per thread and CRS pair (a Transformer is not shared between threads):
+    building one costs far more than a small batch of points (a partition's).
+    """
+    cache: dict[Hashable, Transformer] | None = getattr(_THREAD, "transformers", None)
+    if cache is None:
+        cache = _THREAD.transformers = {}
+    key = (crs_key(source), crs_key(target))
+    got = cache.get(key)
+    if got is None:
+        got = cache[key] = Transformer.from_crs(source, target, always_xy=True)
+    return got
+
+
 @dataclass
 class HouseholdPoints:
     """Households as points, in their own CRS, with a weight each.
@@ -88,9 +107,7 @@ class HouseholdPoints:
             return self.x, self.y
 
         def transform() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-            # A Transformer is not shared between threads: one per call.
-            transformer = Transformer.from_crs(self.crs, crs, always_xy=True)
-            tx, ty = transformer.transform(self.x, self.y)
+            tx, ty = _transformer(self.crs, crs).transform(self.x, self.y)
             return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
 
         result: tuple[NDArray[np.float64], NDArray[np.float64]]

@@ -1,0 +1,152 @@
+"""`python -m bench.partitions`: the partitioned engines beside the single pass.
+
+Each run is `geodx run REGION --out DIR --engine E --quiet` in a child process, on the
+bench's generated regions (`bench.region.ensure_region`: 1M and 10M households by
+default). Printed per region and engine, medians over `--repeat` runs: wall seconds,
+CPU seconds (the child and the processes it waited for), the child's own peak RSS
+(`ru_maxrss`), and the peak RSS summed over the child's whole process tree (sampled
+every 0.1 s with psutil: the Dask workers count there). Then the issue's two ratios:
+peak memory of the 10M local run over the 1M local run, and Dask wall over local wall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from bench.region import RESULTS, ensure_region
+from bench.runner import REPO
+
+ENGINES = ("single", "local", "dask")
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    cpu_s: float
+    peak_mib: float  # the child's own peak RSS
+    tree_mib: float  # peak of the RSS summed over the child and its descendants
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def measure(cmd: list[str]) -> Measured:
+    """Run ``cmd`` from the repository; wall, CPU, own peak RSS and tree peak RSS."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    peak = [0]
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+        done = threading.Event()
+
+        def sample() -> None:
+            proc = psutil.Process(child.pid)
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], _tree_rss(proc))
+                except psutil.Error:
+                    return
+                done.wait(0.1)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"{' '.join(cmd)} failed: {' | '.join(tail)}")
+    return Measured(
+        wall_s=wall,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        peak_mib=usage.ru_maxrss / 1024,
+        tree_mib=peak[0] / 2**20,
+    )
+
+
+def run_engine(region: Path, engine: str, out: Path) -> Measured:
+    """One `geodx run` with ``engine``."""
+    exe = Path(sys.executable).with_name("geodx")
+    cmd = [str(exe), "run", str(region), "--out", str(out), "--engine", engine]
+    return measure([*cmd, "--quiet"])
+
+
+def median(runs: list[Measured]) -> Measured:
+    return Measured(
+        *(
+            statistics.median(getattr(r, f) for r in runs)
+            for f in ("wall_s", "cpu_s", "peak_mib", "tree_mib")
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.partitions")
+    parser.add_argument(
+        "--households", type=int, nargs="+", default=[1_000_000, 10_000_000]
+    )
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES))
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    table: dict[tuple[int, str], Measured] = {}
+    print(
+        f"{'households':>11} {'engine':>7} {'wall s':>7} {'CPU s':>7} "
+        f"{'peak MiB':>9} {'tree MiB':>9}"
+    )
+    for n in args.households:
+        region = ensure_region(n)
+        for engine in args.engines:
+            out = RESULTS / "out" / f"partitions-{n}-{engine}"
+            runs = [run_engine(region, engine, out) for _ in range(args.repeat)]
+            got = table[(n, engine)] = median(runs)
+            print(
+                f"{n:>11,} {engine:>7} {got.wall_s:>7.2f} {got.cpu_s:>7.2f} "
+                f"{got.peak_mib:>9.0f} {got.tree_mib:>9.0f}",
+                flush=True,
+            )
+    _ratios(table, args.households)
+
+
+def _ratios(table: dict[tuple[int, str], Measured], sizes: list[int]) -> None:
+    small, large = min(sizes), max(sizes)
+    for engine in ENGINES:
+        if (small, engine) in table and (large, engine) in table and small != large:
+            a, b = table[(small, engine)], table[(large, engine)]
+            print(
+                f"{engine}: peak RSS {large:,} / {small:,} = "
+                f"{b.peak_mib / a.peak_mib:.2f}x (tree {b.tree_mib / a.tree_mib:.2f}x;"
+                " target <= 1.5x)"
+            )
+    for n in sizes:
+        if (n, "dask") in table and (n, "local") in table:
+            d, loc = table[(n, "dask")], table[(n, "local")]
+            print(
+                f"{n:,}: dask wall / local wall = {d.wall_s / loc.wall_s:.2f}x "
+                "(target <= 1.3x)"
+            )
+
+
+if __name__ == "__main__":
+    main()
