@@ -32,6 +32,7 @@ from api.routes import (
     ogc,
     planning,
     scenarios,
+    tiles,
 )
 from api.settings import Settings
 from geodx.errors import InputFileError
@@ -149,6 +150,7 @@ def create_app(
         app.add_middleware(middleware)
     for module in (ogc, items, coverage, brief, maps, health, docs, planning, history):
         app.include_router(module.router)
+    app.include_router(tiles.router)
     app.include_router(scenarios.router)  # writes: same-origin (CORS is GET/HEAD)
     app.mount(maps.LEAFLET_PREFIX, StaticFiles(directory=leaflet_dir()), name="leaflet")
     app.mount(
