@@ -33,8 +33,12 @@ Layer = dict[str, object]
 Builder = Callable[[np.random.Generator, World, str], gpd.GeoDataFrame]
 
 
-def write_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list[Layer]:
+def write_layers(
+    rng: np.random.Generator, world: World, out_dir: Path, pixel_scale: float = 1.0
+) -> list[Layer]:
     """Write every synthetic layer into ``out_dir``; return their manifest entries.
+
+    ``pixel_scale`` multiplies the 4G rasters' pixel sizes (the country's are coarser).
 
     The 4G site list and the measured-speed tiles (``data.speeds``, a
     ``kind = "measured"`` layer) come last, so that the other layers do not change
@@ -42,7 +46,7 @@ def write_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list[
     """
     return (
         _fibre_layers(rng, world, out_dir)
-        + _mobile_4g_layers(rng, world, out_dir)
+        + _mobile_4g_layers(rng, world, out_dir, pixel_scale)
         + _mobile_5g_layers(rng, world, out_dir)
         + [write_sites(rng, world, out_dir)]
         + [write_speed_tiles(rng, world, out_dir)]
@@ -97,7 +101,7 @@ def _fibre_layers(rng: np.random.Generator, world: World, out_dir: Path) -> list
 
 
 def _mobile_4g_layers(
-    rng: np.random.Generator, world: World, out_dir: Path
+    rng: np.random.Generator, world: World, out_dir: Path, pixel_scale: float
 ) -> list[Layer]:
     """Write the 4G RSRP rasters.
 
@@ -111,7 +115,7 @@ def _mobile_4g_layers(
     ]
     entries: list[Layer] = []
     for op, crs, pixel, west_share in specs:
-        grid = grid_over(world, crs, pixel, west_share=west_share)
+        grid = grid_over(world, crs, pixel * pixel_scale, west_share=west_share)
         name = f"{op.name.lower()}_4g_rsrp.tif"
         write_raster(out_dir / name, rsrp_raster(rng, world, grid, op), grid)
         entries.append(

@@ -26,8 +26,14 @@ PARAMS_NAME = "demo.json"
 
 def demo_command(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder to write the demo region into.")
-    ] = Path("build/demo"),
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder to write the demo region into [default: build/demo; "
+            "build/country with --country].",
+            show_default=False,
+        ),
+    ] = None,
     boundaries: Annotated[
         Path | None,
         typer.Option(help="Real commune boundaries (vector file or GeoParquet)."),
@@ -54,6 +60,14 @@ def demo_command(
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild even when up to date.")
     ] = False,
+    country: Annotated[
+        bool,
+        typer.Option(
+            "--country",
+            help="The national region: --boundaries of every 2025 commune, the "
+            "national census as --households-table, with --crosswalk.",
+        ),
+    ] = False,
 ) -> Path:
     """Build a demo region: synthetic, or synthetic data on real boundaries."""
     if (boundaries is None) != (households_table is None):
@@ -63,6 +77,12 @@ def demo_command(
             "--crosswalk needs --boundaries and --households-table"
         )
     form, size = households_form(households)
+    out = out or Path("build/country" if country else "build/demo")
+    if country and boundaries is None:
+        raise typer.BadParameter(
+            "needs --boundaries and --households-table (see the README)",
+            param_hint="--country",
+        )
     if boundaries is not None and households != "points":
         raise typer.BadParameter(
             "is for the synthetic province; with --boundaries the households come "
@@ -94,7 +114,11 @@ def demo_command(
                 f"{kind}, seed {seed}): {manifest}"
             )
             return manifest
-        return _build_real(out, params, boundaries, households_table, crosswalk, seed)
+        if country:
+            params["mode"] = "country"
+        return _build_real(
+            out, params, boundaries, households_table, crosswalk, seed, country
+        )
     except GeodxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -136,12 +160,14 @@ def _build_real(
     households_table: Path,
     crosswalk: Path | None,
     seed: int,
+    country: bool = False,
 ) -> Path:
-    """Build the real-boundary region and print what was carried."""
+    """Build the real-boundary (or national) region and print what was carried."""
+    build = _country() if country else _real()
     build_into(
         out,
         params,
-        lambda d: _real()(
+        lambda d: build(
             d,
             boundaries=boundaries,
             households_table=households_table,
@@ -172,6 +198,16 @@ def carry_lines(out: Path, report: dict[str, Any]) -> str:
             f"  {len(empty)} of {report['communes']} boundary communes got no "
             "households (a province merged in 2025 needs a table holding all its old "
             "provinces: the national census table with --crosswalk)"
+        )
+    repairs = report.get("repairs")
+    if repairs:
+        lines.append(
+            f"  repaired: {len(repairs['communes_coded_from_crosswalk'])} uncoded "
+            "communes coded from the crosswalk, "
+            f"{repairs['communes_made_valid']} invalid communes made valid "
+            f"({repairs['communes_made_valid_projected']} more once projected), "
+            f"{repairs['rows_province_from_renamed_name']} rows of a renamed "
+            "province given its code"
         )
     if report["outside_households"]:
         lines.append(
@@ -282,6 +318,12 @@ def _real() -> Callable[..., Path]:
     from data.real import build_real_region
 
     return build_real_region
+
+
+def _country() -> Callable[..., Path]:
+    from data.country import build_country_region
+
+    return build_country_region
 
 
 def _report_name() -> str:

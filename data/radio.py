@@ -106,7 +106,7 @@ def rsrp_raster(
         np.minimum(d2[r0:r1, c0:c1], win, out=d2[r0:r1, c0:c1])
     d_km2 = np.maximum(d2, 50.0**2) / 1e6
     value = op.p1km_dbm - 18.0 * np.log10(d_km2)
-    value -= HILL_LOSS_DB * hill_factor(px, py, world.hills)
+    value -= HILL_LOSS_DB * hill_factor(px, py, world.hills, world.hill_reach)
     value += _smooth_noise(rng, world, px, py)
     value = np.clip(np.round(value), -140.0, -44.0)
     return np.where(d2 <= REACH_M**2, value, NODATA).astype(np.float32)

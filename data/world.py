@@ -65,6 +65,9 @@ class World:
     settlements: Settlements
     roads: list[LineString]
     hills: FloatArray  # (k, 3): x, y, radius_m of hills that weaken radio signals
+    # None: every hill weighs on every pixel (the province); k: only within k radii
+    # of its summit (the country's hundreds of hills over millions of pixels).
+    hill_reach: float | None = None
 
     def to_lonlat(self, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Transform metric coordinates to WGS84 longitude and latitude."""
@@ -165,11 +168,27 @@ def pick_hills(
     return np.asarray(hills, dtype=float).reshape(-1, 3)
 
 
-def hill_factor(x: FloatArray, y: FloatArray, hills: FloatArray) -> FloatArray:
-    """How deep inside the hills each point is: 0 in the plains, up to 1 at a summit."""
-    f = np.zeros_like(x)
+def hill_factor(
+    x: FloatArray, y: FloatArray, hills: FloatArray, reach: float | None = None
+) -> FloatArray:
+    """How deep inside the hills each point is: 0 in the plains, up to 1 at a summit.
+
+    With ``reach``, a hill counts only within ``reach`` radii of its summit (on each
+    axis): the same value there, 0 beyond (below ``exp(-reach**2 / 2)``).
+    """
+    if reach is None:
+        f = np.zeros_like(x)
+        for hx, hy, r in hills:
+            f = np.maximum(f, np.exp(-((x - hx) ** 2 + (y - hy) ** 2) / (2 * r * r)))
+        return f
+    f = np.zeros(x.shape)
+    flat_x, flat_y, flat_f = x.ravel(), y.ravel(), f.ravel()
     for hx, hy, r in hills:
-        f = np.maximum(f, np.exp(-((x - hx) ** 2 + (y - hy) ** 2) / (2 * r * r)))
+        near = np.flatnonzero(
+            (np.abs(flat_x - hx) < reach * r) & (np.abs(flat_y - hy) < reach * r)
+        )
+        d2 = (flat_x[near] - hx) ** 2 + (flat_y[near] - hy) ** 2
+        flat_f[near] = np.maximum(flat_f[near], np.exp(-d2 / (2 * r * r)))
     return f
 
 
