@@ -12,7 +12,7 @@ PORT   ?= 8000
 RUN_STAMP := $(VENV)/.geodx-run-stamp
 DEV_STAMP := $(VENV)/.geodx-dev-stamp
 
-.PHONY: setup dev run shell test bench lint typecheck clean browser postgres
+.PHONY: setup dev run shell test bench bench-partitions bench-country lint typecheck clean browser postgres
 
 setup: $(RUN_STAMP)
 
@@ -68,6 +68,16 @@ bench: dev
 	$(BIN)/python -m bench.scenario
 	$(BIN)/python -m bench.brief
 	$(BIN)/python -m bench.lookup --plan
+
+# The partitioned engines (local, dask) beside the single pass on 1M and 10M households.
+bench-partitions: dev
+	$(BIN)/python -m bench.partitions
+
+# The national demo region (real 2025 communes, census carried, synthetic networks from
+# ../shared/data; skipped without it): its build, geodx run with the default engine and
+# with Dask, and the 1M/10M memory ratio (bench/results/country.json).
+bench-country: dev
+	$(BIN)/python -m bench.country
 
 lint: dev
 	$(BIN)/ruff check geodx layers api app data tests bench
