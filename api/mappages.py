@@ -29,6 +29,7 @@ from api.settings import Settings
 from geodx.contract import INDICATORS, TARGET_KEYS, pct_array
 from geodx.mapparts import operator_layers
 from geodx.maps import cells_layer_data, commune_map_data, coverage_map_data
+from geodx.maptiles import tiled_coverage_map_data
 from geodx.pages import MapAssets, map_page, script_json
 
 LEAFLET_PREFIX = "/static/leaflet"
@@ -157,7 +158,9 @@ def render_coverage(
 ) -> bytes:
     """The region's coverage map as an HTML page (its hexagons fetched on demand).
 
-    ``assets``: for a page elsewhere than ``/maps/<page>`` (a scenario's map).
+    ``assets``: for a page elsewhere than ``/maps/<page>`` (a scenario's map). A
+    region of more than ``settings.map_tiles_above`` communes, at ``/maps/coverage``,
+    draws its communes and hexagons from ``/tiles`` (:mod:`geodx.maptiles`).
     """
     communes = gpd.GeoDataFrame(
         results.communes, geometry=results.commune_geoms, crs=4326
@@ -165,6 +168,21 @@ def render_coverage(
     districts = gpd.GeoDataFrame(
         results.districts, geometry=results.district_geoms, crs=4326
     )
+    if assets is ASSETS and len(communes) > settings.map_tiles_above:
+        data = tiled_coverage_map_data(
+            communes,
+            indicator=indicator,
+            target_pct=_target(results, indicator),
+            tiles="../tiles/",  # relative to the page: any path prefix
+            districts=districts,
+            link=("communes/", f"?indicator={indicator}"),
+            title=results.name,
+            synthetic=results.synthetic,
+            tiles_url=settings.tiles_url,
+            attribution=settings.tiles_attribution,
+            operator_groups=_layer_groups(results, layers, "layers/"),
+        )
+        return map_page(assets).render(data)
     data = coverage_map_data(
         communes,
         indicator=indicator,

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Hexagons on a coverage map are rolled up until fewer.",
     )
+    map_tiles_above: int = Field(
+        default=1000,
+        ge=0,
+        description="A coverage map of more communes draws communes and hexagons "
+        "from /tiles by zoom instead of inlining them.",
+    )
     warm_maps: bool = Field(
         default=True,
         description="Render the coverage maps in the background at startup.",

@@ -151,6 +151,82 @@
     return group;
   }
 
+  // An overlay drawn from per-tile JSON (spec.tiles, a relative {z}/{x}/{y} template;
+  // each tile an overlay blob with the keys of its features). A feature met by several
+  // tiles is drawn once, from one of them, and handed to another when that tile goes.
+  function tiledLayer(spec) {
+    var group = L.layerGroup();
+    var grid = L.gridLayer({ tileSize: 256 });
+    var loaded = {}; // tile -> its blob
+    var holders = {}; // feature key -> {tile: row}
+    var drawn = {}; // feature key -> {layer, tile}
+    function tileKey(coords) {
+      return coords.x + ":" + coords.y + ":" + coords.z;
+    }
+    function draw(key, tile) {
+      var blob = loaded[tile];
+      var row = holders[key][tile];
+      var one = [];
+      one[row] = blob.shapes[row]; // sparse: geoLayer visits this row only
+      var layer = geoLayer(Object.assign({}, spec, { fill: blob.fill, tip: blob.tip }), one);
+      group.addLayer(layer);
+      drawn[key] = { layer: layer, tile: tile };
+    }
+    grid.createTile = function (coords, done) {
+      var div = document.createElement("div");
+      var tile = tileKey(coords);
+      var url = spec.tiles.replace("{z}", coords.z).replace("{x}", coords.x).replace("{y}", coords.y);
+      loaded[tile] = null; // requested
+      fetch(url, { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error("HTTP " + response.status);
+          }
+          return response.json();
+        })
+        .then(function (blob) {
+          if (loaded[tile] !== null) {
+            return; // the tile went meanwhile
+          }
+          loaded[tile] = blob;
+          blob.keys.forEach(function (key, row) {
+            (holders[key] = holders[key] || {})[tile] = row;
+            if (!drawn[key] && blob.shapes[row]) {
+              draw(key, tile);
+            }
+          });
+          keepOutlinesOnTop();
+          done(null, div);
+        })
+        .catch(function (error) {
+          console.warn("geodx: could not load " + url + ": " + error.message);
+          done(error, div);
+        });
+      return div;
+    };
+    grid.on("tileunload", function (event) {
+      var tile = tileKey(event.coords);
+      var blob = loaded[tile];
+      delete loaded[tile];
+      (blob ? blob.keys : []).forEach(function (key) {
+        delete holders[key][tile];
+        if (drawn[key] && drawn[key].tile === tile) {
+          group.removeLayer(drawn[key].layer);
+          delete drawn[key];
+          var other = Object.keys(holders[key])[0];
+          if (other !== undefined) {
+            draw(key, other);
+          }
+        }
+        if (!Object.keys(holders[key]).length) {
+          delete holders[key];
+        }
+      });
+    });
+    group.addLayer(grid);
+    return group;
+  }
+
   function box(position, build, className) {
     var control = L.control({ position: position });
     control.onAdd = function () {
@@ -455,7 +531,11 @@
     control.addBaseLayer(tiles, escapeHtml(data.tiles.name));
   }
   data.overlays.forEach(function (spec) {
-    var layer = spec.url ? lazyLayer(spec) : geoLayer(spec, data.shapes[spec.shapes]);
+    var layer = spec.tiles
+      ? tiledLayer(spec)
+      : spec.url
+        ? lazyLayer(spec)
+        : geoLayer(spec, data.shapes[spec.shapes]);
     if (spec.style && spec.style.fill === false) {
       outlines.push(layer);
     }
