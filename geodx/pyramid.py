@@ -8,8 +8,8 @@ the count columns summed over every household of the cell, the percentages compu
 from those sums). It is the contract's roll-up rule (:func:`geodx.contract.roll_up`)
 precomputed, so maps and vector tiles read a level instead of re-grouping the country.
 
-Parents are found once per level from the unique cells of the finer level (a few
-hundred thousand ``cell_to_parent`` calls for a million cells, not one per row and level).
+Parents are found once per level from the unique cells of the finer level, and rows
+are grouped on integer codes of the cells (the same pandas sums as ``cell_totals``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import h3
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from geodx.contract import (
     CELLS_FILE,
+    COUNT_SUFFIX,
     H3_COL,
     PYRAMID_DIR,
     PYRAMID_MIN_RESOLUTION,
-    cell_totals,
+    count_columns,
+    pct_array,
     pyramid_file,
 )
 from geodx.io import write_table
@@ -42,36 +45,61 @@ def pyramid_levels(base: int) -> list[int]:
     return list(range(base, min(PYRAMID_MIN_RESOLUTION, base) - 1, -1))
 
 
-def _parents(cells: pd.Series, base: int) -> dict[int, pd.Series]:
-    """Each row's ancestor at every pyramid level (category codes, not strings)."""
-    codes = cells.astype("category")
-    current = pd.Series(codes.cat.categories, index=codes.cat.categories)
-    out: dict[int, pd.Series] = {}
-    for res in pyramid_levels(base)[1:]:
-        unique = pd.unique(current.to_numpy())
-        step = {c: h3.cell_to_parent(c, res) for c in unique}
-        current = current.map(step)
-        out[res] = current
-    return {res: codes.map(level) for res, level in out.items()}
+def _level(
+    counts: pd.DataFrame, keys: np.ndarray, names: np.ndarray, communes: np.ndarray
+) -> pd.DataFrame:
+    """Cell totals of rows grouped by ``keys`` (codes of the sorted cell ``names``).
+
+    The contract's :func:`geodx.contract.cell_totals`, grouped on integer codes: the
+    same pandas sums in the same row order, the distinct communes per cell, then the
+    percentages from the sums (NaN where a cell has no households).
+    """
+    integral = all(pd.api.types.is_integer_dtype(counts[c]) for c in counts.columns)
+    sums = counts.groupby(keys, sort=True).sum().astype("int64" if integral else float)
+    used = sums.index.to_numpy()
+    assigned = communes >= 0
+    span = np.int64(communes.max(initial=0)) + 1
+    pairs = np.unique(keys[assigned].astype(np.int64) * span + communes[assigned])
+    per_cell = np.bincount(pairs // span, minlength=len(names))[used]
+    out = sums.reset_index(drop=True)
+    out.insert(0, "communes", per_cell.astype("int64"))
+    out.insert(
+        0, "resolution", np.full(len(out), h3.get_resolution(str(names[used[0]])))
+    )
+    out.insert(0, H3_COL, names[used])
+    whole = out["households"].to_numpy(dtype=float)
+    for col in [c for c in counts.columns if c.endswith(COUNT_SUFFIX)]:
+        share = pct_array(out[col].to_numpy(dtype=float), whole)
+        out[col[: -len(COUNT_SUFFIX)] + "_pct"] = np.where(whole > 0, share, np.nan)
+    return out
 
 
 def roll_up_levels(cells: pd.DataFrame) -> dict[int, pd.DataFrame]:
     """The cell totals of every pyramid level of ``cells`` (a ``cells.parquet`` table)."""
     if len(cells) == 0:
         return {}
-    base = h3.get_resolution(str(cells[H3_COL].iloc[0]))
-    frame = cells.drop(columns=[c for c in cells.columns if c.endswith("_pct")])
-    levels = {base: cell_totals(frame)}
-    for res, parent in _parents(frame[H3_COL], base).items():
-        rolled = frame.assign(**{H3_COL: parent.astype(str).to_numpy()})
-        levels[res] = cell_totals(rolled)
+    keys, names = pd.factorize(cells[H3_COL], sort=True)
+    names = np.asarray(names, dtype=object)
+    base = h3.get_resolution(str(names[0]))
+    codes = (
+        cells["commune_code"]
+        if "commune_code" in cells
+        else pd.Series([None] * len(cells))
+    )
+    communes = pd.factorize(codes, use_na_sentinel=True)[0]
+    counts = cells[count_columns(cells)]
+    levels = {base: _level(counts, keys, names, communes)}
+    for res in pyramid_levels(base)[1:]:
+        parents = [h3.cell_to_parent(c, res) for c in names]  # one per finer cell
+        step, names = pd.factorize(np.asarray(parents, dtype=object), sort=True)
+        names = np.asarray(names, dtype=object)
+        keys = step[keys]
+        levels[res] = _level(counts, keys, names, communes)
     return levels
 
 
 def _arrow(totals: pd.DataFrame) -> pa.Table:
-    pct = [c for c in totals.columns if c.endswith("_pct")]
-    typed = totals.astype(dict.fromkeys(pct, "float64"))  # None -> NaN: no households
-    return pa.Table.from_pandas(typed, preserve_index=False)
+    return pa.Table.from_pandas(totals, preserve_index=False)
 
 
 def write_pyramid(folder: Path, cells: pd.DataFrame) -> list[int]:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geodx.contract import pyramid_file
+from geodx.contract import pyramid_file, roll_up
 from geodx.pyramid import pyramid_levels, read_level, write_pyramid
 
 
@@ -88,3 +88,14 @@ def test_coarse_regions_have_one_level(tmp_path: Path) -> None:
 
 def test_an_empty_table_writes_no_level(tmp_path: Path) -> None:
     assert write_pyramid(tmp_path, _cells(4).iloc[:0]) == []
+
+
+def test_every_level_is_the_contracts_roll_up(tmp_path: Path) -> None:
+    cells = _cells(5).assign(layer_x_households=lambda f: f["fibre_households"] // 2)
+    write_pyramid(tmp_path, cells)
+    for res in pyramid_levels(9):
+        want = roll_up(cells, res, 9)
+        pct = [c for c in want.columns if c.endswith("_pct")]
+        want = want.astype(dict.fromkeys(pct, "float64"))
+        got = read_level(tmp_path, res)
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
