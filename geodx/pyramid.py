@@ -78,8 +78,9 @@ def roll_up_levels(cells: pd.DataFrame) -> dict[int, pd.DataFrame]:
     """The cell totals of every pyramid level of ``cells`` (a ``cells.parquet`` table)."""
     if len(cells) == 0:
         return {}
-    keys, names = pd.factorize(cells[H3_COL], sort=True)
-    names = np.asarray(names, dtype=object)
+    found, uniques = pd.factorize(cells[H3_COL], sort=True)
+    keys: np.ndarray = np.asarray(found)
+    names: np.ndarray = np.asarray(uniques, dtype=object)
     base = h3.get_resolution(str(names[0]))
     codes = (
         cells["commune_code"]
@@ -91,9 +92,9 @@ def roll_up_levels(cells: pd.DataFrame) -> dict[int, pd.DataFrame]:
     levels = {base: _level(counts, keys, names, communes)}
     for res in pyramid_levels(base)[1:]:
         parents = [h3.cell_to_parent(c, res) for c in names]  # one per finer cell
-        step, names = pd.factorize(np.asarray(parents, dtype=object), sort=True)
-        names = np.asarray(names, dtype=object)
-        keys = step[keys]
+        step, above = pd.factorize(np.asarray(parents, dtype=object), sort=True)
+        names = np.asarray(above, dtype=object)
+        keys = np.asarray(step)[keys]
         levels[res] = _level(counts, keys, names, communes)
     return levels
 
