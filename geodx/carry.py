@@ -334,8 +334,12 @@ class _Matcher:
         """Apply rules 1-4 in order (rule 5 comes once every row is matched)."""
         district = self.district(row, province)
         hit = self.by_code(row.code, row, scope)
-        if hit is None and self.legacy is not None and row.name and district:
-            old_code = self.legacy.code_of(province or "", district, row.name)
+        if hit is None and self.legacy is not None and row.name and province:
+            old_code = (  # no district known (dissolved before 2024): the province's
+                self.legacy.code_of(province, district, row.name)
+                if district
+                else self.legacy.code_in_province(province, row.name)
+            )
             found = self.by_code(old_code, row, scope)
             hit = ("name", found[1]) if found else None
         if hit is None:

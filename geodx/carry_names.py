@@ -84,9 +84,12 @@ class LegacyNames:
         self.by_name: dict[tuple[str, str, str], list[str]] = {}
         self.district_by_name: dict[tuple[str, str], set[str]] = {}
         self.district_of_code: dict[str, str] = {}
+        self.by_province_name: dict[tuple[str, str], list[str]] = {}
         for c in communes:
             key = (c.province, c.district, name_key(c.name))
             self.by_name.setdefault(key, []).append(c.code)
+            pkey = (c.province, name_key(c.name))
+            self.by_province_name.setdefault(pkey, []).append(c.code)
             dkey = (c.province, name_key(c.district_name))
             self.district_by_name.setdefault(dkey, set()).add(c.district)
             self.district_of_code[c.code] = c.district
@@ -94,6 +97,11 @@ class LegacyNames:
     def code_of(self, province: str, district: str, name: str) -> str | None:
         """The one old commune of that district with this name (key), else None."""
         hits = self.by_name.get((province, district, name_key(name)), [])
+        return hits[0] if len(hits) == 1 else None
+
+    def code_in_province(self, province: str, name: str) -> str | None:
+        """The one old commune of that province with this name (key), else None."""
+        hits = self.by_province_name.get((province, name_key(name)), [])
         return hits[0] if len(hits) == 1 else None
 
     def district_of(self, province: str, name: str) -> str | None:
