@@ -38,7 +38,7 @@ from geodx.points import WGS84, HouseholdPoints
 from geodx.validate import MARGIN_DEG, MAX_OUTSIDE_SHARE, check_households_in_region
 
 #: Rows per batch read from a Parquet table.
-BATCH = 1 << 20
+BATCH = 1 << 18
 #: One household in a partition file.
 RECORD = np.dtype(
     [("x", "<f8"), ("y", "<f8"), ("w", "<f8"), ("row", "<i8"), ("cell", "<u8")]
