@@ -179,7 +179,8 @@ class RegionResults:
         self._code_pos = {
             str(c): i for i, c in enumerate(self.communes["commune_code"])
         }
-        self.cells_index()  # the finest level, built now rather than on a first request
+        # The cells collection (per-feature GeoJSON) is built on its first request:
+        # national maps draw hexagons from tiles, and a worker need not hold them all.
 
     def _index(self, props: pd.DataFrame, geoms: np.ndarray, kind: str) -> FeatureIndex:
         return FeatureIndex.build(props, geoms, f"{kind}_code", members=self.members)

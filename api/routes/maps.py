@@ -105,17 +105,20 @@ async def _page(
 def warm(app: FastAPI) -> None:
     """Build the coverage maps, their hexagon layers and the commune-map index.
 
-    Run in a background thread at start-up.
+    Run in a background thread at start-up. A tiled map's hexagons come from
+    ``/tiles`` on demand: its whole hexagon layer is not built.
     """
     results, settings = app.state.results, app.state.settings
+    tiled = len(results.communes) > settings.map_tiles_above  # hexagons from /tiles
     try:
         commune_cells(app, results)
         for ind in get_args(Indicator):
             _cached(app, ("coverage", ind),
                     functools.partial(render_coverage, results, settings, ind,
                                       map_layers(app, results)))  # fmt: skip
-            _cached(app, ("cells", ind),
-                    functools.partial(render_cells, results, settings, ind))  # fmt: skip
+            if not tiled:
+                _cached(app, ("cells", ind),
+                        functools.partial(render_cells, results, settings, ind))  # fmt: skip
     except Exception:  # noqa: BLE001 - a request will render it again, and say why
         log.exception("could not pre-render the coverage maps")
 

@@ -101,7 +101,7 @@ def test_tiles_are_fetched_and_each_feature_drawn_once(
     page, seen = open_page(browser, live + "/maps/coverage?indicator=fibre")
     try:
         paths = page.locator(PATHS)
-        page.wait_for_function(f"document.querySelectorAll('{PATHS}').length >= 7")
+        paths.nth(6).wait_for()
         page.wait_for_load_state("networkidle")
         communes = [u for u in seen["requests"] if "/tiles/communes/" in u]
         assert communes and all(
@@ -116,12 +116,17 @@ def test_tiles_are_fetched_and_each_feature_drawn_once(
             "Số hộ / households" in page.locator(".leaflet-tooltip").last.inner_text()
         )
         page.get_by_text("H3 hexagons", exact=False).click()
-        page.wait_for_function(f"document.querySelectorAll('{PATHS}').length > 7")
+        paths.nth(7).wait_for()
         page.wait_for_load_state("networkidle")
-        time.sleep(0.3)
         cells = [u for u in seen["requests"] if "/tiles/cells/" in u]
         assert cells
-        assert paths.count() == 7 + len(_keys(cells))  # every hexagon once
+        want = 7 + len(_keys(cells))  # every hexagon of the fetched tiles, once
+        deadline = time.monotonic() + 20  # a busy machine draws late
+        while paths.count() != want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert paths.count() == want
+        drawn = paths.evaluate_all("ps => ps.map(p => p.getAttribute('d'))")
+        assert len(set(drawn)) == len(drawn)  # no feature twice
         SHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SHOTS / "tiles-coverage-map.png"))
         assert_clean(page, seen, live)
