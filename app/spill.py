@@ -18,6 +18,7 @@ Whenever a batch breaks a rule, the whole file is read again by
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,9 +271,16 @@ def _spill(
             finest=finest,
             max_points=min(max_points, max(1, -(-points // min_partitions))),
         )
+        chosen = True
+    else:
+        chosen = False
     resolution = min(resolution, h3_resolution)
     parts = _write_partitions(source, folder, cells_path, resolution)
     cells_path.unlink()
+    if chosen:  # a forced resolution keeps one partition per parent cell
+        parts = pack_partitions(
+            parts, min(max_points, max(1, -(-points // min_partitions)))
+        )
     crs = source.crs if isinstance(source, HouseholdPoints) else WGS84
     bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     return Spilled(crs, resolution, parts, integral, bounds, points)
@@ -307,6 +315,39 @@ def _write_partitions(
                 sizes[key] = sizes.get(key, 0) + int(z - a)
             row += n
     return [Partition(k, _part_path(folder, k), sizes[k]) for k in sorted(sizes)]
+
+
+def pack_partitions(parts: list[Partition], max_points: int) -> list[Partition]:
+    """Runs of consecutive parent cells joined into partitions of ``<= max_points``.
+
+    One resolution serves the whole region, so a dense city can force a fine one and
+    leave thousands of small partitions elsewhere, each paying a partition's fixed
+    cost. Parent cells in order are joined while they fit: a joined file is the
+    parents' files one after the other, so its households, rows and sums come in the
+    same order as from the parents one by one (cells nest in their parents, and the
+    parents of a run are consecutive in the cell table's order).
+    """
+    packed: list[Partition] = []
+    run: list[Partition] = []
+    for part in [*parts, None]:
+        if run and (
+            part is None or sum(p.points for p in run) + part.points > max_points
+        ):
+            packed.append(_join(run))
+            run = []
+        if part is not None:
+            run.append(part)
+    return packed
+
+
+def _join(run: list[Partition]) -> Partition:
+    head = run[0]
+    with head.path.open("ab") as out:
+        for part in run[1:]:
+            with part.path.open("rb") as src:
+                shutil.copyfileobj(src, out)
+            part.path.unlink()
+    return Partition(head.parent, head.path, sum(p.points for p in run))
 
 
 def _part_path(folder: Path, parent: int) -> Path:

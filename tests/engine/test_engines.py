@@ -205,3 +205,38 @@ def test_a_bad_batch_is_refused_as_the_single_pass_refuses_it(
         errors.append(str(got.value))
     assert errors[0] == errors[1]
     assert "row 1501" in errors[0]
+
+
+def test_small_parent_cells_are_packed_and_the_outputs_stay_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resolution chosen for the densest cell leaves small cells elsewhere: consecutive
+    ones are joined up to the limit, and the outputs do not change."""
+    from app import spill
+
+    (tmp_path / "world").mkdir()
+    world = build_mixed(tmp_path / "world")
+    seen: dict[str, Any] = {}
+    real = spill.pack_partitions
+
+    def spy(parts: list[Any], max_points: int) -> list[Any]:
+        out = real(parts, max_points)
+        seen.update(before=len(parts), after=out, limit=max_points)
+        seen["parents"] = [p.points for p in parts]
+        return out
+
+    monkeypatch.setattr(spill, "pack_partitions", spy)
+    single = run(world.manifest, tmp_path / "single", "single")
+    points = json.loads(single["summary.json"])["household_points"]
+    local = run(
+        world.manifest,
+        tmp_path / "local",
+        "local",
+        partition={"max_points": max(2, points // 4)},
+    )
+    assert_same(single, local)
+    after = seen["after"]
+    assert 1 < len(after) < seen["before"]
+    largest_parent = max(seen["parents"])
+    assert all(p.points <= max(seen["limit"], largest_parent) for p in after)
+    assert sum(p.points for p in after) == points
