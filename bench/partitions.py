@@ -12,78 +12,13 @@ peak memory of the 10M local run over the 1M local run, and Dask wall over local
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import subprocess
 import sys
-import tempfile
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
+from bench.measure import Measured, measure, median
 from bench.region import RESULTS, ensure_region
-from bench.runner import REPO
 
 ENGINES = ("single", "local", "dask")
-
-
-@dataclass
-class Measured:
-    wall_s: float
-    cpu_s: float
-    peak_mib: float  # the child's own peak RSS
-    tree_mib: float  # peak of the RSS summed over the child and its descendants
-
-
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
-
-
-def measure(cmd: list[str]) -> Measured:
-    """Run ``cmd`` from the repository; wall, CPU, own peak RSS and tree peak RSS."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    peak = [0]
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err
-        )
-        done = threading.Event()
-
-        def sample() -> None:
-            proc = psutil.Process(child.pid)
-            while not done.is_set():
-                try:
-                    peak[0] = max(peak[0], _tree_rss(proc))
-                except psutil.Error:
-                    return
-                done.wait(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        done.set()
-        sampler.join()
-        if os.waitstatus_to_exitcode(status) != 0:
-            err.seek(0)
-            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"{' '.join(cmd)} failed: {' | '.join(tail)}")
-    return Measured(
-        wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        peak_mib=usage.ru_maxrss / 1024,
-        tree_mib=peak[0] / 2**20,
-    )
 
 
 def run_engine(region: Path, engine: str, out: Path) -> Measured:
@@ -91,15 +26,6 @@ def run_engine(region: Path, engine: str, out: Path) -> Measured:
     exe = Path(sys.executable).with_name("geodx")
     cmd = [str(exe), "run", str(region), "--out", str(out), "--engine", engine]
     return measure([*cmd, "--quiet"])
-
-
-def median(runs: list[Measured]) -> Measured:
-    return Measured(
-        *(
-            statistics.median(getattr(r, f) for r in runs)
-            for f in ("wall_s", "cpu_s", "peak_mib", "tree_mib")
-        )
-    )
 
 
 def main(argv: list[str] | None = None) -> None:

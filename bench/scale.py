@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.country import GEODX, measure
+from bench.country import GEODX
+from bench.measure import measure
 from bench.region import RESULTS, ensure_region
 
 POINTS_500M = 500_000_000

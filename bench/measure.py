@@ -1,0 +1,88 @@
+"""Measuring a child process: wall and CPU time, its own and its process tree's peak RSS.
+
+Shared by the benches that time whole ``geodx`` commands (``bench.partitions``,
+``bench.country``).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+
+from bench.runner import REPO
+
+
+@dataclass
+class Measured:
+    """One child process (or the median of several)."""
+
+    wall_s: float
+    cpu_s: float  # user + system of the child and the processes it waited for
+    peak_mib: float  # the child's own peak RSS (ru_maxrss)
+    tree_mib: float  # peak of the RSS summed over the child and its descendants
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def measure(cmd: list[str]) -> Measured:
+    """Run ``cmd`` from the repository: wall, CPU, own and process-tree peak RSS."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    peak = [0]
+    done = threading.Event()
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err
+        )
+
+        def sample() -> None:
+            try:
+                proc = psutil.Process(child.pid)
+                while not done.is_set():
+                    peak[0] = max(peak[0], _tree_rss(proc))
+                    done.wait(0.1)
+            except psutil.Error:
+                return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
+            raise RuntimeError(f"{' '.join(cmd)} failed: {' | '.join(tail)}")
+    own = usage.ru_maxrss / 1024
+    return Measured(
+        wall, usage.ru_utime + usage.ru_stime, own, max(own, peak[0] / 2**20)
+    )
+
+
+def median(runs: list[Measured]) -> Measured:
+    """Medians of wall and CPU; the largest peaks."""
+    return Measured(
+        statistics.median(r.wall_s for r in runs),
+        statistics.median(r.cpu_s for r in runs),
+        max(r.peak_mib for r in runs),
+        max(r.tree_mib for r in runs),
+    )
+
+
+__all__ = ["Measured", "measure", "median"]
