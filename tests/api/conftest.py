@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -285,3 +286,38 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@contextmanager
+def live_server(
+    build: Callable[[str], Any], *, prefix: str = "", name: str = "live"
+) -> Iterator[str]:
+    """An app on a free 127.0.0.1 port, served by uvicorn in a thread: its base URL.
+
+    ``build(base)`` makes the ASGI app for that base URL (``prefix`` a path under it).
+    No second interpreter to start; the server stops when the block ends.
+    """
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    base = f"http://127.0.0.1:{port}{prefix}"
+    config = uvicorn.Config(build(base), host="127.0.0.1", port=port,
+                            log_level="warning", lifespan="on")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=name, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "no server"
+            time.sleep(0.02)
+        yield base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

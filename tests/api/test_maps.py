@@ -28,6 +28,7 @@ from api.routes import maps as routes
 from api.settings import Settings
 from geodx.maps import DivergingScale
 from geodx.pages import map_page
+from tests.api.conftest import live_server
 
 BLOB = re.compile(
     r'<script type="application/json" id="geodx-map-data">(.*?)</script>', re.S
@@ -458,28 +459,12 @@ def live(sevens: Path) -> Iterator[str]:
 
     uvicorn runs in a thread of this process: no second interpreter to start.
     """
-    import socket
 
-    import uvicorn
+    def build(base: str) -> Any:
+        return create_app(settings_with(sevens, SEVENS, base))
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    base = f"http://127.0.0.1:{port}"
-    app = create_app(settings_with(sevens, SEVENS, base))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
-    thread = threading.Thread(target=server.run, name="live-sevens", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "no server"
-            time.sleep(0.02)
+    with live_server(build, name="live-sevens") as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 CENTRAL_PATH = """() => {  // the centre of the drawn path nearest the map's centre

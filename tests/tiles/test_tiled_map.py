@@ -8,8 +8,6 @@ tiles it meets, shows tooltips, and nothing leaves the app or breaks its CSP.
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.settings import Settings
 from geodx.pyramid import write_pyramid_of
-from tests.api.conftest import write_results
+from tests.api.conftest import live_server, write_results
 from tests.maps.prefixed import PREFIX, prefixed
 from tests.maps.test_browser import PATHS, SHOTS, assert_clean, open_page
 
@@ -36,29 +34,14 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def live(out: Path) -> Iterator[str]:
-    import uvicorn
+    def build(base: str) -> Any:
+        settings = Settings(
+            results_dir=out, base_url=base, warm_maps=False, map_tiles_above=0
+        )
+        return prefixed(create_app(settings))
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    base = f"http://127.0.0.1:{port}{PREFIX}"
-    settings = Settings(
-        results_dir=out, base_url=base, warm_maps=False, map_tiles_above=0
-    )
-    config = uvicorn.Config(prefixed(create_app(settings)), host="127.0.0.1",
-                            port=port, log_level="warning", lifespan="on")  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-tiles", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "no server"
-            time.sleep(0.02)
+    with live_server(build, prefix=PREFIX, name="live-tiles") as base:
         yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _keys(urls: list[str]) -> set[str]:
