@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import shapely
 from numpy.typing import NDArray
 
 ENVIRONMENTS = ("urban", "suburban", "rural")
@@ -290,9 +291,9 @@ def predict_rsrp(
     sectors, reach_m = sectors.take(live), reach_m[live] + REACH_SLACK_M
     a, _ = loss_terms(sectors.frequency_mhz, sectors.height_m, environment=environment)
     k = sectors.rs_eirp_dbm - a
-    for rows in _blocks(x, y, block_size_m):
-        bx, by = x[rows], y[rows]
-        near = _within_reach(bx, by, sectors, reach_m)
+    blocks = _blocks(x, y, block_size_m)
+    near_each = _near_sectors(x, y, blocks, sectors, reach_m)
+    for rows, near in zip(blocks, near_each, strict=True):
         if near.size == 0:
             continue
         chosen, kc = sectors.take(near), k[near]
@@ -316,7 +317,48 @@ def _blocks(x: FloatArray, y: FloatArray, size: float) -> list[NDArray[np.intp]]
 def _within_reach(
     bx: FloatArray, by: FloatArray, sectors: Sectors, reach_m: FloatArray
 ) -> NDArray[np.intp]:
-    """Sectors whose reach touches the bounding box of the block's households."""
+    """Sectors whose reach touches the bounding box of the block's households.
+
+    The rule, one block against every sector; :func:`_near_sectors` gives the same
+    sectors for every block at once through a spatial index.
+    """
     gap_x = np.maximum(np.maximum(bx.min() - sectors.x, sectors.x - bx.max()), 0.0)
     gap_y = np.maximum(np.maximum(by.min() - sectors.y, sectors.y - by.max()), 0.0)
     return np.flatnonzero(np.hypot(gap_x, gap_y) <= reach_m)
+
+
+def _near_sectors(
+    x: FloatArray,
+    y: FloatArray,
+    blocks: list[NDArray[np.intp]],
+    sectors: Sectors,
+    reach_m: FloatArray,
+) -> list[NDArray[np.intp]]:
+    """:func:`_within_reach` of every block, in ascending sector order.
+
+    Candidates come from an STRtree of the sectors' reach squares, grown by a margin
+    far above any rounding, so they hold every sector the rule keeps; the rule itself,
+    the same float operations on the same numbers, then decides each candidate.
+    """
+    starts = np.r_[0, np.cumsum([len(b) for b in blocks])]
+    order = np.concatenate(blocks)
+    bounds = [
+        np.minimum.reduceat(x[order], starts[:-1]),
+        np.minimum.reduceat(y[order], starts[:-1]),
+        np.maximum.reduceat(x[order], starts[:-1]),
+        np.maximum.reduceat(y[order], starts[:-1]),
+    ]
+    grow = reach_m * (1 + 1e-6) + 1.0
+    squares = shapely.box(
+        sectors.x - grow, sectors.y - grow, sectors.x + grow, sectors.y + grow
+    )
+    block, sector = shapely.STRtree(squares).query(shapely.box(*bounds))
+    xmin, ymin, xmax, ymax = (b[block] for b in bounds)
+    sx, sy = sectors.x[sector], sectors.y[sector]
+    gap_x = np.maximum(np.maximum(xmin - sx, sx - xmax), 0.0)
+    gap_y = np.maximum(np.maximum(ymin - sy, sy - ymax), 0.0)
+    keep = np.hypot(gap_x, gap_y) <= reach_m[sector]
+    block, sector = block[keep], sector[keep]
+    pick = np.lexsort((sector, block))
+    cuts = np.searchsorted(block[pick], np.arange(1, len(blocks)))
+    return list(np.split(sector[pick].astype(np.intp), cuts))
