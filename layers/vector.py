@@ -249,6 +249,25 @@ def _nearest(
     return index
 
 
+#: The last joint index of :func:`nearest_extension_m`, with the indexes it joins (held,
+#: so their ids stay theirs): a partitioned run asks once per partition with the same
+#: layers.
+_JOINT: list[tuple[tuple[NearestFeature, ...], shapely.STRtree]] = []
+
+
+def _joint_tree(
+    indexes: Sequence[NearestFeature], geoms: np.ndarray
+) -> shapely.STRtree:
+    """One index of every layer's pieces (``geoms``), kept for the same ``indexes``."""
+    key = tuple(indexes)
+    held = _JOINT[0][0] if _JOINT else ()
+    if len(held) == len(key) and all(a is b for a, b in zip(held, key, strict=True)):
+        return _JOINT[0][1]
+    tree = shapely.STRtree(geoms)
+    _JOINT[:] = [(key, tree)]
+    return tree
+
+
 def nearest_extension_m(
     layers: Sequence[ServedArea | NetworkReach],
     households: HouseholdPoints,
@@ -276,15 +295,20 @@ def nearest_extension_m(
     )
     x, y = households.xy(metric_crs)
     points = shapely.points(x, y)
-    tree = shapely.STRtree(geoms)
+    tree = _joint_tree(indexes, geoms)
     (point, piece), dist = tree.query_nearest(
         points, return_distance=True, all_matches=False
     )
     out[point] = dist - reach[piece]
-    if reach.max() > reach.min():  # a farther piece with a longer reach may need less
+    # A farther piece with a longer reach may need less, but only when the nearest
+    # piece's reach is not already the longest (d' >= d and r' <= r give d' - r' >=
+    # d - r, rounding included): only those households are searched again.
+    short = point[reach[piece] < reach.max()]
+    if len(short):
         pair_p, pair_g = tree.query(
-            points, predicate="dwithin", distance=out + reach.max()
+            points[short], predicate="dwithin", distance=out[short] + reach.max()
         )
+        pair_p = short[pair_p]
         need = shapely.distance(points[pair_p], geoms[pair_g]) - reach[pair_g]
         np.minimum.at(out, pair_p, need)
     for index in indexes:
