@@ -15,11 +15,13 @@ are grouped on integer codes of the cells (the same pandas sums as ``cell_totals
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h3
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from geodx.contract import (
     CELLS_FILE,
@@ -57,38 +59,65 @@ def _level(
     integral = all(pd.api.types.is_integer_dtype(counts[c]) for c in counts.columns)
     sums = counts.groupby(keys, sort=True).sum().astype("int64" if integral else float)
     used = sums.index.to_numpy()
+    per_cell = np.bincount(_pairs(keys, communes)[0], minlength=len(names))[used]
+    frame = {str(c): sums[c].to_numpy() for c in sums.columns}
+    return _totals(frame, per_cell, names[used])
+
+
+def _pairs(
+    keys: np.ndarray, communes: np.ndarray
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The distinct (cell key, commune) pairs of the assigned rows, sorted."""
     assigned = communes >= 0
     span = np.int64(communes.max(initial=0)) + 1
     pairs = np.unique(keys[assigned].astype(np.int64) * span + communes[assigned])
-    per_cell = np.bincount(pairs // span, minlength=len(names))[used]
-    out = sums.reset_index(drop=True)
-    out.insert(0, "communes", per_cell.astype("int64"))
-    out.insert(
-        0, "resolution", np.full(len(out), h3.get_resolution(str(names[used[0]])))
-    )
-    out.insert(0, H3_COL, names[used])
-    whole = out["households"].to_numpy(dtype=float)
-    for col in [c for c in counts.columns if c.endswith(COUNT_SUFFIX)]:
-        share = pct_array(out[col].to_numpy(dtype=float), whole)
-        out[col[: -len(COUNT_SUFFIX)] + "_pct"] = np.where(whole > 0, share, np.nan)
-    return out
+    return pairs // span, pairs % span
+
+
+def _totals(
+    sums: dict[str, np.ndarray], per_cell: np.ndarray, names: np.ndarray
+) -> pd.DataFrame:
+    """The level's table: ``h3``, ``resolution``, ``communes``, the sums, percentages."""
+    columns: dict[str, Any] = {
+        H3_COL: names,
+        "resolution": np.full(len(names), h3.get_resolution(str(names[0]))),
+        "communes": per_cell.astype("int64"),
+    }
+    columns.update({c: np.asarray(sums[c]) for c in sums})
+    whole = np.asarray(sums["households"], dtype=float)
+    for col in [c for c in sums if c.endswith(COUNT_SUFFIX)]:
+        share = pct_array(np.asarray(sums[col], dtype=float), whole)
+        columns[col[: -len(COUNT_SUFFIX)] + "_pct"] = np.where(whole > 0, share, np.nan)
+    return pd.DataFrame(columns)
 
 
 def roll_up_levels(cells: pd.DataFrame) -> dict[int, pd.DataFrame]:
     """The cell totals of every pyramid level of ``cells`` (a ``cells.parquet`` table)."""
     if len(cells) == 0:
         return {}
-    found, uniques = pd.factorize(cells[H3_COL], sort=True)
-    keys: np.ndarray = np.asarray(found)
-    names: np.ndarray = np.asarray(uniques, dtype=object)
-    base = h3.get_resolution(str(names[0]))
     codes = (
         cells["commune_code"]
         if "commune_code" in cells
         else pd.Series([None] * len(cells))
     )
-    communes = pd.factorize(codes, use_na_sentinel=True)[0]
+    communes = np.asarray(pd.factorize(codes, use_na_sentinel=True)[0])
     counts = cells[count_columns(cells)]
+    strings = np.asarray(cells[H3_COL].to_numpy(dtype=object), dtype=object)
+    index = h3_ints(strings)
+    numpy_ints = all(counts[c].dtype.kind == "i" for c in counts.columns)
+    if index is None or not numpy_ints:  # nullable or float counts: as pandas sums
+        return _roll_up_by_name(counts, strings, communes)
+    return _roll_up_by_bits(counts, strings, index, communes)
+
+
+def _roll_up_by_name(
+    counts: pd.DataFrame, strings: np.ndarray, communes: np.ndarray
+) -> dict[int, pd.DataFrame]:
+    """Parents asked of ``h3`` cell by cell, every level grouped from the rows."""
+    found, uniques = pd.factorize(strings, sort=True)
+    keys: np.ndarray = np.asarray(found)
+    names: np.ndarray = np.asarray(uniques, dtype=object)
+    base = h3.get_resolution(str(names[0]))
     levels = {base: _level(counts, keys, names, communes)}
     for res in pyramid_levels(base)[1:]:
         parents = [h3.cell_to_parent(c, res) for c in names]  # one per finer cell
@@ -97,6 +126,115 @@ def roll_up_levels(cells: pd.DataFrame) -> dict[int, pd.DataFrame]:
         keys = np.asarray(step)[keys]
         levels[res] = _level(counts, keys, names, communes)
     return levels
+
+
+def _roll_up_by_bits(
+    counts: pd.DataFrame,
+    strings: np.ndarray,
+    index: NDArray[np.uint64],
+    communes: np.ndarray,
+) -> dict[int, pd.DataFrame]:
+    """Integer counts rolled up level from level, parents by the H3 bit layout.
+
+    The numbers and rows of :func:`_roll_up_by_name` (integer sums are exact in any
+    order): cells of one resolution sort by their strings as by their integers, and
+    parents keep their children's order, so each level is the finer one's runs.
+    """
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    cells: NDArray[np.uint64] = ordered[first]
+    keys = np.empty(len(index), dtype=np.int64)
+    keys[order] = np.cumsum(first) - 1
+    names = strings[order][first]
+    # One contiguous row per count column: reduceat runs along memory.
+    sums = np.add.reduceat(
+        counts.to_numpy(dtype=np.int64).T[:, order], np.flatnonzero(first), axis=1
+    )
+    pair_cell, pair_commune = _pairs(keys, communes)
+    levels: dict[int, pd.DataFrame] = {}
+    base = h3_resolution(int(cells[0]))
+    for res in pyramid_levels(base):
+        if res != base:
+            parents = h3_parents(cells, res)
+            new = np.r_[True, parents[1:] != parents[:-1]]
+            step = np.cumsum(new) - 1
+            cells, names = parents[new], h3_strings(parents[new])
+            sums = np.add.reduceat(sums, np.flatnonzero(new), axis=1)
+            pair_cell, pair_commune = _pairs(step[pair_cell], pair_commune)
+        per_cell = np.bincount(pair_cell, minlength=len(cells))
+        frame = dict(zip(counts.columns, sums, strict=True))
+        levels[res] = _totals(frame, per_cell, names)
+    return levels
+
+
+#: H3 index bits (the H3 spec, "H3 index representation"): mode, resolution, digits.
+_MODE_SHIFT, _RES_SHIFT, _DIGITS = 59, 52, 15
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+def h3_resolution(cell: int) -> int:
+    """The resolution field of an H3 cell index.
+
+    >>> h3_resolution(0x8928308280FFFFF)
+    9
+    """
+    return (cell >> _RES_SHIFT) & 0xF
+
+
+def h3_parents(cells: NDArray[np.uint64], res: int) -> NDArray[np.uint64]:
+    """Each cell's parent at ``res``: its resolution field set, finer digits all 7.
+
+    >>> hex(int(h3_parents(np.array([0x8928308280FFFFF], np.uint64), 7)[0]))
+    '0x872830828ffffff'
+    """
+    unused = np.uint64((1 << (3 * (_DIGITS - res))) - 1)
+    field = np.uint64(0xF << _RES_SHIFT)
+    parents: NDArray[np.uint64] = (cells & ~field) | np.uint64(res << _RES_SHIFT)
+    return parents | unused
+
+
+def h3_ints(strings: np.ndarray) -> NDArray[np.uint64] | None:
+    """Canonical H3 cell strings (15 lower-case hex digits, one resolution) as ints.
+
+    None when any string is not one: the caller asks ``h3`` instead.
+
+    >>> h3_ints(np.array(["8928308280fffff"], dtype=object)).tolist()
+    [617700169958293503]
+    >>> h3_ints(np.array(["8928308280FFFFF"], dtype=object)) is None
+    True
+    """
+    try:
+        fixed = strings.astype("U15")
+    except (TypeError, ValueError):
+        return None
+    raw = fixed.view(np.uint32).reshape(len(strings), 15)
+    if not np.array_equal(strings, fixed.astype(object)):
+        return None  # longer strings were cut, or not strings at all
+    digit = np.searchsorted(_HEX, raw).astype(np.uint64)
+    if (digit >= 16).any() or (_HEX[np.minimum(digit, 15)] != raw).any():
+        return None
+    shifts = np.arange(56, -1, -4, dtype=np.uint64)
+    cells: NDArray[np.uint64] = np.bitwise_or.reduce(digit << shifts, axis=1)
+    if len(cells) == 0:
+        return cells
+    mode = (cells >> np.uint64(_MODE_SHIFT)) & np.uint64(0xF)
+    res = (cells >> np.uint64(_RES_SHIFT)) & np.uint64(0xF)
+    if (mode != 1).any() or (res != res[0]).any():
+        return None
+    return cells
+
+
+def h3_strings(cells: NDArray[np.uint64]) -> np.ndarray:
+    """H3 cell indexes as their canonical strings (an object array of ``str``).
+
+    >>> h3_strings(np.array([0x8928308280FFFFF], np.uint64)).tolist()
+    ['8928308280fffff']
+    """
+    shifts = np.arange(56, -1, -4, dtype=np.uint64)
+    digits = (cells[:, None] >> shifts) & np.uint64(0xF)
+    chars = _HEX[digits.astype(np.intp)].astype(np.uint32)
+    return np.ascontiguousarray(chars).view("U15").reshape(len(cells)).astype(object)
 
 
 def _arrow(totals: pd.DataFrame) -> pa.Table:
