@@ -9,16 +9,132 @@ partition files go) sit on shared storage mounted at the same path.
 
 Without ``scheduler``, a ``LocalCluster`` with one single-threaded worker process per
 core runs the tasks on this machine (it listens on 127.0.0.1 only, its dashboard on a
-free port).
+free port). Where its time went, and what was cut (``python -m bench.dask_time``):
+
+- its workers are forked from this process (``multiprocessing`` ``fork``), which has
+  geodx imported already, instead of spawned: a spawned worker imports Python,
+  distributed, then geopandas, pyarrow, shapely, pyproj and the layers on its first
+  task, and a spawned cluster takes seconds to close. The fork happens when
+  :class:`DaskEngine` opens, before the run reads any file (no other thread of this
+  process is then inside GDAL, pyarrow or numpy);
+- the tasks are submitted largest partition first (the last to finish is a small
+  one), their results put back in parent-cell order before they are merged (the
+  merge order decides the bits of fractional sums).
 """
 
 from __future__ import annotations
 
 import os
+from types import TracebackType
 from typing import Any
 
 from app.engine import PartitionResult, PartitionTask, run_partition
 from geodx.errors import GeodxError
+
+
+class DaskEngine:
+    """A Dask client, on ``scheduler`` or on a LocalCluster it starts and closes.
+
+    Opened before the households are split (``app.engine.compute_partitioned``), so
+    the cluster is up when the first task is ready.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        A ``dask.distributed`` scheduler's address (``tcp://host:8786``); a
+        ``LocalCluster`` when not given.
+    workers : int, optional
+        The LocalCluster's worker processes (one per core by default).
+    """
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        try:
+            import dask
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise GeodxError(
+                "--engine dask needs dask.distributed: pip install 'geodx[dask]'"
+            ) from None
+        self.cluster: Any = None
+        if scheduler is not None:
+            self.client: Any = _connect(Client, scheduler)
+            return
+        n = workers or os.cpu_count() or 1
+        method = {"distributed.worker.multiprocessing-method": "fork"}
+        with dask.config.set(method):
+            self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
+        self.client = Client(self.cluster)  # type: ignore[no-untyped-call]
+
+    def run(self, tasks: list[PartitionTask]) -> list[PartitionResult]:
+        """Run the tasks (in parent-cell order); results in the order of ``tasks``."""
+        return run_largest_first(self.client, tasks)
+
+    def close(self) -> None:
+        """Close the client, and the LocalCluster when it started one."""
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def __enter__(self) -> DaskEngine:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _connect(client: Any, scheduler: str) -> Any:
+    try:
+        return client(scheduler, timeout=30)
+    except (OSError, TimeoutError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise GeodxError(
+            f"cannot reach the Dask scheduler at {scheduler}: {first}"
+        ) from None
+
+
+def largest_first(sizes: list[int]) -> list[int]:
+    """Positions by size, the largest first (ties: in their order).
+
+    >>> largest_first([1, 3, 3, 2])
+    [1, 2, 3, 0]
+    """
+    return sorted(range(len(sizes)), key=lambda i: -sizes[i])
+
+
+def _size(task: PartitionTask) -> int:
+    try:
+        return os.stat(task.path).st_size
+    except OSError:  # not visible here: the workers' storage
+        return 0
+
+
+def run_largest_first(client: Any, tasks: list[PartitionTask]) -> list[PartitionResult]:
+    """Submit the largest partitions first; the results in the order of ``tasks``.
+
+    Each task has its own priority (the scheduler hands out queued tasks highest
+    first), so the order holds whatever the order of the tasks' keys.
+    """
+    order = largest_first([_size(task) for task in tasks])
+    futures = [
+        client.submit(run_partition, tasks[i], pure=False, priority=len(order) - rank)
+        for rank, i in enumerate(order)
+    ]
+    got: list[PartitionResult] = client.gather(futures)
+    results: list[PartitionResult] = [got[0]] * len(tasks)
+    for i, result in zip(order, got, strict=True):
+        results[i] = result
+    return results
 
 
 def run_on_dask(
@@ -39,37 +155,5 @@ def run_on_dask(
     workers : int, optional
         The LocalCluster's worker processes (one per core by default).
     """
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise GeodxError(
-            "--engine dask needs dask.distributed: pip install 'geodx[dask]'"
-        ) from None
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout=30)  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise GeodxError(
-                f"cannot reach the Dask scheduler at {scheduler}: {first}"
-            ) from None
-        with client:
-            return _gather(client, tasks)
-    n = workers or os.cpu_count() or 1
-    with (
-        LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        ) as cluster,
-        Client(cluster) as client,  # type: ignore[no-untyped-call]
-    ):
-        return _gather(client, tasks)
-
-
-def _gather(client: Any, tasks: list[PartitionTask]) -> list[PartitionResult]:
-    futures = client.map(run_partition, tasks, pure=False)
-    results: list[PartitionResult] = client.gather(futures)
-    return results
+    with DaskEngine(scheduler, workers) as engine:
+        return engine.run(tasks)

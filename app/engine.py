@@ -370,7 +370,9 @@ def compute_partitioned(
         communes_wgs84 = reproject(geoms, communes.crs, WGS84)
     utm = metric_crs(communes_wgs84)
     folder = Path(tempfile.mkdtemp(prefix="tmp-partitions-", dir=scratch))
+    dask = None
     try:
+        dask = _dask(engine, scheduler, clock)  # up before the split (workers fork)
         with clock.stage("split households"):
             source, estimate, bounds = _households(manifest, communes, utm, limits)
             spilled = spill_households(
@@ -393,10 +395,12 @@ def compute_partitioned(
             PartitionTask(facts, p.parent, str(p.path)) for p in spilled.partitions
         ]
         with clock.stage(f"partitions ({engine}, wall)"):
-            results = _run(tasks, engine, scheduler)
+            results = dask.run(tasks) if dask else _run(tasks, engine, scheduler)
         with clock.stage("merge partitions"):
             run, plan = merge_results(results, integral=spilled.integral)
     finally:
+        if dask is not None:
+            dask.close()
         shutil.rmtree(folder, ignore_errors=True)
         _CACHE.clear()  # this process's copy of the region: not kept after the run
     return Computed(
@@ -422,6 +426,16 @@ def _households(
     wgs84 = reproject(geoms, communes.crs, WGS84)
     bounds = tuple(shapely.total_bounds(wgs84).tolist())
     return spec, None, (bounds[0], bounds[1], bounds[2], bounds[3])
+
+
+def _dask(engine: str, scheduler: str | None, clock: Any) -> Any:
+    """Dask's client (``app.dask_engine.DaskEngine``), opened; None for local."""
+    if engine != "dask":
+        return None
+    from app.dask_engine import DaskEngine
+
+    with clock.stage("start dask"):
+        return DaskEngine(scheduler)
 
 
 def _run(

@@ -1,0 +1,75 @@
+"""``--engine dask`` without a scheduler: its own LocalCluster (forked workers), tasks
+handed out largest first, results merged in parent-cell order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.dask_engine import largest_first, run_largest_first
+from app.engine import PartitionTask, run_partition
+from tests.engine.test_engines import assert_same, run, split_communes
+from tests.oracle.worlds import build_mixed
+
+
+def test_own_local_cluster_writes_what_local_writes(tmp_path: Path) -> None:
+    """The LocalCluster the run starts itself (no --scheduler), partitions at res 6."""
+    (tmp_path / "world").mkdir()
+    world = build_mixed(tmp_path / "world")
+    local = run(
+        world.manifest, tmp_path / "local", "local", partition={"resolution": 6}
+    )
+    dask = run(world.manifest, tmp_path / "dask", "dask", partition={"resolution": 6})
+    assert_same(local, dask)
+    assert split_communes(dask["cells.parquet"], 6)
+
+
+@dataclass
+class _Future:
+    value: Any
+
+
+class _Client:
+    """Records what is submitted, with which priority; runs nothing remotely."""
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple[str, int]] = []
+
+    def submit(self, fn: Any, task: Any, *, pure: bool, priority: int) -> _Future:
+        assert pure is False
+        assert fn is run_partition
+        self.submitted.append((task.path, priority))
+        return _Future(f"result of {task.path}")
+
+    def gather(self, futures: list[_Future]) -> list[Any]:
+        return [f.value for f in futures]
+
+
+def test_largest_partition_first_results_in_parent_order(tmp_path: Path) -> None:
+    sizes = [300, 1000, 20, 1000, 640]
+    tasks = []
+    for parent, size in enumerate(sizes):
+        path = tmp_path / f"part-{parent}.bin"
+        path.write_bytes(b"\0" * size)
+        tasks.append(PartitionTask(facts=None, parent=parent, path=str(path)))  # type: ignore[arg-type]
+    client = _Client()
+    got = run_largest_first(client, tasks)
+    assert got == [f"result of {t.path}" for t in tasks]  # parent order
+    # Brute force: the scheduler runs the highest priority first.
+    by_priority = [p for p, _ in sorted(client.submitted, key=lambda s: -s[1])]
+    expected = sorted(
+        (t.path for t in tasks), key=lambda p: (-Path(p).stat().st_size, p)
+    )
+    assert by_priority == expected
+    assert len({prio for _, prio in client.submitted}) == len(tasks)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "order"),
+    [([], []), ([5], [0]), ([1, 2, 3], [2, 1, 0]), ([2, 2, 1, 2], [0, 1, 3, 2])],
+)
+def test_largest_first(sizes: list[int], order: list[int]) -> None:
+    assert largest_first(sizes) == order
