@@ -57,6 +57,7 @@ from layers.base import LayerAnswer, answer
 from layers.mapdraw import write_map_layers
 from layers.measured import Tiles
 from layers.registry import is_raster, open_layer
+from layers.vector import reads_kept
 
 Progress = Callable[[str], None]
 #: ``geodx run --engine``: partitioned here or on Dask, or every household at once.
@@ -226,9 +227,12 @@ def run_region(
     clock = _Clock(progress)
     with clock.stage("read manifest"):
         manifest = load_manifest(region)
-    with locked_output_dir(
-        Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
-    ) as target:
+    with (
+        reads_kept(),  # the layers read to answer are drawn as they were read
+        locked_output_dir(
+            Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
+        ) as target,
+    ):
         communes, communes_wgs84, result, plan, estimate, utm = _computed(
             manifest, clock, limits, engine, scheduler, Path(out_dir), partition
         )

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -72,15 +76,71 @@ _FAMILIES = {
 }
 
 
+_KEPT: dict[tuple[Any, ...], tuple[np.ndarray, CRS, str]] = {}
+_KEEPING = [0]  # open :func:`reads_kept` blocks
+_KEPT_LOCK = threading.Lock()
+
+
+@contextmanager
+def reads_kept() -> Iterator[None]:
+    """While open, a layer file asked for again (unchanged) is not read again.
+
+    A run reads each vector layer to answer and again to draw it for the maps; inside
+    this block the second read returns the first one's geometries (the same arrays:
+    readers copy before they change them). The file's size, modification time and
+    inode are in the key, so a file changed in between is read again; everything kept
+    is dropped when the last block closes.
+    """
+    with _KEPT_LOCK:
+        _KEEPING[0] += 1
+    try:
+        yield
+    finally:
+        with _KEPT_LOCK:
+            _KEEPING[0] -= 1
+            if _KEEPING[0] == 0:
+                _KEPT.clear()
+
+
+def _read_key(spec: LayerSpec, limits: Limits) -> tuple[Any, ...] | None:
+    try:
+        stat = Path(spec.path).stat()
+    except OSError:
+        return None  # the reader says what is wrong
+    return (
+        str(Path(spec.path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino,
+        spec.layer, spec.id, limits,
+    )  # fmt: skip
+
+
 def read_layer_geometries(
     spec: LayerSpec, *, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[np.ndarray, CRS, str]:
     """Read a vector layer: its geometries, CRS and family (polygons, lines or points).
 
+    Inside :func:`reads_kept`, a file already read is not read again.
+
     Raises
     ------
     InputFileError, CRSError, GeometryError
     """
+    key = _read_key(spec, limits) if _KEEPING[0] else None
+    if key is not None:
+        with _KEPT_LOCK:
+            kept = _KEPT.get(key)
+        if kept is not None:
+            return kept
+    got = _read_layer_geometries(spec, limits=limits)
+    if key is not None:
+        with _KEPT_LOCK:
+            if _KEEPING[0]:
+                _KEPT[key] = got
+    return got
+
+
+def _read_layer_geometries(
+    spec: LayerSpec, *, limits: Limits
+) -> tuple[np.ndarray, CRS, str]:
     frame = read_vector(
         spec.path,
         layer=spec.layer,
