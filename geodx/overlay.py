@@ -229,8 +229,11 @@ def network_pieces(features: NDArray[np.object_]) -> NDArray[np.object_]:
 
     The pieces have the same segments as the input, so a distance to the pieces is
     the same number as the distance to the whole line; their small bounding boxes keep
-    the spatial index sharp.
+    the spatial index sharp. Features that are pieces already (points, and lines of 2
+    to 11 vertices: what this function returns) come back as they are.
     """
+    if _are_pieces(features):
+        return features
     parts = shapely.get_parts(features)
     lines = shapely.get_type_id(parts) == 1
     coords, owner = shapely.get_coordinates(parts[lines], return_index=True)
@@ -250,6 +253,29 @@ def network_pieces(features: NDArray[np.object_]) -> NDArray[np.object_]:
     _, index = np.unique(index[keep], return_inverse=True)
     pieces = shapely.linestrings(coords[order][keep], indices=index)
     return np.asarray(np.r_[parts[~lines], shapely.get_parts(pieces)], dtype=object)
+
+
+def _are_pieces(features: NDArray[np.object_]) -> bool:
+    """Whether every feature is a point or a line of 2 to 11 vertices."""
+    types = shapely.get_type_id(features)
+    if not np.all((types == 0) | (types == 1)):
+        return False
+    n = shapely.get_num_coordinates(features[types == 1])
+    return bool(np.all((n >= 2) & (n <= _PIECE_VERTICES + 1)))
+
+
+def _near_cells(
+    pieces: NDArray[np.object_], grid: GridIndex, reach: float
+) -> NDArray[np.object_]:
+    """The pieces within ``reach`` of an occupied grid cell's box, in their order.
+
+    Every point lies in its cell's box, so a piece farther than ``reach`` (above the
+    service distance) from every box is farther from every point: it covers none and
+    its buffers hold none of the points the answer takes from them.
+    """
+    tree = shapely.STRtree(pieces)
+    _, near = tree.query(grid.boxes, predicate="dwithin", distance=reach)
+    return np.asarray(pieces[np.unique(near)], dtype=object)
 
 
 def within_distance(
@@ -297,6 +323,9 @@ def within_distance(
     if len(pieces) == 0 or len(x) == 0:
         return out
     grid = grid if grid is not None else build_grid(x, y, cell_size=cell_size)
+    pieces = _near_cells(pieces, grid, distance * _OUTER)
+    if len(pieces) == 0:
+        return out
     inner = shapely.buffer(pieces, distance * _INNER, quad_segs=_QUAD_SEGS)
     out |= covered_by_polygons(x, y, inner, grid=grid)
     outer = shapely.buffer(pieces, distance * _OUTER, quad_segs=_QUAD_SEGS)
