@@ -50,7 +50,6 @@ from geodx.outdir import locked_output_dir, snapshot, store_of
 from geodx.outputs import write_outputs
 from geodx.partition import RunSums
 from geodx.points import WGS84, HouseholdPoints
-from geodx.pyramid import write_pyramid_of
 from geodx.spread import Estimate
 from geodx.validate import check_households_in_region
 from layers.base import LayerAnswer, answer
@@ -249,10 +248,9 @@ def run_region(
                     inputs=inputs,
                     engine=__version__,
                     estimate=estimate,
+                    pyramid=True,  # the H3 pyramid, beside the commune files
                 )
                 write_table(tmp / PLAN_FILE, plan)
-            with clock.stage("h3 pyramid"):
-                write_pyramid_of(tmp)
             with clock.stage("draw map layers"):
                 bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
                 write_map_layers(

@@ -49,6 +49,7 @@ from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
 from geodx.manifest import LayerSpec, Manifest, slugify
 from geodx.partition import RunSums, commune_sums, overlap_total, run_sums
+from geodx.pyramid import write_pyramid
 from geodx.spread import Estimate
 
 
@@ -79,28 +80,49 @@ def write_outputs(
     inputs: list[dict[str, Any]],
     engine: str,
     estimate: Estimate | None = None,
+    pyramid: bool = False,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Write the four outputs into ``out`` and return the summary and commune table.
 
     ``result``: a single pass's overlay, or the sums of a partitioned run
     (:mod:`geodx.partition`); an overlay is summed into rows first, so both write the
-    same numbers.
+    same numbers. ``pyramid``: also write the H3 pyramid of the cell table
+    (:mod:`geodx.pyramid`), from the table in memory.
     """
     run = result if isinstance(result, RunSums) else run_sums(result, len(communes))
     slugs = [spec.slug for spec in manifest.layers]
-    # The cell table is the largest job; it runs beside the commune and district files.
+    meta = {ESTIMATED_MEMBER: "true"} if estimate is not None else None
+    # The cell table (and its pyramid) is the largest job; it runs beside the commune
+    # and district files.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        cells = pool.submit(cell_table, run, communes, slugs=slugs)
+        cells = pool.submit(
+            _write_cells, out, run, communes, slugs, meta, pyramid=pyramid
+        )
         table, sums = _write_areas(
             out, manifest, communes, communes_wgs84, run, slugs, estimate
         )
-        meta = {ESTIMATED_MEMBER: "true"} if estimate is not None else None
-        write_table(out / CELLS_FILE, cells.result(), metadata=meta)
+        cells.result()
     summary = summarise(manifest, table, sums, run, inputs=inputs, engine=engine)
     if estimate is not None:
         summary.update({k: clean(v) for k, v in estimate.summary().items()})
     write_bytes(out / SUMMARY_FILE, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     return summary, table
+
+
+def _write_cells(
+    out: Path,
+    run: RunSums,
+    communes: gpd.GeoDataFrame,
+    slugs: list[str],
+    meta: dict[str, str] | None,
+    *,
+    pyramid: bool,
+) -> None:
+    """Write ``cells.parquet`` and, with ``pyramid``, the pyramid rolled up from it."""
+    cells = cell_table(run, communes, slugs=slugs)
+    write_table(out / CELLS_FILE, cells, metadata=meta)
+    if pyramid:
+        write_pyramid(out, cells.to_pandas())
 
 
 def _write_areas(
