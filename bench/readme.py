@@ -43,11 +43,15 @@ def block(
         "",
         table,
         "",
-        "Targets (issue 2):",
+        "Targets (issues 2 and 9):",
     ]
     for t in targets:
         figure = "—" if t["figure"] is None else f"{t['figure']:,.2f}"
-        lines.append(f"- {t['target']}: {figure} ({t['goal']}) — {met[t['met']]}")
+        cpu = t.get("cpu_ratio")
+        beside = "" if cpu is None else f"; CPU ratio {cpu:,.2f}×"
+        lines.append(
+            f"- {t['target']}: {figure} ({t['goal']}) — {met[t['met']]}{beside}"
+        )
     if agreements:
         lines += ["", "Agreement of the counts per commune and per cell:"]
         lines += [f"- {a}" for a in agreements]

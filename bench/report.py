@@ -12,6 +12,8 @@ TARGET_WALL_S = 3.0
 TARGET_VS_NAIVE = 10.0
 TARGET_VS_CONVENTIONAL = 3.0
 TARGET_RSS_MIB = 2048.0
+#: Issue 9: the whole ``geodx run`` of 1M households, start-up and exit included.
+TARGET_WALL_1M_S = 1.2
 
 
 @dataclass
@@ -108,6 +110,7 @@ def table(contenders: list[Contender], households: int) -> str:
     """Stage seconds, wall, households/s, peak RSS and speed-up, one column each."""
     shown = [c for c in contenders if c.runs]
     ref = next((c.wall_s for c in shown if c.name == "geodx"), None)
+    ref_cpu = next((c.cpu_s for c in shown if c.name == "geodx"), None)
     heads = [c.name + ("*" if c.extrapolated_from else "") for c in shown]
     split = [grouped(c.stages) for c in shown]
     lines = [_line("seconds (median)", heads)]
@@ -129,6 +132,7 @@ def table(contenders: list[Contender], households: int) -> str:
         _line("peak RSS MiB", [_fmt(c.peak_rss_mib, ",.0f") for c in shown]),
         _line("runs", [str(len(c.runs)) for c in shown]),
         _line("geodx faster by", [_ratio(c.wall_s, ref) for c in shown]),
+        _line("geodx less CPU by", [_ratio(c.cpu_s, ref_cpu) for c in shown]),
     ]
     for c, (_, detail) in zip(shown, split, strict=True):
         if detail:
@@ -158,6 +162,14 @@ def targets(by_name: dict[str, Contender], households: int) -> list[dict[str, An
     def add(name: str, figure: float | None, goal: str, met: bool | None) -> None:
         out.append({"target": name, "figure": figure, "goal": goal, "met": met})
 
+    if households == 1_000_000:
+        add(
+            "geodx run wall, start to exit (issue 9)",
+            wall,
+            f"<= {TARGET_WALL_1M_S} s",
+            None if wall is None else wall <= TARGET_WALL_1M_S,
+        )
+
     add(
         f"geodx run wall, {households:,} households",
         wall,
@@ -176,6 +188,10 @@ def targets(by_name: dict[str, Contender], households: int) -> list[dict[str, An
             f">= {goal:g}×",
             None if ratio is None else ratio >= goal,
         )
+        # Beside the wall ratio (issue 9): CPU seconds, which a busy machine's load
+        # inflates far less than wall time.
+        cpu = geodx.cpu_s if geodx else None
+        out[-1]["cpu_ratio"] = c.cpu_s / cpu if c and c.cpu_s and cpu else None
     rss = geodx.peak_rss_mib if geodx else None
     add(
         "geodx peak RSS",
@@ -191,7 +207,9 @@ def targets_text(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         met = {True: "met", False: "NOT MET", None: "not measured"}[r["met"]]
         fig = "—" if r["figure"] is None else f"{r['figure']:,.2f}"
-        lines.append(f"  {r['target']:<40} {fig:>10}  ({r['goal']}): {met}")
+        cpu = r.get("cpu_ratio")
+        beside = "" if cpu is None else f"; CPU ratio {cpu:,.2f}×"
+        lines.append(f"  {r['target']:<40} {fig:>10}  ({r['goal']}): {met}{beside}")
     return "\n".join(lines)
 
 
@@ -208,6 +226,7 @@ def markdown_table(contenders: list[Contender], households: int) -> str:
     """The side-by-side table as Markdown, for the figures block of bench/README.md."""
     shown = [c for c in contenders if c.runs]
     ref = next((c.wall_s for c in shown if c.name == "geodx"), None)
+    ref_cpu = next((c.cpu_s for c in shown if c.name == "geodx"), None)
     heads = [c.name + (" †" if c.extrapolated_from else "") for c in shown]
     split = [grouped(c.stages)[0] for c in shown]
     rows = [
@@ -233,6 +252,7 @@ def markdown_table(contenders: list[Contender], households: int) -> str:
     row("peak RSS MiB (max of runs)", [_fmt(c.peak_rss_mib, ",.0f") for c in shown])
     row("runs", [str(len(c.runs)) for c in shown])
     row("geodx faster by", [_ratio(c.wall_s, ref) for c in shown])
+    row("geodx less CPU by", [_ratio(c.cpu_s, ref_cpu) for c in shown])
     for c in shown:
         if c.extrapolated_from:
             rows.append(
