@@ -22,7 +22,7 @@ import pandas as pd
 from fastapi import FastAPI
 
 from api import mappanel
-from api.cells import cell_polygons, resolution_for_at_most
+from api.cells import cell_polygons
 from api.maplayers import FOLDER, MapLayers
 from api.results import RegionResults
 from api.settings import Settings
@@ -126,7 +126,7 @@ def _layer_overlays(results: RegionResults, indicator: str) -> list[tuple[str, s
 
 
 def _cells_resolution(results: RegionResults, settings: Settings) -> int:
-    return resolution_for_at_most(results.cell_totals, settings.map_max_cells)
+    return results.resolution_for_at_most(settings.map_max_cells)
 
 
 def map_layers(app: FastAPI, results: RegionResults) -> MapLayers:

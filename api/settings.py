@@ -84,6 +84,18 @@ class Settings(BaseSettings):
         description="Folder for the service's own state shared by its workers "
         "(scenarios); default `<results folder>/../.geodx-state`.",
     )
+    live_in_background: bool = Field(
+        default=False,
+        description="Prepare the region for `/lookup` in a background thread at start-up "
+        "(`geodx serve` sets it): the worker serves at once, a lookup meanwhile waits "
+        "up to 10 s, then 503.",
+    )
+    scenarios_max_households: int = Field(
+        default=5_000_000,
+        ge=0,
+        description="`/scenarios` keeps the whole region in every worker: above this "
+        "many households (the served summary's) it is not prepared (503 saying so).",
+    )
     scenario_max_body_bytes: int = Field(
         default=5_000_000,
         ge=1,

@@ -9,6 +9,7 @@ point put through the same code as a run (``geodx.coverage.assign_communes``,
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from dataclasses import dataclass, field
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from api.settings import Settings
+
+log = logging.getLogger("geodx.api")
+READY_WAIT_S = 10.0  # a lookup waits this long for the region being prepared
 
 
 class BadPoint(GeodxError, ValueError):
@@ -239,14 +243,69 @@ def results_inputs(results_dir: Path) -> Any:
     return summary.get("inputs") if isinstance(summary, dict) else None
 
 
-def open_live_region(settings: Settings) -> LiveRegion | StaleRegion | None:
+class PreparingRegion:
+    """The live service prepared in a background thread (``Settings.live_in_background``).
+
+    ``geodx serve`` workers answer at once; reading the national region's communes and
+    layers (and checksumming its inputs) takes seconds. A lookup meanwhile waits up to
+    ``wait_s`` for it, then answers 503 saying so.
+    """
+
+    def __init__(self, settings: Settings, *, wait_s: float = READY_WAIT_S) -> None:
+        self.wait_s = wait_s
+        self._ready = threading.Event()
+        self._live: LiveRegion | StaleRegion | None = None
+        threading.Thread(
+            target=self._prepare, args=(settings,), name="live", daemon=True
+        ).start()
+
+    def _prepare(self, settings: Settings) -> None:
+        try:
+            self._live = _open(settings)
+        except Exception as exc:  # noqa: BLE001 - said on every lookup, logged once
+            log.exception("live: could not prepare the region")
+            self._live = StaleRegion(f"the region cannot be read: {exc}"[:300])
+        finally:
+            self._ready.set()
+
+    def ready(self, wait_s: float = 0.0) -> bool:
+        """Whether the region is prepared (waiting up to ``wait_s``)."""
+        return self._ready.wait(wait_s)
+
+    def lookup(self, lon: float, lat: float) -> dict[str, Any]:
+        """The prepared region's answer, once it is ready.
+
+        Raises
+        ------
+        BadPoint, ServiceUnavailable
+        """
+        check_point(lon, lat)
+        if not self._ready.wait(self.wait_s) or self._live is None:
+            raise ServiceUnavailable(
+                "the region is still being prepared for lookups; retry in a few seconds"
+            )
+        return self._live.lookup(lon, lat)
+
+
+def open_live_region(
+    settings: Settings,
+) -> LiveRegion | StaleRegion | PreparingRegion | None:
     """The ``live`` service: the region of ``GEODX_REGION``, if its results are current.
 
     None without a region; a :class:`StaleRegion` when the region's inputs differ from
-    the checksums in the served ``summary.json`` or cannot be read.
+    the checksums in the served ``summary.json`` or cannot be read; with
+    ``settings.live_in_background``, a :class:`PreparingRegion` that becomes one of
+    those in a background thread.
     """
     if settings.region is None:
         return None
+    if settings.live_in_background:
+        return PreparingRegion(settings)
+    return _open(settings)
+
+
+def _open(settings: Settings) -> LiveRegion | StaleRegion:
+    assert settings.region is not None, "checked by open_live_region"
     try:
         manifest = load_manifest(settings.region)
         served = results_inputs(settings.results_dir)

@@ -281,11 +281,33 @@ def served_inputs(results_dir: Path) -> Any:
     return summary.get("inputs") if isinstance(summary, dict) else None
 
 
+def _too_many_households(settings: Settings) -> str | None:
+    """Why scenarios are not prepared for a region this large (None: they are)."""
+    try:
+        path = snapshot(settings.results_dir).path / SUMMARY_FILE
+        households = orjson.loads(path.read_bytes()).get("households")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return None
+    limit = settings.scenarios_max_households
+    if not isinstance(households, int | float) or households <= limit:
+        return None
+    return (
+        f"not supported yet for a region of {households:,.0f} households (above "
+        f"GEODX_SCENARIOS_MAX_HOUSEHOLDS={limit:,}): every worker would hold them all"
+    )
+
+
 def open_scenarios(settings: Settings) -> ScenarioStore | None:
     """The ``scenarios`` service: None without a region (the routes answer 503)."""
     if settings.region is None:
         return None
     folder = state_dir(settings) / "scenarios"
+    too_many = _too_many_households(settings)
+    if too_many:  # the baseline would hold every household in every worker
+        log.warning("scenarios: %s", too_many)
+        return ScenarioStore.unavailable(
+            folder, keep=settings.scenarios_kept, reason=too_many
+        )
     try:
         manifest = load_manifest(settings.region)
     except GeodxError as exc:  # the worker starts; POST /scenarios says why not (503)

@@ -37,8 +37,17 @@ def services() -> dict[str, ServiceFactory]:
 
 
 def served_app() -> FastAPI:
-    """The app one ``geodx serve`` worker runs: settings from ``GEODX_*``, all services."""
+    """The app one ``geodx serve`` worker runs: settings from ``GEODX_*``, all services.
+
+    The region for ``/lookup`` is prepared in the background unless
+    ``GEODX_LIVE_IN_BACKGROUND`` says otherwise: the worker serves at once.
+    """
+    import os
+
     from api.main import create_app
     from api.settings import Settings
 
-    return create_app(Settings(), services=services())
+    settings = Settings()
+    if "GEODX_LIVE_IN_BACKGROUND" not in os.environ:
+        settings.live_in_background = True
+    return create_app(settings, services=services())
