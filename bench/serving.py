@@ -1,6 +1,11 @@
 """What one worker costs to serve a results folder: inlined maps against tiled maps.
 
     python -m bench.serving RESULTS_DIR [--repeat 3] [--zoom 9]
+    python -m bench.serving --serve REGION RESULTS [--serve REGION RESULTS] [--workers 2]
+
+The second form (:mod:`bench.serving_pages`) serves each region with ``geodx serve`` as a
+user does and prints start-up, RSS per worker and every page cold and warm, the regions
+side by side (say, the national region beside the 1M one). The first form:
 
 Each mode runs in a fresh interpreter (``--child``), ``--repeat`` times; medians:
 
@@ -24,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +102,10 @@ def _run(mode: str, folder: Path, zoom: int) -> dict[str, Any]:
 def main() -> None:
     """Parse the arguments; print both modes' medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path)
+    parser.add_argument("folder", type=Path, nargs="?")
+    parser.add_argument("--serve", nargs=2, action="append", type=Path, default=[],
+                        metavar=("REGION", "RESULTS"))  # fmt: skip
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--zoom", type=int, default=9)
     parser.add_argument("--child", choices=MODES)
@@ -105,6 +114,11 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.folder, args.zoom, args.started)))
         return
+    if args.serve:
+        _serve_pages(args.serve, args.workers)
+        return
+    if args.folder is None:
+        parser.error("give a RESULTS_DIR, or --serve REGION RESULTS")
     print(f"{'mode':8} {'start s':>8} {'RSS MB':>8} {'peak MB':>8} {'page s':>7} "
           f"{'page MB':>8} {'wire MB':>8} {'hex s':>7} {'hex wire MB':>11}")  # fmt: skip
     for mode in MODES:
@@ -114,6 +128,20 @@ def main() -> None:
               f"{m['page_s']:7.2f} {m['page_bytes'] / 1e6:8.2f} "
               f"{m['page_wire'] / 1e6:8.3f} {m['hexagons_s']:7.2f} "
               f"{m['hexagons_wire'] / 1e6:11.3f}")  # fmt: skip
+
+
+def _serve_pages(pairs: list[list[Path]], workers: int) -> None:
+    from bench.serving_pages import report, serve
+
+    runs = []
+    for region, results in pairs:
+        folder = region.parent if region.suffix == ".toml" else region
+        runs.append(serve(folder.resolve().name, region, results, workers))
+        print(f"{runs[-1].name}: served and measured", file=sys.stderr, flush=True)
+    print(report(runs))
+    out = Path("bench/results/serving.json")
+    if out.parent.is_dir():
+        out.write_text(json.dumps([asdict(r) for r in runs], indent=2) + "\n")
 
 
 if __name__ == "__main__":
