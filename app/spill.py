@@ -10,8 +10,8 @@ Two passes over the households, a batch at a time (:data:`BATCH` rows):
    partition's file: ``x, y, weight, row, cell`` (:data:`RECORD`), in the file's order.
 
 A lon/lat Parquet table (the bench's and the country's format) is read a batch at a time,
-so no pass holds every household. Other inputs (CSV, point vector files, counts spread
-over a raster) are read whole by their reader, as a single pass reads them, then split.
+so no pass holds every household; so are CSV tables and point vector files
+(``app.batches``). Counts spread over a raster are spread in memory, then split.
 Whenever a batch breaks a rule, the whole file is read again by
 :func:`geodx.io.read_households`, which refuses it with its usual one-line message.
 """
@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from app.batches import BatchedFile, batched_file
 from geodx.formats import check_content, check_feature_count, check_file_size
 from geodx.grid import points_to_cells
 from geodx.io import is_lonlat_table, read_households
@@ -202,7 +203,8 @@ def spill_households(
             source, folder, h3_resolution, None, limits, max_points, resolution,
             min_partitions,
         )  # fmt: skip
-    if _parquet_ok(source, limits):
+    source = batched_file(source, limits)  # CSV and point files: app.batches
+    if isinstance(source, BatchedFile) or _parquet_ok(source, limits):
         try:
             return _spill(
                 source, folder, h3_resolution, region_bounds, limits, max_points,
@@ -228,6 +230,8 @@ def spill_households(
 def _batches(source: HouseholdsSpec | HouseholdPoints) -> Iterator[_Batch]:
     if isinstance(source, HouseholdPoints):
         return _memory_batches(source)
+    if isinstance(source, BatchedFile):
+        return source.batches()
     return _parquet_batches(source)
 
 
@@ -281,7 +285,7 @@ def _spill(
         parts = pack_partitions(
             parts, min(max_points, max(1, -(-points // min_partitions)))
         )
-    crs = source.crs if isinstance(source, HouseholdPoints) else WGS84
+    crs = source.crs if isinstance(source, HouseholdPoints | BatchedFile) else WGS84
     bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     return Spilled(crs, resolution, parts, integral, bounds, points)
 
