@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -328,6 +329,37 @@ def _joint_tree(
     return tree
 
 
+#: From this many households on, a nearest search runs in two threads, half each
+#: (GEOS releases the GIL; each household's answer is its own).
+HALVES_FROM = 20_000
+_HALVES: list[ThreadPoolExecutor] = []
+
+
+def _in_halves(
+    ask: Callable[[int, int], tuple[np.ndarray, ...]], n: int
+) -> tuple[np.ndarray, ...]:
+    """``ask(0, n)``, or its two halves' arrays joined (the second in this thread)."""
+    if n < HALVES_FROM:
+        return ask(0, n)
+    if not _HALVES:
+        _HALVES.append(ThreadPoolExecutor(1, thread_name_prefix="geodx-nearest"))
+    first = _HALVES[0].submit(ask, 0, n // 2)
+    second = ask(n // 2, n)
+    return tuple(
+        np.concatenate(pair) for pair in zip(first.result(), second, strict=True)
+    )
+
+
+def _nearest_of(
+    tree: shapely.STRtree, points: np.ndarray, lo: int, hi: int
+) -> tuple[np.ndarray, ...]:
+    """Households ``lo:hi`` (their indexes), their nearest pieces and distances."""
+    (point, piece), dist = tree.query_nearest(
+        points[lo:hi], return_distance=True, all_matches=False
+    )
+    return point + lo, piece, dist
+
+
 def nearest_extension_m(
     layers: Sequence[ServedArea | NetworkReach],
     households: HouseholdPoints,
@@ -356,8 +388,8 @@ def nearest_extension_m(
     x, y = households.xy(metric_crs)
     points = shapely.points(x, y)
     tree = _joint_tree(indexes, geoms)
-    (point, piece), dist = tree.query_nearest(
-        points, return_distance=True, all_matches=False
+    point, piece, dist = _in_halves(
+        lambda lo, hi: _nearest_of(tree, points, lo, hi), len(points)
     )
     out[point] = dist - reach[piece]
     # A farther piece with a longer reach may need less, but only when the nearest

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import shapely
 from pyproj import CRS
 
@@ -63,7 +64,12 @@ def _rule(layers: list[ServedArea | NetworkReach], x: float, y: float) -> float:
     return max(0.0, best)
 
 
-def test_one_search_equals_the_rule_for_every_household() -> None:
+@pytest.mark.parametrize("halves_from", [20_000, 50])
+def test_one_search_equals_the_rule_for_every_household(
+    monkeypatch: pytest.MonkeyPatch, halves_from: int
+) -> None:
+    """Also when the search runs in two threads, half the households each."""
+    monkeypatch.setattr("layers.vector.HALVES_FROM", halves_from)
     rng = np.random.default_rng(9)
     layers = _layers(rng)
     x = rng.uniform(795_000, 825_000, 600)
