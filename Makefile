@@ -76,8 +76,8 @@ bench-partitions: dev
 # The national demo region (real 2025 communes, census carried, synthetic networks from
 # ../shared/data; skipped without it): its build, geodx run with the default engine and
 # with Dask, and the 1M/10M memory ratio (bench/results/country.json).
-bench-country: dev
-	$(BIN)/python -m bench.country
+bench-country: dev  # COUNTRY_ARGS="--region build/country --no-dask": no build, reuse it
+	$(BIN)/python -m bench.country $(COUNTRY_ARGS)
 
 lint: dev
 	$(BIN)/ruff check geodx layers api app data tests bench

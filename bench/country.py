@@ -19,9 +19,11 @@ and exits 0.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -98,37 +100,68 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.country")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each geodx run")
     parser.add_argument("--no-build", action="store_true", help="reuse the region")
+    parser.add_argument(
+        "--region",
+        type=Path,
+        help="an already built national region (its folder): no build, runs on it",
+    )
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--no-ratio", action="store_true", help="skip 1M and 10M")
     args = parser.parse_args(argv)
     missing = [p for p in (BOUNDARIES, CENSUS, CROSSWALK) if not p.is_file()]
-    if missing:
+    if missing and args.region is None:
         print(f"bench.country: skipped, {missing[0]} not found (../shared/data)")
         return 0
     figures: dict[str, object] = {}
+    failed: list[str] = []
     print(f"{'':<34} {'wall s':>8} {'CPU s':>8} {'peak GB':>8} {'tree GB':>8}")
-    region = COUNTRY_DIR / "region.toml"
-    if not args.no_build or not region.is_file():
-        got = build_country(COUNTRY_DIR)
-        figures["build"] = asdict(got)
-        print(row("geodx demo --country (build)", got), flush=True)
-    figures["households"] = households_of(COUNTRY_DIR / "carry_report.json")
+    folder = (args.region or COUNTRY_DIR).resolve()
+    region = folder / "region.toml"
+    if args.region is None and (not args.no_build or not region.is_file()):
+        _step(figures, failed, "build", "geodx demo --country (build)",
+              lambda: build_country(COUNTRY_DIR))  # fmt: skip
+    if not region.is_file():
+        print(f"bench.country: no region at {region}; nothing to run")
+        return 1
+    figures["households"] = households_of(folder / "carry_report.json")
     engines: list[str | None] = [None]
     if not args.no_dask and has_dask_engine():
         engines.append("dask")
     for engine in engines:
         out = RESULTS / "out" / f"country-{engine or 'default'}"
-        got = run_region(region, out, engine, args.repeat)
-        figures[f"run_{engine or 'default'}"] = asdict(got)
         label = f"geodx run Vietnam ({engine or 'default engine'})"
-        print(row(label, got), flush=True)
+        run = functools.partial(run_region, region, out, engine, args.repeat)
+        _step(figures, failed, f"run_{engine or 'default'}", label, run)
     if not args.no_ratio:
-        figures["ratio"] = memory_ratio(args.repeat)
-    _summary(figures)
+        try:
+            figures["ratio"] = memory_ratio(args.repeat)
+        except RuntimeError as exc:
+            failed.append(f"1M/10M ratio: {exc}")
+    _summary(figures, folder)
+    for message in failed:
+        print(f"FAILED {message}")
     (RESULTS / "country.json").write_text(
-        json.dumps(figures, indent=2) + "\n", encoding="utf-8"
+        json.dumps({**figures, "failed": failed}, indent=2) + "\n", encoding="utf-8"
     )
-    return 0
+    return 1 if failed else 0
+
+
+def _step(
+    figures: dict[str, object],
+    failed: list[str],
+    key: str,
+    label: str,
+    measured: Callable[[], Measured],
+) -> None:
+    """Run one measured step; a failure is printed and kept, the bench goes on."""
+    try:
+        got = measured()
+    except RuntimeError as exc:
+        failed.append(f"{label}: {exc}")
+        print(f"{label:<34} failed (see the end)", flush=True)
+        return
+    figures[key] = asdict(got)
+    print(row(label, got), flush=True)
 
 
 def memory_ratio(repeat: int) -> dict[str, object]:
@@ -142,7 +175,7 @@ def memory_ratio(repeat: int) -> dict[str, object]:
     return {"1m": asdict(runs["1m"]), "10m": asdict(runs["10m"]), "peak_ratio": ratio}
 
 
-def _summary(figures: dict[str, object]) -> None:
+def _summary(figures: dict[str, object], folder: Path) -> None:
     """The households carried, the ratios and the targets, in words."""
     hh = figures["households"]
     assert isinstance(hh, dict)
@@ -150,7 +183,7 @@ def _summary(figures: dict[str, object]) -> None:
         f"households: {hh['carried_households']:,} of {hh['census_households']:,} "
         f"census households placed; {hh['not_placed_households']:,} in "
         f"{hh['not_placed_rows']:,} rows not placed "
-        f"(bench/results/country/households_not_placed.csv)"
+        f"({folder / 'households_not_placed.csv'})"
     )
     ratio = figures.get("ratio")
     if isinstance(ratio, dict):

@@ -7,6 +7,7 @@ Shared by the benches that time whole ``geodx`` commands (``bench.partitions``,
 from __future__ import annotations
 
 import os
+import signal
 import statistics
 import subprocess
 import tempfile
@@ -65,14 +66,30 @@ def measure(cmd: list[str]) -> Measured:
         wall = time.perf_counter() - start
         done.set()
         sampler.join()
-        if os.waitstatus_to_exitcode(status) != 0:
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
             err.seek(0)
-            tail = err.read().decode(errors="replace").strip().splitlines()[-3:]
-            raise RuntimeError(f"{' '.join(cmd)} failed: {' | '.join(tail)}")
+            tail = err.read().decode(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError(
+                f"{' '.join(cmd)} {_how(code, wall)}: {' | '.join(tail)}"
+            )
     own = usage.ru_maxrss / 1024
     return Measured(
         wall, usage.ru_utime + usage.ru_stime, own, max(own, peak[0] / 2**20)
     )
+
+
+def _how(code: int, wall_s: float) -> str:
+    """How a child ended: its exit code, or the signal that killed it (no stderr then).
+
+    >>> _how(-9, 61.0)
+    'killed by SIGKILL after 61 s (the kernel OOM killer, or a kill -9; it wrote no error)'
+    """
+    if code >= 0:
+        return f"exited {code} after {wall_s:.0f} s"
+    name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+    why = " (the kernel OOM killer, or a kill -9" if name == "SIGKILL" else " (a kill"
+    return f"killed by {name} after {wall_s:.0f} s{why}; it wrote no error)"
 
 
 def median(runs: list[Measured]) -> Measured:
