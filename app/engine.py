@@ -58,6 +58,7 @@ from geodx.spread import Estimate
 from layers.base import CoverageLayer, LayerAnswer, answer
 from layers.measured import Tiles
 from layers.registry import open_layer
+from layers.sites import SiteLayer
 from layers.vector import NetworkReach, ServedArea
 
 
@@ -233,6 +234,12 @@ def _answer(layer: _Layer, households: HouseholdPoints) -> tuple[LayerAnswer, st
     return got, near.source
 
 
+def _cost_rank(layer: _Layer) -> int:
+    """0 for sector lists, 1 networks, 2 polygons, 3 the rest (rasters, tiles)."""
+    kinds = (SiteLayer, NetworkReach, ServedArea)
+    return next((i for i, k in enumerate(kinds) if isinstance(layer.layer, k)), 3)
+
+
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
@@ -256,8 +263,8 @@ def partition_overlay(
     """Every per-household answer of the manifest for one partition's households."""
     manifest = region.manifest
     households.xy(region.communes.crs)  # warm the transform cache before threads
-    # Vector layers first (networks are the slowest), rasters last.
-    order = sorted(manifest.layers, key=lambda s: region.layers[s.slug].tree is None)
+    # The slowest first (sites, networks, polygons), rasters last: two threads stay busy.
+    order = sorted(manifest.layers, key=lambda s: _cost_rank(region.layers[s.slug]))
     pool = _pool(facts.threads)
     jobs = {
         s.slug: pool.submit(_answer, region.layers[s.slug], households) for s in order

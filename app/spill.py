@@ -18,8 +18,9 @@ Whenever a batch breaks a rule, the whole file is read again by
 
 from __future__ import annotations
 
-import shutil
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,6 +236,24 @@ def _batches(source: HouseholdsSpec | HouseholdPoints) -> Iterator[_Batch]:
     return _parquet_batches(source)
 
 
+_THREADS = ThreadPoolExecutor(2, thread_name_prefix="geodx-split")
+
+
+def _cells(b: _Batch, resolution: int) -> NDArray[np.uint64]:
+    """The batch's H3 cells, its two halves computed at once (polars frees the GIL).
+
+    Each cell is computed alone, so the halves give the very cells of one call.
+    """
+    half = len(b.lat) // 2
+    if half < 4096 or (os.cpu_count() or 1) < 2:
+        return points_to_cells(b.lat, b.lng, resolution=resolution)
+    halves = [slice(0, half), slice(half, None)]
+    got = _THREADS.map(
+        lambda s: points_to_cells(b.lat[s], b.lng[s], resolution=resolution), halves
+    )
+    return np.concatenate(list(got))
+
+
 def _spill(
     source: HouseholdsSpec | HouseholdPoints,
     folder: Path,
@@ -255,7 +274,7 @@ def _spill(
     with cells_path.open("wb") as cells_file:
         for b in _batches(source):
             checks.add(b)
-            cells = points_to_cells(b.lat, b.lng, resolution=h3_resolution)
+            cells = _cells(b, h3_resolution)
             cells_file.write(cells.tobytes())
             keys, n = np.unique(parent_cells(cells, finest), return_counts=True)
             for key, k in zip(keys.tolist(), n.tolist(), strict=True):
@@ -279,46 +298,82 @@ def _spill(
     else:
         chosen = False
     resolution = min(resolution, h3_resolution)
-    parts = _write_partitions(source, folder, cells_path, resolution)
-    cells_path.unlink()
+    parts = _parents(counts, finest, resolution, cells_path)
     if chosen:  # a forced resolution keeps one partition per parent cell
         parts = pack_partitions(
             parts, min(max_points, max(1, -(-points // min_partitions)))
         )
+    parts = _write_partitions(source, cells_path, resolution, parts)
+    cells_path.unlink()
     crs = source.crs if isinstance(source, HouseholdPoints | BatchedFile) else WGS84
     bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     return Spilled(crs, resolution, parts, integral, bounds, points)
 
 
+def _parents(
+    counts: dict[int, int], finest: int, resolution: int, cells_path: Path
+) -> list[Partition]:
+    """One partition per parent cell at ``resolution`` (its points from pass 1).
+
+    Pass 1 counted points at ``finest``; a finer forced resolution counts them again
+    from the households' cells (the scratch file).
+    """
+    if resolution > finest:
+        counts = {}
+        with cells_path.open("rb") as cells_file:
+            while len(chunk := np.fromfile(cells_file, np.uint64, count=BATCH)):
+                keys, n = np.unique(parent_cells(chunk, resolution), return_counts=True)
+                for key, k in zip(keys.tolist(), n.tolist(), strict=True):
+                    counts[key] = counts.get(key, 0) + k
+    folder = cells_path.parent
+    cells = np.fromiter(counts, dtype=np.uint64, count=len(counts))
+    n_at = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+    keys, index = np.unique(parent_cells(cells, resolution), return_inverse=True)
+    sizes = np.bincount(index, weights=n_at, minlength=len(keys)).astype(np.int64)
+    return [
+        Partition(k, _part_path(folder, k), n)
+        for k, n in zip(keys.tolist(), sizes.tolist(), strict=True)
+    ]
+
+
 def _write_partitions(
     source: HouseholdsSpec | HouseholdPoints,
-    folder: Path,
     cells_path: Path,
     resolution: int,
+    parts: list[Partition],
 ) -> list[Partition]:
-    """Pass 2: append each batch's households to their partition's file."""
-    sizes: dict[int, int] = {}
+    """Pass 2: append each batch's households to their partition's file.
+
+    A partition holds the parent cells from its own up to the next partition's
+    (``parts`` in parent order, runs of consecutive parents); its file keeps the
+    households in the order of the household file.
+    """
+    heads = np.array([p.parent for p in parts], dtype=np.uint64)
+    sizes = np.zeros(len(parts), dtype=np.int64)
     row = 0
     with cells_path.open("rb") as cells_file:
         for b in _batches(source):
             n = len(b.w)
             cells = np.fromfile(cells_file, dtype=np.uint64, count=n)
-            parent = parent_cells(cells, resolution)
-            order = np.argsort(parent, kind="stable")
-            keys, starts = np.unique(parent[order], return_index=True)
+            part = np.searchsorted(heads, parent_cells(cells, resolution), "right") - 1
+            order = np.argsort(part, kind="stable")
+            keys, starts = np.unique(part[order], return_index=True)
             records = np.empty(n, dtype=RECORD)
             records["x"], records["y"], records["w"] = b.x, b.y, b.w
             records["row"] = np.arange(row, row + n)
             records["cell"] = cells
             records = records[order]
-            for key, a, z in zip(
-                keys.tolist(), starts, np.r_[starts[1:], n], strict=True
-            ):
-                with _part_path(folder, key).open("ab") as fh:
+            ends = np.r_[starts[1:], n]
+            for key, a, z in zip(keys.tolist(), starts, ends, strict=True):
+                with parts[key].path.open("ab") as fh:
                     fh.write(records[a:z].tobytes())
-                sizes[key] = sizes.get(key, 0) + int(z - a)
+                sizes[key] += z - a
             row += n
-    return [Partition(k, _part_path(folder, k), sizes[k]) for k in sorted(sizes)]
+    return [
+        Partition(p.parent, p.path, n)
+        for p, n in zip(parts, sizes.tolist(), strict=True)
+        if n > 0
+    ]
 
 
 def pack_partitions(parts: list[Partition], max_points: int) -> list[Partition]:
@@ -326,9 +381,10 @@ def pack_partitions(parts: list[Partition], max_points: int) -> list[Partition]:
 
     One resolution serves the whole region, so a dense city can force a fine one and
     leave thousands of small partitions elsewhere, each paying a partition's fixed
-    cost. Parent cells in order are joined while they fit: a joined file is the
-    parents' files one after the other, so its households, rows and sums come in the
-    same order as from the parents one by one (cells nest in their parents, and the
+    cost. Parent cells in order are joined while they fit (before any household is
+    written): a joined partition holds its parents' households in the order of the
+    household file, so each (cell, commune) row sums the same households in the same
+    order as from the parents one by one (cells nest in their parents, and the
     parents of a run are consecutive in the cell table's order).
     """
     packed: list[Partition] = []
@@ -337,21 +393,12 @@ def pack_partitions(parts: list[Partition], max_points: int) -> list[Partition]:
         if run and (
             part is None or sum(p.points for p in run) + part.points > max_points
         ):
-            packed.append(_join(run))
+            head = run[0]
+            packed.append(Partition(head.parent, head.path, sum(p.points for p in run)))
             run = []
         if part is not None:
             run.append(part)
     return packed
-
-
-def _join(run: list[Partition]) -> Partition:
-    head = run[0]
-    with head.path.open("ab") as out:
-        for part in run[1:]:
-            with part.path.open("rb") as src:
-                shutil.copyfileobj(src, out)
-            part.path.unlink()
-    return Partition(head.parent, head.path, sum(p.points for p in run))
 
 
 def _part_path(folder: Path, parent: int) -> Path:
