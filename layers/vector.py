@@ -321,9 +321,13 @@ def _joint_tree(
 ) -> shapely.STRtree:
     """One index of every layer's pieces (``geoms``), kept for the same ``indexes``."""
     key = tuple(indexes)
-    held = _JOINT[0][0] if _JOINT else ()
-    if len(held) == len(key) and all(a is b for a, b in zip(held, key, strict=True)):
-        return _JOINT[0][1]
+    kept = list(_JOINT)  # one read: another thread may replace the entry meanwhile
+    if kept:
+        held, tree = kept[0]
+        if len(held) == len(key) and all(
+            a is b for a, b in zip(held, key, strict=True)
+        ):
+            return tree
     tree = shapely.STRtree(geoms)
     _JOINT[:] = [(key, tree)]
     return tree
