@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from fractions import Fraction
@@ -262,30 +261,6 @@ def big_client(results_dir: Path) -> Iterator[TestClient]:
     app = create_app(Settings(results_dir=results_dir))
     with TestClient(app) as c:
         yield c
-
-
-CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and
-                 Path(p).exists()), None)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Headless Debian Chromium, unable to resolve any host but 127.0.0.1."""
-    if CHROMIUM is None:
-        pytest.skip("chromium is not installed (make browser)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
-        )  # fmt: skip
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @contextmanager

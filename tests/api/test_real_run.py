@@ -12,21 +12,15 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
+from tests.shared_runs import demo_run
 
 
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path]]:
-    from app.pipeline import run_region
-    from data import build_synthetic_region
-
-    root = tmp_path_factory.mktemp("real")
-    manifest = build_synthetic_region(root / "region", seed=11, households=3000)
-    run_region(manifest, root / "out")
-    app = create_app(
-        Settings(results_dir=root / "out", warm_maps=False, max_limit=100_000)
-    )
+    out = demo_run(tmp_path_factory, seed=11, households=3000)
+    app = create_app(Settings(results_dir=out, warm_maps=False, max_limit=100_000))
     with TestClient(app) as client:
-        yield client, root / "out"
+        yield client, out
 
 
 def test_communes_and_summary_match_the_run(real: tuple[TestClient, Path]) -> None:

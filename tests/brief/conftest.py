@@ -16,19 +16,13 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.settings import Settings
 from geodx.history import HistoryStore, Vintage, record_vintage
-from tests.api.conftest import browser  # noqa: F401  (the shared Chromium fixture)
+from tests.shared_runs import demo_run
 
 
 @pytest.fixture(scope="session")
 def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The results of ``geodx run`` on a synthetic region of 3,000 households."""
-    from app.pipeline import run_region
-    from data import build_synthetic_region
-
-    root = tmp_path_factory.mktemp("brief-demo")
-    manifest = build_synthetic_region(root / "region", seed=11, households=3000)
-    run_region(manifest, root / "out")
-    return root / "out"
+    return demo_run(tmp_path_factory, seed=11, households=3000)
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from tests.api.conftest import (
-    browser,  # noqa: F401  (the shared Chromium fixture)
-    live_server,
-)
+from tests.api.conftest import live_server
 from tests.maps.prefixed import PREFIX, prefixed
 from tests.maps.world import write_map_results
 

@@ -14,11 +14,10 @@ import pytest
 from app.pipeline import run_region
 from app.scenarios import Baseline, prepare_baseline
 from geodx.manifest import load_manifest
-from tests.api.conftest import browser
 
 from .region import build_region, write_layers
 
-__all__ = ["Region", "browser", "region"]
+__all__ = ["Region", "region"]
 
 
 @dataclass
