@@ -6,6 +6,7 @@ comes from geodx. The tests compare geodx's blocked, vectorised prediction with 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,14 @@ class Sector:
     beamwidth_deg: float | None = None
 
 
+@functools.cache
+def _transformer() -> Transformer:
+    """WGS84 to UTM 49N, made once (making one costs far more than a transform)."""
+    return Transformer.from_crs(4326, UTM_EPSG, always_xy=True)
+
+
 def to_utm(lon: float, lat: float) -> tuple[float, float]:
-    transformer = Transformer.from_crs(4326, UTM_EPSG, always_xy=True)
-    x, y = transformer.transform(lon, lat)
+    x, y = _transformer().transform(lon, lat)
     return float(x), float(y)
 
 
