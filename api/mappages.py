@@ -203,7 +203,7 @@ def render_coverage(
 
 def render_cells(results: RegionResults, settings: Settings, indicator: str) -> bytes:
     """The hexagon layer of the coverage map, as JSON."""
-    index = results.cells_index(_cells_resolution(results, settings))
+    index = results.full_cells_index(_cells_resolution(results, settings))
     target = _target(results, indicator)
     data = cells_layer_data(
         index.props, index.geoms, indicator=indicator, target_pct=target

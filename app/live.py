@@ -23,6 +23,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
+from api.results import trim_heap
 from app.pipeline import input_checksums, metric_crs
 from geodx.contract import SUMMARY_FILE, clean, public_inputs
 from geodx.coverage import assign_communes
@@ -266,6 +267,7 @@ class PreparingRegion:
             log.exception("live: could not prepare the region")
             self._live = StaleRegion(f"the region cannot be read: {exc}"[:300])
         finally:
+            trim_heap()  # what reading the layers freed goes back to the system
             self._ready.set()
 
     def ready(self, wait_s: float = 0.0) -> bool:

@@ -69,7 +69,7 @@ def child(mode: str, folder: Path, zoom: int, started: float) -> dict[str, Any]:
     with TestClient(create_app(settings)) as client:
         results = client.app.state.results  # type: ignore[attr-defined]
         if mode == "inline":
-            results.cells_index()  # what every worker pre-serialised before tiles
+            results.full_cells_index()  # what every worker pre-serialised before tiles
         out: dict[str, Any] = {"startup_s": time.time() - started}
         out["rss_mb"], _ = _rss_mb()
         out["page_s"], out["page_bytes"], out["page_wire"] = _get(

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ResultsDep, SettingsDep, base_url, public_url
 from api.errors import BadRequest, NotFound
 from api.features import FeatureIndex, collection_body, feature_with_links, parse_bbox
+from api.lazycells import LazyCells
 from api.schemas import CRS84, ErrorMessage
 from api.settings import Settings
 
@@ -122,7 +123,7 @@ class GeoJSONResponse(Response):
 def page_of(
     request: Request,
     settings: Settings,
-    index: FeatureIndex,
+    index: FeatureIndex | LazyCells,
     bbox: str | None,
     limit: int | None,
     offset: int,
@@ -169,7 +170,11 @@ def page_of(
 
 
 def one_of(
-    request: Request, settings: Settings, index: FeatureIndex, cid: str, fid: str
+    request: Request,
+    settings: Settings,
+    index: FeatureIndex | LazyCells,
+    cid: str,
+    fid: str,
 ) -> GeoJSONResponse:
     """One feature, with self and collection links."""
     feature = index.feature(fid)

@@ -103,7 +103,7 @@ def test_lazy_cells_pages_are_the_full_indexs(
     ]
     for url in urls:
         assert _doc(lazy, url) == _doc(full, url), url
-    assert lazy.app.state.results._lazy  # type: ignore[attr-defined]
+    assert {7, 8, 9} <= set(lazy.app.state.results._lazy)  # type: ignore[attr-defined]
     assert not full.app.state.results._lazy  # type: ignore[attr-defined]
     for url in (
         "/collections/cells/items/8928308280fffff",
