@@ -29,21 +29,26 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+@pytest.fixture(scope="module")
+def ran(
+    region: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """``geodx run REGION --out OUT``, once for the tests that read its report."""
+    out = tmp_path_factory.mktemp("ran") / "out"
+    return geodx("run", str(region), "--out", str(out)), out
+
+
 def test_run_prints_the_report_and_writes_the_outputs(
-    region: Path, tmp_path: Path
+    ran: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
-    done = geodx("run", str(region), "--out", str(tmp_path / "out"))
+    done, out = ran
     assert done.returncode == 0, done.stderr
-    summary = json.loads(
-        (tmp_path / "out" / "summary.json").read_text(encoding="utf-8")
-    )
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert "synthetic" in done.stdout.splitlines()[0].lower()
     assert f"{summary['fibre_pct']:6.2f}% of households" in done.stdout
     assert f"missing {summary['fibre_gap_households']:,} households" in done.stdout
     worst = max(
-        json.loads((tmp_path / "out" / "communes.geojson").read_text(encoding="utf-8"))[
-            "features"
-        ],
+        json.loads((out / "communes.geojson").read_text(encoding="utf-8"))["features"],
         key=lambda f: (
             f["properties"]["fibre_gap_households"],
             f["properties"]["commune_code"],
@@ -96,11 +101,11 @@ def test_results_are_current_until_an_input_changes(
 
 
 def test_report_lists_the_communes_missing_the_mobile_target(
-    region: Path, tmp_path: Path
+    ran: tuple[subprocess.CompletedProcess[str], Path],
 ) -> None:
-    done = geodx("run", str(region), "--out", str(tmp_path / "out"))
+    done, out = ran
     assert done.returncode == 0, done.stderr
-    doc = json.loads((tmp_path / "out" / "communes.geojson").read_text("utf-8"))
+    doc = json.loads((out / "communes.geojson").read_text("utf-8"))
     missed = [
         f["properties"]
         for f in doc["features"]
