@@ -392,9 +392,10 @@ def compute_partitioned(
             del source
         if not spilled.partitions:
             return None
+        # Two layer threads a task on Dask too: the last task uses the idle cores.
         facts = RegionFacts(
             str(manifest.path.resolve()), spilled.crs, spilled.lnglat_bounds,
-            spilled.integral, limits, utm, threads=1 if engine == "dask" else 2,
+            spilled.integral, limits, utm, threads=2,
         )  # fmt: skip
         if engine != "dask":
             _region(facts, communes)  # read once: the communes are here already

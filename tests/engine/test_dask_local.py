@@ -16,7 +16,10 @@ from tests.oracle.worlds import build_mixed
 
 
 def test_own_local_cluster_writes_what_local_writes(tmp_path: Path) -> None:
-    """The LocalCluster the run starts itself (no --scheduler), partitions at res 6."""
+    """The LocalCluster the run starts itself (no --scheduler), partitions at res 6.
+
+    The local run before it leaves this process its layer threads: the forked workers
+    make their own (they would wait forever on the parent's)."""
     (tmp_path / "world").mkdir()
     world = build_mixed(tmp_path / "world")
     local = run(
@@ -73,3 +76,26 @@ def test_largest_partition_first_results_in_parent_order(tmp_path: Path) -> None
 )
 def test_largest_first(sizes: list[int], order: list[int]) -> None:
     assert largest_first(sizes) == order
+
+
+def _pools_in_child() -> tuple[int, int]:
+    from app import engine
+    from layers import vector
+
+    return len(engine._POOLS), len(vector._HALVES)
+
+
+def test_a_forked_process_forgets_the_parents_thread_pools() -> None:
+    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    import app.dask_engine  # noqa: F401  (registers the fork handler)
+    from app import engine
+    from layers import vector
+
+    engine._pool(2).submit(int).result()
+    if not vector._HALVES:
+        vector._HALVES.append(ThreadPoolExecutor(1))
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        assert pool.apply(_pools_in_child) == (0, 0)
+    assert engine._POOLS and vector._HALVES  # the parent keeps its own
