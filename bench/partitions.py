@@ -7,11 +7,15 @@ CPU seconds (the child and the processes it waited for), the child's own peak RS
 (`ru_maxrss`), and the peak RSS summed over the child's whole process tree (sampled
 every 0.1 s with psutil: the Dask workers count there). Then the issue's two ratios:
 peak memory of the 10M local run over the 1M local run, and Dask wall over local wall.
+The 1-minute load average is printed beside each line: on a shared machine the wall
+ratio is noise under load, CPU time is not. Forked Dask workers share the run's pages
+(imports), which the tree's summed RSS counts once per process.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -49,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
             got = table[(n, engine)] = median(runs)
             print(
                 f"{n:>11,} {engine:>7} {got.wall_s:>7.2f} {got.cpu_s:>7.2f} "
-                f"{got.peak_mib:>9.0f} {got.tree_mib:>9.0f}",
+                f"{got.peak_mib:>9.0f} {got.tree_mib:>9.0f}  "
+                f"(load average {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
     _ratios(table, args.households)
