@@ -88,3 +88,36 @@ def test_prediction_equals_every_sector_scanned() -> None:
             want[rows] = one
     assert np.isfinite(got).sum() > 500
     assert np.array_equal(got, want)
+
+
+def test_crowded_blocks_split_and_the_answers_stay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A dense town: blocks split down to 250 m give the bits of 2 km blocks."""
+    from geodx import propagation
+
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(5e3, 700, 3000), rng.normal(5e3, 700, 3000)
+    m = 300
+    sectors = sectors_at(
+        rng.normal(5e3, 1500, m), rng.normal(5e3, 1500, m),
+        height_m=rng.uniform(15, 40, m), frequency_mhz=rng.uniform(1700, 2000, m),
+        rs_eirp_dbm=rng.uniform(0, 20, m), azimuth_deg=rng.uniform(0, 360, m),
+    )  # fmt: skip
+    monkeypatch.setattr(propagation, "SPLIT_CELLS", 10**15)  # 2 km blocks only
+    whole = predict_rsrp(x, y, sectors, environment="urban", floor_dbm=-100.0)
+    sizes: list[int] = []
+    real = propagation._blocks
+
+    def spy(bx: np.ndarray, by: np.ndarray, size: float) -> list[np.ndarray]:
+        sizes.append(int(size))
+        return real(bx, by, size)
+
+    monkeypatch.setattr(propagation, "SPLIT_CELLS", 2000)
+    monkeypatch.setattr(propagation, "_blocks", spy)
+    split = predict_rsrp(x, y, sectors, environment="urban", floor_dbm=-100.0)
+    assert {1000, 500, 250} <= set(sizes) and min(sizes) >= 250
+    reach = whole >= -100.0
+    assert 200 < reach.sum() < len(x) - 200
+    assert np.array_equal(split >= -100.0, reach)
+    assert np.array_equal(split[reach], whole[reach])
