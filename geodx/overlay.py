@@ -18,6 +18,10 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+# A cell of more points than this that a polygon covers only in part is split into a
+# grid of a quarter the cell size, at most REFINE_LEVELS times (500 m -> 125 m -> 31 m).
+CROWDED = 256
+REFINE_LEVELS = 2
 # Boxes are grown by this share of the cell size so that float rounding in the
 # point -> cell computation can never place a point outside its own box.
 _BOX_EPS = 1e-7
@@ -151,23 +155,87 @@ def polygon_pairs(
         Pairs, each once, in no particular order. A point on a polygon's boundary is
         covered.
     """
+    return _pairs(x, y, polygons, grid, any_only, 0)
+
+
+def _pairs(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    polygons: NDArray[np.object_],
+    grid: GridIndex,
+    any_only: bool,
+    depth: int,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """:func:`polygon_pairs` on a grid refined ``depth`` times already."""
     shapely.prepare(polygons)
     tree = shapely.STRtree(polygons)
     cell, geom = tree.query(grid.boxes, predicate="intersects")
     whole = shapely.covers(polygons[geom], grid.boxes[cell])
-    sure_p, sure_owner = grid.points_of(cell[whole])
-    out_p, out_g = [sure_p], [geom[whole][sure_owner]]
     partial = ~whole
     if any_only:
         done = np.zeros(grid.n_cells, dtype=bool)
         done[cell[whole]] = True
         partial &= ~done[cell]
+    out_p: list[NDArray[np.int64]] = []
+    out_g: list[NDArray[np.int64]] = []
+    if depth < REFINE_LEVELS:
+        crowded = _crowded(grid, cell, partial)
+        if crowded.any():  # their pairs are found on a finer grid
+            meeting = geom[crowded[cell]]
+            sub_p, sub_g = _refine(
+                x, y, polygons, grid, crowded, meeting, depth, any_only=any_only
+            )
+            out_p.append(sub_p)
+            out_g.append(sub_g)
+            whole &= ~crowded[cell]
+            partial &= ~crowded[cell]
+    sure_p, sure_owner = grid.points_of(cell[whole])
+    out_p.append(sure_p)
+    out_g.append(geom[whole][sure_owner])
     test_p, test_owner = grid.points_of(cell[partial])
     test_g = geom[partial][test_owner]
     hit = shapely.intersects_xy(polygons[test_g], x[test_p], y[test_p])
     out_p.append(test_p[hit])
     out_g.append(test_g[hit])
     return np.concatenate(out_p), np.concatenate(out_g)
+
+
+def _crowded(
+    grid: GridIndex, cell: NDArray[np.int64], partial: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Cells of more than :data:`CROWDED` points that some polygon covers in part."""
+    counts = np.diff(grid.starts)
+    crowded = np.zeros(grid.n_cells, dtype=bool)
+    crowded[cell[partial & (counts[cell] > CROWDED)]] = True
+    return crowded
+
+
+def _refine(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    polygons: NDArray[np.object_],
+    grid: GridIndex,
+    crowded: NDArray[np.bool_],
+    meeting: NDArray[np.int64],
+    depth: int,
+    *,
+    any_only: bool = False,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Every pair of the crowded cells' points, on a grid of a quarter the cell size.
+
+    A crowded cell (a city's 500 m cell against 250 m buffers: never wholly inside
+    one) goes with every polygon that meets it (``meeting``) to a finer grid of its
+    points alone, where most sub-cells are wholly inside or outside. A polygon that
+    covers one of its points meets its box, so no pair is lost; each point lies in one
+    crowded cell, so none is found twice.
+    """
+    points, _ = grid.points_of(np.flatnonzero(crowded))
+    near = np.unique(meeting)
+    finer = build_grid(x[points], y[points], cell_size=grid.cell_size / 4)
+    sub_p, sub_g = _pairs(
+        x[points], y[points], polygons[near], finer, any_only, depth + 1
+    )
+    return points[sub_p], near[sub_g]
 
 
 def covered_by_polygons(

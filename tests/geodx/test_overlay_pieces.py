@@ -67,3 +67,38 @@ def test_pieces_are_not_split_again() -> None:
     assert sorted(shapely.to_wkt(network_pieces(pieces[::-1]))) == sorted(
         shapely.to_wkt(pieces)
     )
+
+
+def test_crowded_cells_refined_pairs_exact_and_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A town of thousands of points per 500 m cell against 250 m buffers (no cell is
+    ever wholly inside): refined twice, every (point, polygon) pair found once, as
+    GEOS says point by point; identical points (a tower block) end the refinement."""
+    rng = np.random.default_rng(9)
+    x = np.r_[rng.normal(2000, 300, 6000), np.full(400, 2100.0)]
+    y = np.r_[rng.normal(2000, 300, 6000), np.full(400, 1900.0)]
+    lines = shapely.linestrings(rng.uniform(1000, 3000, (12, 4, 2)))
+    buffers = shapely.buffer(network_pieces(lines), 250.0, quad_segs=4)
+    depths: list[int] = []
+    real = overlay._refine
+
+    def spy(*args: object, **kw: object) -> tuple[np.ndarray, np.ndarray]:
+        depths.append(int(args[6]))  # type: ignore[call-overload]
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(overlay, "_refine", spy)
+    grid = build_grid(x, y, cell_size=500.0)
+    p, g = overlay.polygon_pairs(x, y, buffers.copy(), grid=grid)
+    assert {0, 1} <= set(depths) and max(depths) < overlay.REFINE_LEVELS
+    keys = p * len(buffers) + g
+    assert len(np.unique(keys)) == len(keys)
+    pts = shapely.points(x, y)
+    want = {
+        i * len(buffers) + j
+        for j, poly in enumerate(buffers)
+        for i in np.flatnonzero(shapely.intersects(poly, pts)).tolist()
+    }
+    assert set(keys.tolist()) == want and len(want) > 1000
+    covered = overlay.covered_by_polygons(x, y, buffers.copy(), grid=grid)
+    assert covered.tolist() == [bool(i) for i in np.isin(np.arange(len(x)), p)]
