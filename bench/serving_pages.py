@@ -67,6 +67,7 @@ class Served:
     first_200_s: float = 0.0
     all_workers_s: float = 0.0
     rss_started_mib: list[float] = field(default_factory=list)
+    cpu_started_s: list[float] = field(default_factory=list)  # serve, then each worker
     rss_after_mib: list[float] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
 
@@ -92,7 +93,8 @@ def pick(results: Path) -> dict[str, Any]:
     per = per[per > 0]
     big, small = str(per.idxmax()), str(per.idxmin())
     own = cells[cells["commune_code"] == big]
-    lat, lon = h3.cell_to_latlng(str(own.loc[own["households"].idxmax(), "h3"]))
+    busiest = own["h3"].to_numpy()[int(own["households"].to_numpy().argmax())]
+    lat, lon = h3.cell_to_latlng(str(busiest))
     return {"big": big, "small": small, "lon": lon, "lat": lat, "root": root}
 
 
@@ -152,6 +154,17 @@ def _rss_mib(proc: psutil.Process) -> list[float]:
     return sorted(out, reverse=True)
 
 
+def _cpu_s(proc: psutil.Process) -> list[float]:
+    out = []
+    for p in [proc, *_workers(proc)]:
+        try:
+            t = p.cpu_times()
+            out.append(t.user + t.system)
+        except psutil.Error:
+            continue
+    return out
+
+
 def _fetch(client: httpx.Client, url: str) -> tuple[int, float, int, int]:
     start = time.perf_counter()
     answer = client.get(url, headers={"Accept-Encoding": "gzip"})
@@ -207,6 +220,7 @@ def serve(name: str, region: Path, results: Path, workers: int) -> Served:
             )
             tree = psutil.Process(proc.pid)
             got.rss_started_mib = _rss_mib(tree)
+            got.cpu_started_s = _cpu_s(tree)
             with httpx.Client(base_url=base, timeout=600) as client:
                 for label, url in page_list(places):
                     status, cold, size, wire = _fetch(client, url)
@@ -248,6 +262,9 @@ def report(runs: list[Served]) -> str:
         lines.append(
             f"{label:34}" + "".join(f" | {getattr(r, key):>31.2f}" for r in runs)
         )
+    lines.append(f"{'CPU s at start: serve/workers':34}" + "".join(
+        f" | {'/'.join(f'{v:.1f}' for v in r.cpu_started_s) or '-':>31}" for r in runs
+    ))  # fmt: skip
     for label, key in (("RSS per worker started, MiB", "rss_started_mib"),
                        ("RSS per worker after pages, MiB", "rss_after_mib")):  # fmt: skip
         lines.append(
