@@ -239,22 +239,53 @@ def _fit(features: list[bytes], budget: DrawBudget) -> int:
 
 
 def _serialise(
-    geoms: np.ndarray, props: pd.DataFrame | bytes
+    geoms: np.ndarray, props: pd.DataFrame | bytes, first: int = 0
 ) -> tuple[np.ndarray, list[bytes]]:
     """:func:`geodx.contract.serialise`, faster for constant properties.
 
     When ``props`` is already JSON it is every feature's properties object (the same
-    bytes, without a dict per feature).
+    bytes, without a dict per feature). Ids count from ``first``.
     """
     if not isinstance(props, bytes):
-        return serialise(geoms, props, ids=range(len(props)))
+        return serialise(geoms, props, ids=range(first, first + len(props)))
     fixed = rfc7946(geoms)
     texts = shapely.to_geojson(fixed)
     return fixed, [
         b'{"type":"Feature","id":"%d","geometry":%s,"properties":%s}'
         % (i, str(text).encode(), props)
-        for i, text in enumerate(texts)
+        for i, text in enumerate(texts, first)
     ]
+
+
+#: Features drawn and serialised at a time while a layer's budget is filled.
+CHUNK = 4096
+
+
+def _budgeted(
+    draw: Callable[[slice], np.ndarray],
+    n: int,
+    props: pd.DataFrame | bytes,
+    budget: DrawBudget,
+) -> tuple[np.ndarray, list[bytes]]:
+    """The first of ``n`` features (``draw(part)``: their geometries), serialised.
+
+    A chunk at a time, stopping once the budget is overrun: :func:`_fit` of what is
+    returned is :func:`_fit` of all ``n`` features serialised (a country's routes are
+    not simplified and serialised whole only for most of them to be left out).
+    """
+    fixed: list[np.ndarray] = []
+    features: list[bytes] = []
+    size = 0
+    for start in range(0, n, CHUNK):
+        part = slice(start, min(start + CHUNK, n))
+        chunk = props if isinstance(props, bytes) else props.iloc[part]
+        drawn, texts = _serialise(draw(part), chunk, first=start)
+        fixed.append(np.asarray(drawn, dtype=object))
+        features.extend(texts)
+        size += sum(len(f) + 1 for f in texts)
+        if size > budget.max_bytes or len(features) > budget.max_features:
+            break
+    return (np.concatenate(fixed) if fixed else np.empty(0, dtype=object)), features
 
 
 def _write_features(
@@ -263,18 +294,22 @@ def _write_features(
     props: pd.DataFrame | bytes,
     ctx: _Context,
     *,
-    simplify: Callable[[float], np.ndarray] | None = None,
+    simplify: Callable[[float, slice], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Serialise within budget; the entry's ``file``, ``bounds``, ``features``, ...."""
-    tolerance = ctx.budget.tolerance_m if simplify else 0.0
-    drawn = simplify(tolerance) if simplify else geoms
-    fixed, features = _serialise(drawn, props)
-    while simplify and _fit(features, ctx.budget) < len(features):
-        if tolerance >= ctx.budget.max_tolerance_m:
+    n, budget = len(geoms), ctx.budget
+    tolerance = budget.tolerance_m if simplify else 0.0
+
+    def draw(part: slice) -> np.ndarray:
+        return simplify(tolerance, part) if simplify else geoms[part]
+
+    fixed, features = _budgeted(draw, n, props, budget)
+    while simplify and _fit(features, budget) < n:
+        if tolerance >= budget.max_tolerance_m:
             break
-        tolerance = min(2 * tolerance, ctx.budget.max_tolerance_m)
-        fixed, features = _serialise(simplify(tolerance), props)
-    kept = _fit(features, ctx.budget)
+        tolerance = min(2 * tolerance, budget.max_tolerance_m)
+        fixed, features = _budgeted(draw, n, props, budget)
+    kept = _fit(features, budget)
     members = ctx.members | {"simplified_m": tolerance}
     data = collection_bytes(features[:kept], members=members)
     write_bytes(layer_file(ctx.folder, name), data)
@@ -286,8 +321,8 @@ def _write_features(
         "simplified_m": tolerance,
         "bytes": len(data),
         "simplified_more": tolerance > ctx.budget.tolerance_m,
-        "truncated": kept < len(features),
-        "features_total": len(features),
+        "truncated": kept < n,
+        "features_total": n,
     }
 
 
@@ -300,8 +335,8 @@ def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     if family != "points":
         metric = reproject(geoms, crs, ctx.metric_crs)
 
-        def simplify(tolerance: float) -> np.ndarray:
-            thin = shapely.simplify(metric, tolerance, preserve_topology=True)
+        def simplify(tolerance: float, part: slice) -> np.ndarray:
+            thin = shapely.simplify(metric[part], tolerance, preserve_topology=True)
             return reproject(np.asarray(thin, dtype=object), ctx.metric_crs, WGS84)
 
     name = f"{spec.slug}.geojson"

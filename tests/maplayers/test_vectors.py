@@ -117,3 +117,31 @@ def test_over_the_budget_lines_are_simplified_more_and_points_truncated(
     kept = orjson.loads((out / "layers" / split["file"]).read_bytes())["features"]
     first = gpd.read_file(tmp_path / "split.geojson").geometry[:250]
     assert np.allclose(lonlat_rows(kept), shapely.get_coordinates(first), atol=1e-7)
+
+
+@pytest.mark.parametrize("max_bytes", [60_000, 3_000, 400])
+def test_drawn_a_chunk_at_a_time_the_files_and_index_are_those_drawn_whole(
+    drawn: Drawn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_bytes: int
+) -> None:
+    """Serialising stops once a budget is overrun; what is kept must not change."""
+    import layers.mapdraw as mapdraw
+
+    spec = load_manifest(_wiggly_region(tmp_path, drawn.manifest.root))
+    budget = DrawBudget(max_bytes=max_bytes, max_features=250, tolerance_m=1.0)
+
+    def draw(chunk: int) -> tuple[Any, dict[str, bytes]]:
+        monkeypatch.setattr(mapdraw, "CHUNK", chunk)
+        out = tmp_path / f"out-{chunk}"
+        out.mkdir()
+        index = write_map_layers(
+            out, spec, region_bounds=drawn.bounds, metric_crs=UTM, budget=budget
+        )
+        files = {p.name: p.read_bytes() for p in (out / "layers").iterdir()}
+        return index, files
+
+    whole = draw(10**9)
+    for chunk in (1, 3, 7):
+        assert draw(chunk) == whole
+    routes, split = whole[0]["layers"]
+    assert split["truncated"] and split["features_total"] == 300
+    assert routes["features_total"] == 20
