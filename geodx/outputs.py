@@ -122,7 +122,9 @@ def _write_cells(
     cells = cell_table(run, communes, slugs=slugs)
     write_table(out / CELLS_FILE, cells, metadata=meta)
     if pyramid:
-        write_pyramid(out, cells.to_pandas())
+        frame = cells.to_pandas()
+        del cells  # a country's table is 0.35 GB: not kept while the levels are made
+        write_pyramid(out, frame)
 
 
 def _write_areas(

@@ -14,6 +14,7 @@ are grouped on integer codes of the cells (the same pandas sums as ``cell_totals
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,13 @@ from geodx.contract import (
 )
 from geodx.io import write_table
 
-__all__ = ["pyramid_levels", "read_level", "write_pyramid", "write_pyramid_of"]
+__all__ = [
+    "iter_levels",
+    "pyramid_levels",
+    "read_level",
+    "write_pyramid",
+    "write_pyramid_of",
+]
 
 
 def pyramid_levels(base: int) -> list[int]:
@@ -88,52 +95,61 @@ def _totals(
     for col in [c for c in sums if c.endswith(COUNT_SUFFIX)]:
         share = pct_array(np.asarray(sums[col], dtype=float), whole)
         columns[col[: -len(COUNT_SUFFIX)] + "_pct"] = np.where(whole > 0, share, np.nan)
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)  # no second copy of a country's level
 
 
 def roll_up_levels(cells: pd.DataFrame) -> dict[int, pd.DataFrame]:
     """The cell totals of every pyramid level of ``cells`` (a ``cells.parquet`` table)."""
+    return dict(iter_levels(cells))
+
+
+def iter_levels(cells: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
+    """:func:`roll_up_levels` a level at a time, finest first.
+
+    Each level can be written and dropped before the next is made (a country's
+    finest level is about 0.5 GB).
+    """
     if len(cells) == 0:
-        return {}
+        return iter(())
     codes = (
         cells["commune_code"]
         if "commune_code" in cells
         else pd.Series([None] * len(cells))
     )
     communes = np.asarray(pd.factorize(codes, use_na_sentinel=True)[0])
-    counts = cells[count_columns(cells)]
+    columns = count_columns(cells)
     strings = np.asarray(cells[H3_COL].to_numpy(dtype=object), dtype=object)
     index = h3_ints(strings)
-    numpy_ints = all(counts[c].dtype.kind == "i" for c in counts.columns)
+    numpy_ints = all(cells[c].dtype.kind == "i" for c in columns)
     if index is None or not numpy_ints:  # nullable or float counts: as pandas sums
-        return _roll_up_by_name(counts, strings, communes)
-    return _roll_up_by_bits(counts, strings, index, communes)
+        return _roll_up_by_name(cells[columns], strings, communes)
+    return _roll_up_by_bits(cells, columns, strings, index, communes)
 
 
 def _roll_up_by_name(
     counts: pd.DataFrame, strings: np.ndarray, communes: np.ndarray
-) -> dict[int, pd.DataFrame]:
+) -> Iterator[tuple[int, pd.DataFrame]]:
     """Parents asked of ``h3`` cell by cell, every level grouped from the rows."""
     found, uniques = pd.factorize(strings, sort=True)
     keys: np.ndarray = np.asarray(found)
     names: np.ndarray = np.asarray(uniques, dtype=object)
     base = h3.get_resolution(str(names[0]))
-    levels = {base: _level(counts, keys, names, communes)}
+    yield base, _level(counts, keys, names, communes)
     for res in pyramid_levels(base)[1:]:
         parents = [h3.cell_to_parent(c, res) for c in names]  # one per finer cell
         step, above = pd.factorize(np.asarray(parents, dtype=object), sort=True)
         names = np.asarray(above, dtype=object)
         keys = np.asarray(step)[keys]
-        levels[res] = _level(counts, keys, names, communes)
-    return levels
+        yield res, _level(counts, keys, names, communes)
 
 
 def _roll_up_by_bits(
-    counts: pd.DataFrame,
+    table: pd.DataFrame,
+    columns: list[str],
     strings: np.ndarray,
     index: NDArray[np.uint64],
     communes: np.ndarray,
-) -> dict[int, pd.DataFrame]:
+) -> Iterator[tuple[int, pd.DataFrame]]:
     """Integer counts rolled up level from level, parents by the H3 bit layout.
 
     The numbers and rows of :func:`_roll_up_by_name` (integer sums are exact in any
@@ -148,11 +164,12 @@ def _roll_up_by_bits(
     keys[order] = np.cumsum(first) - 1
     names = strings[order][first]
     # One contiguous row per count column: reduceat runs along memory.
-    sums = np.add.reduceat(
-        counts.to_numpy(dtype=np.int64).T[:, order], np.flatnonzero(first), axis=1
-    )
+    ordered_counts = np.empty((len(columns), len(index)), dtype=np.int64)
+    for row, column in enumerate(columns):
+        np.take(table[column].to_numpy(dtype=np.int64), order, out=ordered_counts[row])
+    sums = np.add.reduceat(ordered_counts, np.flatnonzero(first), axis=1)
+    del ordered_counts
     pair_cell, pair_commune = _pairs(keys, communes)
-    levels: dict[int, pd.DataFrame] = {}
     base = h3_resolution(int(cells[0]))
     for res in pyramid_levels(base):
         if res != base:
@@ -163,9 +180,8 @@ def _roll_up_by_bits(
             sums = np.add.reduceat(sums, np.flatnonzero(new), axis=1)
             pair_cell, pair_commune = _pairs(step[pair_cell], pair_commune)
         per_cell = np.bincount(pair_cell, minlength=len(cells))
-        frame = dict(zip(counts.columns, sums, strict=True))
-        levels[res] = _totals(frame, per_cell, names)
-    return levels
+        frame = dict(zip(columns, sums, strict=True))
+        yield res, _totals(frame, per_cell, names)
 
 
 #: H3 index bits (the H3 spec, "H3 index representation"): mode, resolution, digits.
@@ -245,10 +261,12 @@ def write_pyramid(folder: Path, cells: pd.DataFrame) -> list[int]:
     """Write ``folder/pyramid/cells_r{res}.parquet`` for every level; the levels."""
     target = folder / PYRAMID_DIR
     target.mkdir(exist_ok=True)
-    levels = roll_up_levels(cells)
-    for res, totals in levels.items():
+    written = []
+    for res, totals in iter_levels(cells):
         write_table(folder / pyramid_file(res), _arrow(totals))
-    return sorted(levels)
+        written.append(res)
+        del totals
+    return sorted(written)
 
 
 def read_level(folder: Path, res: int) -> pd.DataFrame | None:
