@@ -19,7 +19,7 @@ rules (one non-empty point a row, finite coordinates that map to WGS84 and back,
 weights' rules; ``app.spill`` checks the WGS84 range and the region). Whenever a
 batch breaks a rule, or holds something this reader is stricter about than the
 whole-file one (a boolean or text column of numbers, ``-0``), the batch
-raises ``app.spill``'s refusal and the whole file is read again by
+raises :class:`Refused` and the whole file is read again by
 :func:`geodx.io.read_households`: the same one-line error, naming file, field and
 row, or the same points. Points reach ``app.spill`` in the file's CRS, transformed
 to WGS84 point by point as the whole-file reader's points are.
@@ -32,7 +32,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,9 +61,6 @@ from geodx.manifest import HouseholdsSpec
 from geodx.points import WGS84, HouseholdPoints
 from geodx.tables import check_projected_lonlat, weights_from_frame
 
-if TYPE_CHECKING:
-    from app.spill import _Batch
-
 #: Bytes per block of a CSV table (about 110,000 rows of lon, lat and weight; the
 #: streaming reader reads ahead: a 10M-household CSV split at 436 MiB peak with 4 MiB
 #: blocks, 712 MiB with 16 MiB ones, 1136 MiB read whole).
@@ -82,6 +79,21 @@ _READ_ERRORS = (
 )
 
 
+class Refused(Exception):
+    """A batch broke a rule: the whole-file reader says which."""
+
+
+@dataclass
+class Batch:
+    """A batch of households: the file's coordinates, weights, and WGS84 lon/lat."""
+
+    x: NDArray[np.float64]
+    y: NDArray[np.float64]
+    w: NDArray[np.float64]
+    lng: NDArray[np.float64]
+    lat: NDArray[np.float64]
+
+
 @dataclass(frozen=True)
 class BatchedFile(HouseholdsSpec):
     """A households file this module reads in batches, checked before its first one."""
@@ -91,7 +103,7 @@ class BatchedFile(HouseholdsSpec):
     driver: str = "CSV"  # "CSV", "Parquet" (GeoParquet) or the GDAL driver
     geo: str = ""  # GeoParquet: the file's "geo" metadata (JSON)
 
-    def batches(self) -> Iterator[_Batch]:
+    def batches(self) -> Iterator[Batch]:
         """The file's households, a batch at a time (``app.spill``'s batches)."""
         if self.driver == "CSV":
             return _csv_batches(self)
@@ -146,24 +158,6 @@ def _wanted(spec: HouseholdsSpec) -> list[str]:
     return [spec.lon, spec.lat] + ([spec.weight] if spec.weight else [])
 
 
-def _refused() -> Exception:
-    from app.spill import _Refused
-
-    return _Refused()
-
-
-def _batch(
-    x: NDArray[np.float64],
-    y: NDArray[np.float64],
-    w: NDArray[np.float64],
-    lng: NDArray[np.float64],
-    lat: NDArray[np.float64],
-) -> _Batch:
-    from app.spill import _Batch
-
-    return _Batch(x, y, w, lng, lat)
-
-
 def _batch_rows() -> int:
     from app import spill
 
@@ -173,7 +167,7 @@ def _batch_rows() -> int:
 # --- CSV ---------------------------------------------------------------------------
 
 
-def _csv_batches(f: BatchedFile) -> Iterator[_Batch]:
+def _csv_batches(f: BatchedFile) -> Iterator[Batch]:
     wanted = _wanted(f)
     convert = pacsv.ConvertOptions(
         include_columns=wanted, column_types=dict.fromkeys(wanted, pa.float64())
@@ -187,22 +181,22 @@ def _csv_batches(f: BatchedFile) -> Iterator[_Batch]:
             for batch in reader:
                 rows += batch.num_rows
                 if rows > f.limits.max_features:
-                    raise _refused()
+                    raise Refused
                 lon, lat = _floats(batch, f.lon), _floats(batch, f.lat)
                 w = _floats(batch, f.weight) if f.weight else np.ones(len(lon))
-                yield _batch(lon, lat, w, lon, lat)
+                yield Batch(lon, lat, w, lon, lat)
     except _READ_ERRORS:
-        raise _refused() from None
+        raise Refused from None
 
 
 def _floats(batch: pa.RecordBatch, name: str) -> NDArray[np.float64]:
     """A float64 column without nulls or ``-0`` (an integer column reads it as 0)."""
     col = batch.column(name)
     if col.null_count:
-        raise _refused()
+        raise Refused
     values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
     if np.any((values == 0) & np.signbit(values)):
-        raise _refused()
+        raise Refused
     return values
 
 
@@ -230,7 +224,7 @@ def _crs(text: Any) -> CRS:
     return CRS(CRS.from_user_input(text))
 
 
-def _ogr_batches(f: BatchedFile) -> Iterator[_Batch]:
+def _ogr_batches(f: BatchedFile) -> Iterator[Batch]:
     checks = _PointChecks(f)
     columns = [f.weight] if f.weight else []
     try:
@@ -239,7 +233,7 @@ def _ogr_batches(f: BatchedFile) -> Iterator[_Batch]:
             use_pyarrow=True, datetime_as_string=True,  # as read_dataframe reads
         ) as (meta, reader):  # fmt: skip
             if _crs(meta["crs"]) != f.crs:
-                raise _refused()
+                raise Refused
             name = meta["geometry_name"] or "wkb_geometry"
             for batch in reader:
                 with np.errstate(invalid="ignore"):
@@ -247,7 +241,7 @@ def _ogr_batches(f: BatchedFile) -> Iterator[_Batch]:
                 weights = batch.column(f.weight).to_pandas() if f.weight else None
                 yield checks.batch(geoms, weights)
     except _READ_ERRORS:
-        raise _refused() from None
+        raise Refused from None
 
 
 class _PointChecks:
@@ -256,19 +250,19 @@ class _PointChecks:
     def __init__(self, f: BatchedFile) -> None:
         self.f, self.rows, self.vertices = f, 0, 0
 
-    def batch(self, geoms: NDArray[Any], weights: pd.Series | None) -> _Batch:
+    def batch(self, geoms: NDArray[Any], weights: pd.Series | None) -> Batch:
         f = self.f
         self.rows += len(geoms)
         self.vertices += int(shapely.get_num_coordinates(geoms).sum())
         limits = f.limits
         if self.rows > limits.max_features or self.vertices > limits.max_vertices:
-            raise _refused()
+            raise Refused
         types = shapely.get_type_id(geoms)
         if len(geoms) and ((types != 0) | shapely.is_empty(geoms)).any():
-            raise _refused()
+            raise Refused
         coords = shapely.get_coordinates(geoms)
         if not np.isfinite(coords).all():
-            raise _refused()
+            raise Refused
         try:
             w = np.ones(len(geoms))
             if f.weight:
@@ -277,9 +271,9 @@ class _PointChecks:
             points = HouseholdPoints(coords[:, 0].copy(), coords[:, 1].copy(), w, f.crs)
             check_projected_lonlat(points, path=f.path)
         except GeodxError:
-            raise _refused() from None
+            raise Refused from None
         lng, lat = points.lng_lat
-        return _batch(points.x, points.y, points.weight, lng, lat)
+        return Batch(points.x, points.y, points.weight, lng, lat)
 
 
 # --- GeoParquet ----------------------------------------------------------------------
@@ -319,7 +313,7 @@ def _geoframe(table: pa.Table, info: dict[str, Any]) -> Any:
     return _arrow_to_geopandas(table, info)
 
 
-def _geoparquet_batches(f: BatchedFile) -> Iterator[_Batch]:
+def _geoparquet_batches(f: BatchedFile) -> Iterator[Batch]:
     checks = _PointChecks(f)
     info = json.loads(f.geo)
     name = info["primary_column"]
@@ -334,7 +328,7 @@ def _geoparquet_batches(f: BatchedFile) -> Iterator[_Batch]:
         finally:
             reader.close()
     except _READ_ERRORS:
-        raise _refused() from None
+        raise Refused from None
 
 
-__all__ = ["CSV_BLOCK", "BatchedFile", "batched_file"]
+__all__ = ["CSV_BLOCK", "Batch", "BatchedFile", "Refused", "batched_file"]

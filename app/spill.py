@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 from pyproj import CRS
 
-from app.batches import BatchedFile, batched_file
+from app.batches import Batch, BatchedFile, Refused, batched_file
 from geodx.formats import check_content, check_feature_count, check_file_size
 from geodx.grid import points_to_cells
 from geodx.io import is_lonlat_table, read_households
@@ -46,10 +46,6 @@ BATCH = 1 << 18
 RECORD = np.dtype(
     [("x", "<f8"), ("y", "<f8"), ("w", "<f8"), ("row", "<i8"), ("cell", "<u8")]
 )
-
-
-class _Refused(Exception):
-    """A batch broke a rule: the whole-file reader says which."""
 
 
 @dataclass
@@ -73,25 +69,16 @@ class Spilled:
     points: int
 
 
-@dataclass
-class _Batch:
-    x: NDArray[np.float64]
-    y: NDArray[np.float64]
-    w: NDArray[np.float64]
-    lng: NDArray[np.float64]
-    lat: NDArray[np.float64]
-
-
-def _memory_batches(points: HouseholdPoints) -> Iterator[_Batch]:
+def _memory_batches(points: HouseholdPoints) -> Iterator[Batch]:
     lng, lat = points.lng_lat
     for start in range(0, len(points), BATCH):
         part = slice(start, start + BATCH)
-        yield _Batch(
+        yield Batch(
             points.x[part], points.y[part], points.weight[part], lng[part], lat[part]
         )
 
 
-def _parquet_batches(spec: HouseholdsSpec) -> Iterator[_Batch]:
+def _parquet_batches(spec: HouseholdsSpec) -> Iterator[Batch]:
     wanted = [spec.lon, spec.lat] + ([spec.weight] if spec.weight else [])
     reader = pq.ParquetFile(spec.path)
     try:
@@ -99,7 +86,7 @@ def _parquet_batches(spec: HouseholdsSpec) -> Iterator[_Batch]:
             lon = _numbers(batch, spec.lon)
             lat = _numbers(batch, spec.lat)
             weight = _numbers(batch, spec.weight) if spec.weight else np.ones(len(lon))
-            yield _Batch(lon, lat, weight, lon, lat)
+            yield Batch(lon, lat, weight, lon, lat)
     finally:
         reader.close()
 
@@ -107,7 +94,7 @@ def _parquet_batches(spec: HouseholdsSpec) -> Iterator[_Batch]:
 def _numbers(batch: pa.RecordBatch, column: str) -> NDArray[np.float64]:
     col = batch.column(column)
     if col.null_count:
-        raise _Refused
+        raise Refused
     return np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
 
 
@@ -145,11 +132,11 @@ class _Checks:
             self.box = (west - m, south - m, east + m, north + m)
         self.total = self.inside = self.swapped = self.weights = 0.0
 
-    def add(self, b: _Batch) -> None:
+    def add(self, b: Batch) -> None:
         fine = np.isfinite(b.lng) & np.isfinite(b.lat) & np.isfinite(b.w)
         fine &= (np.abs(b.lng) <= 180) & (np.abs(b.lat) <= 90)
         if not fine.all() or (b.w < 0).any() or (b.w > self.cap).any():
-            raise _Refused
+            raise Refused
         self.weights += float(b.w.sum())
         if self.box is None:
             return
@@ -160,12 +147,12 @@ class _Checks:
 
     def finish(self) -> None:
         if not np.isfinite(self.weights):
-            raise _Refused
+            raise Refused
         if self.box is None or self.total == 0:
             return
         outside = 1 - self.inside / self.total
         if outside > MAX_OUTSIDE_SHARE:
-            raise _Refused
+            raise Refused
 
 
 def _in_box(
@@ -211,7 +198,7 @@ def spill_households(
                 source, folder, h3_resolution, region_bounds, limits, max_points,
                 resolution, min_partitions,
             )  # fmt: skip
-        except _Refused:
+        except Refused:
             pass
     points = read_households(source, limits=limits)
     if region_bounds is not None:
@@ -228,7 +215,7 @@ def spill_households(
     )
 
 
-def _batches(source: HouseholdsSpec | HouseholdPoints) -> Iterator[_Batch]:
+def _batches(source: HouseholdsSpec | HouseholdPoints) -> Iterator[Batch]:
     if isinstance(source, HouseholdPoints):
         return _memory_batches(source)
     if isinstance(source, BatchedFile):
@@ -239,7 +226,7 @@ def _batches(source: HouseholdsSpec | HouseholdPoints) -> Iterator[_Batch]:
 _THREADS = ThreadPoolExecutor(2, thread_name_prefix="geodx-split")
 
 
-def _cells(b: _Batch, resolution: int) -> NDArray[np.uint64]:
+def _cells(b: Batch, resolution: int) -> NDArray[np.uint64]:
     """The batch's H3 cells, its two halves computed at once (polars frees the GIL).
 
     Each cell is computed alone, so the halves give the very cells of one call.

@@ -85,13 +85,13 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(spill, "BATCH", 64)
     monkeypatch.setattr(batches, "CSV_BLOCK", 2048)
     seen: list[int] = []
-    real = batches._batch
+    real = batches.Batch
 
     def counted(*arrays: Any) -> Any:
         seen.append(len(arrays[0]))
         return real(*arrays)
 
-    monkeypatch.setattr(batches, "_batch", counted)
+    monkeypatch.setattr(batches, "Batch", counted)
     return seen
 
 
