@@ -21,7 +21,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from data.assemble import write_layers, write_manifest
+from data.assemble import write_layers
 from data.census import (
     CensusRow,
     Crosswalk,
@@ -32,14 +32,7 @@ from data.census import (
     read_crosswalk,
 )
 from data.errors import DemoInputError
-from data.real import (
-    NOT_PLACED_NAME,
-    REPORT_NAME,
-    Clusters,
-    place_households,
-    report_json,
-    write_not_placed,
-)
+from data.real import Clusters, place_households, write_carried
 from data.world import (
     FloatArray,
     Settlements,
@@ -49,7 +42,7 @@ from data.world import (
     pick_hills,
     road_network,
 )
-from data.writer import write_households, write_json, write_vector
+from data.writer import write_households, write_vector
 from geodx.carry_io import (
     BOUNDARY_CODE_COLUMNS,
     BOUNDARY_NAME_COLUMNS,
@@ -118,13 +111,16 @@ def build_country_region(
     write_households(out_dir / "households.parquet", lon, lat, weight)
     del lon, lat, weight
     layers = write_layers(layer_rng, world, out_dir, PIXEL_SCALE)
-    empty = sorted(set(communes[code]) - set(report.per_commune))
-    write_json(
-        out_dir / REPORT_NAME,
-        {
-            **report_json(report, boundaries, households_table),
-            "communes": len(communes),
-            "communes_without_households": empty,
+    return write_carried(
+        out_dir, communes, code, name, report, layers,
+        boundaries=boundaries, households_table=households_table,
+        region_name=COUNTRY_NAME,
+        source=(
+            f"real 2025 commune boundaries ({boundaries.name}) and census households "
+            f"({households_table.name}) carried onto them; household positions and "
+            f"networks synthetic (seed {seed}) / dữ liệu mô phỏng"
+        ),
+        extra_report={
             "repairs": {
                 "communes_coded_from_crosswalk": repairs.coded,
                 "communes_made_valid": repairs.invalid,
@@ -132,25 +128,7 @@ def build_country_region(
                 "rows_province_from_renamed_name": repairs.renamed_rows,
             },
         },
-    )
-    write_not_placed(out_dir / NOT_PLACED_NAME, report)
-    return write_manifest(
-        out_dir,
-        name=COUNTRY_NAME,
-        source=(
-            f"real 2025 commune boundaries ({boundaries.name}) and census households "
-            f"({households_table.name}) carried onto them; household positions and "
-            f"networks synthetic (seed {seed}) / dữ liệu mô phỏng"
-        ),
-        communes={"path": "communes.parquet", "code": code, "name": name},
-        households={
-            "path": "households.parquet",
-            "lon": "lon",
-            "lat": "lat",
-            "weight": "households",
-        },
-        layers=layers,
-    )
+    )  # fmt: skip
 
 
 def country_boundaries(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -16,7 +17,7 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from data.assemble import write_layers, write_manifest
+from data.assemble import Layer, write_layers, write_manifest
 from data.census import (
     CarryReport,
     carry_households,
@@ -140,6 +141,37 @@ def build_real_region(
     write_vector(communes[[code, name, "geometry"]], out_dir / "communes.parquet", 4326)
     write_households(out_dir / "households.parquet", lon, lat, weight)
     layers = write_layers(layer_rng, world, out_dir)
+    return write_carried(
+        out_dir, communes, code, name, report, layers,
+        boundaries=boundaries, households_table=households_table,
+        region_name=_region_name(communes),
+        source=(
+            f"real commune boundaries ({boundaries.name}) and household counts "
+            f"({households_table.name}); household positions and networks synthetic "
+            f"(seed {seed}) / dữ liệu mô phỏng"
+        ),
+    )  # fmt: skip
+
+
+def write_carried(
+    out_dir: Path,
+    communes: gpd.GeoDataFrame,
+    code: str,
+    name: str,
+    report: CarryReport,
+    layers: list[Layer],
+    *,
+    boundaries: Path,
+    households_table: Path,
+    region_name: str,
+    source: str,
+    extra_report: dict[str, Any] | None = None,
+) -> Path:
+    """Write the carry report, the rows not placed and ``region.toml``; the manifest.
+
+    For a region built on carried counts, its communes and households written already.
+    ``extra_report``: more members of ``carry_report.json``, after the others.
+    """
     empty = sorted(set(communes[code]) - set(report.per_commune))
     write_json(
         out_dir / REPORT_NAME,
@@ -147,17 +179,14 @@ def build_real_region(
             **report_json(report, boundaries, households_table),
             "communes": len(communes),
             "communes_without_households": empty,
+            **(extra_report or {}),
         },
     )
     write_not_placed(out_dir / NOT_PLACED_NAME, report)
     return write_manifest(
         out_dir,
-        name=_region_name(communes),
-        source=(
-            f"real commune boundaries ({boundaries.name}) and household counts "
-            f"({households_table.name}); household positions and networks synthetic "
-            f"(seed {seed}) / dữ liệu mô phỏng"
-        ),
+        name=region_name,
+        source=source,
         communes={"path": "communes.parquet", "code": code, "name": name},
         households={
             "path": "households.parquet",
