@@ -115,6 +115,12 @@ def counts_region(folder: Path) -> Path:
     return write_counts_manifest(folder, households, layers)
 
 
+def covered_cells(cells: Any, column: str) -> list[str]:
+    """The H3 cells of the cell table ``cells`` where ``column`` counts a household."""
+    h3s, counts = cells.column("h3").to_pylist(), cells.column(column).to_pylist()
+    return [c for c, n in zip(h3s, counts, strict=True) if n > 0]
+
+
 def test_fractional_estimates_partitioned_as_single(tmp_path: Path) -> None:
     """Counts spread over pixels: fractional weights summed the same, to the last bit."""
     manifest = counts_region(tmp_path / "region")
@@ -125,15 +131,7 @@ def test_fractional_estimates_partitioned_as_single(tmp_path: Path) -> None:
     assert summary["counts_exact"] is False
     cells = local["cells.parquet"]
     assert split_communes(cells, 8)
-    covered = [
-        c
-        for c, n in zip(
-            cells.column("h3").to_pylist(),
-            cells.column("layer_route_households").to_pylist(),
-            strict=True,
-        )
-        if n > 0
-    ]
+    covered = covered_cells(cells, "layer_route_households")
     assert len(set(parents(covered, 8))) > 1  # the route crosses partitions
     assert any(on_edge(c, 8) for c in covered)
 
@@ -183,15 +181,7 @@ def test_demo_local_and_dask_as_single(
     assert_same(local, dask)
     cells = local["cells.parquet"]
     assert split_communes(cells, 5)
-    routes = [
-        c
-        for c, n in zip(
-            cells.column("h3").to_pylist(),
-            cells.column("layer_viettel_fibre_routes_households").to_pylist(),
-            strict=True,
-        )
-        if n > 0
-    ]
+    routes = covered_cells(cells, "layer_viettel_fibre_routes_households")
     assert len(set(parents(routes, 5))) > 1
     assert any(on_edge(c, 5) for c in routes)
     assert json.loads(local["summary.json"])["counts_exact"] is True
