@@ -156,25 +156,3 @@ def run_largest_first(client: Any, tasks: list[PartitionTask]) -> list[Partition
     for i, result in zip(order, got, strict=True):
         results[i] = result
     return results
-
-
-def run_on_dask(
-    tasks: list[PartitionTask],
-    *,
-    scheduler: str | None = None,
-    workers: int | None = None,
-) -> list[PartitionResult]:
-    """Run the tasks on a Dask cluster; results in the order of ``tasks``.
-
-    Parameters
-    ----------
-    tasks : list of PartitionTask
-        In the order of their parent cells.
-    scheduler : str, optional
-        A ``dask.distributed`` scheduler's address (``tcp://host:8786``); a
-        ``LocalCluster`` when not given.
-    workers : int, optional
-        The LocalCluster's worker processes (one per core by default).
-    """
-    with DaskEngine(scheduler, workers) as engine:
-        return engine.run(tasks)

@@ -381,7 +381,9 @@ def compute_partitioned(
     try:
         dask = _dask(engine, scheduler, clock)  # up before the split (workers fork)
         with clock.stage("split households"):
-            source, estimate, bounds = _households(manifest, communes, utm, limits)
+            source, estimate, bounds = _households(
+                manifest, communes, communes_wgs84, utm, limits
+            )
             spilled = spill_households(
                 source, folder, h3_resolution=manifest.h3_resolution,
                 region_bounds=bounds, limits=limits, max_points=max_points,
@@ -403,7 +405,7 @@ def compute_partitioned(
             PartitionTask(facts, p.parent, str(p.path)) for p in spilled.partitions
         ]
         with clock.stage(f"partitions ({engine}, wall)"):
-            results = dask.run(tasks) if dask else _run(tasks, engine, scheduler)
+            results = dask.run(tasks) if dask else [run_partition(t) for t in tasks]
         with clock.stage("merge partitions"):
             run, plan = merge_results(results, integral=spilled.integral)
     finally:
@@ -418,7 +420,11 @@ def compute_partitioned(
 
 
 def _households(
-    manifest: Manifest, communes: gpd.GeoDataFrame, utm: CRS, limits: Limits
+    manifest: Manifest,
+    communes: gpd.GeoDataFrame,
+    communes_wgs84: np.ndarray,
+    utm: CRS,
+    limits: Limits,
 ) -> tuple[
     HouseholdsSpec | HouseholdPoints,
     Estimate | None,
@@ -430,10 +436,8 @@ def _households(
         spread, matched = estimate_households(spec, communes, utm=utm, limits=limits)
         estimate = Estimate.of(spec, spread, matched, root=manifest.root)
         return spread.points, estimate, None
-    geoms = np.asarray(communes.geometry.values, dtype=object)
-    wgs84 = reproject(geoms, communes.crs, WGS84)
-    bounds = tuple(shapely.total_bounds(wgs84).tolist())
-    return spec, None, (bounds[0], bounds[1], bounds[2], bounds[3])
+    west, south, east, north = shapely.total_bounds(communes_wgs84).tolist()
+    return spec, None, (west, south, east, north)
 
 
 def _dask(engine: str, scheduler: str | None, clock: Any) -> Any:
@@ -444,13 +448,3 @@ def _dask(engine: str, scheduler: str | None, clock: Any) -> Any:
 
     with clock.stage("start dask"):
         return DaskEngine(scheduler)
-
-
-def _run(
-    tasks: list[PartitionTask], engine: str, scheduler: str | None
-) -> list[PartitionResult]:
-    if engine == "dask":
-        from app.dask_engine import run_on_dask
-
-        return list(run_on_dask(tasks, scheduler=scheduler))
-    return [run_partition(task) for task in tasks]
