@@ -35,6 +35,7 @@ from geodx.contract import (
     pyramid_file,
 )
 from geodx.io import write_table
+from geodx.partition import parent_cells
 
 __all__ = [
     "iter_levels",
@@ -173,7 +174,7 @@ def _roll_up_by_bits(
     base = h3_resolution(int(cells[0]))
     for res in pyramid_levels(base):
         if res != base:
-            parents = h3_parents(cells, res)
+            parents = parent_cells(cells, res)
             new = np.r_[True, parents[1:] != parents[:-1]]
             step = np.cumsum(new) - 1
             cells, names = parents[new], h3_strings(parents[new])
@@ -185,7 +186,7 @@ def _roll_up_by_bits(
 
 
 #: H3 index bits (the H3 spec, "H3 index representation"): mode, resolution, digits.
-_MODE_SHIFT, _RES_SHIFT, _DIGITS = 59, 52, 15
+_MODE_SHIFT, _RES_SHIFT = 59, 52
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
@@ -196,18 +197,6 @@ def h3_resolution(cell: int) -> int:
     9
     """
     return (cell >> _RES_SHIFT) & 0xF
-
-
-def h3_parents(cells: NDArray[np.uint64], res: int) -> NDArray[np.uint64]:
-    """Each cell's parent at ``res``: its resolution field set, finer digits all 7.
-
-    >>> hex(int(h3_parents(np.array([0x8928308280FFFFF], np.uint64), 7)[0]))
-    '0x872830828ffffff'
-    """
-    unused = np.uint64((1 << (3 * (_DIGITS - res))) - 1)
-    field = np.uint64(0xF << _RES_SHIFT)
-    parents: NDArray[np.uint64] = (cells & ~field) | np.uint64(res << _RES_SHIFT)
-    return parents | unused
 
 
 def h3_ints(strings: np.ndarray) -> NDArray[np.uint64] | None:

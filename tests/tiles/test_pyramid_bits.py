@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from geodx.partition import parent_cells
 from geodx.pyramid import (
     h3_ints,
-    h3_parents,
     h3_strings,
     pyramid_levels,
     roll_up_levels,
@@ -37,7 +37,7 @@ def test_bits_equal_the_h3_library(res: int) -> None:
     assert h3_strings(ints).tolist() == names
     for parent in range(res + 1):
         want = [h3.str_to_int(h3.cell_to_parent(c, parent)) for c in names]
-        assert h3_parents(ints, parent).tolist() == want
+        assert parent_cells(ints, parent).tolist() == want
 
 
 def test_strings_that_are_not_canonical_cells_are_left_to_h3() -> None:
