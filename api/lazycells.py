@@ -89,17 +89,17 @@ class LazyCells:
         cells: pd.DataFrame,
         level_path: Path,
         keys: np.ndarray,
+        table: np.ndarray,
         *,
         res: int,
         base: int,
         members: Mapping[str, Any] | None = None,
     ) -> None:
+        """``keys``: the level's ids, ``table``: the cell table's (:func:`keys_of`)."""
         self.cells, self.path, self.keys = cells, level_path, keys
         self.res, self.base = res, base
         self.members = dict(members or {})
         self.features = _Features(self)
-        table = keys_of(cells["h3"].to_numpy(dtype=object))
-        assert table is not None, "checked by LazyCells.open"
         self._order = np.argsort(table, kind="stable")
         self._sorted = table[self._order]
         self._names = pq.ParquetFile(level_path).schema_arrow.names
@@ -123,11 +123,14 @@ class LazyCells:
         """The lazy collection, or None when the ids are not all plain lower-case."""
         ids = pq.read_table(level_path, columns=["h3"]).column("h3").to_pylist()
         keys = keys_of(ids)
-        if keys is None or keys_of(cells["h3"].to_numpy(dtype=object)) is None:
+        if keys is None:
             return None
         if len(keys) > 1 and not bool(np.all(keys[1:] > keys[:-1])):
             return None  # a level is sorted by h3, as cell_totals sorts
-        return cls(cells, level_path, keys, res=res, base=base, members=members)
+        table = keys_of(cells["h3"].to_numpy(dtype=object))
+        if table is None:
+            return None
+        return cls(cells, level_path, keys, table, res=res, base=base, members=members)
 
     def __len__(self) -> int:
         return len(self.keys)
