@@ -40,7 +40,8 @@ from geodx.brief_rows import (
     targets,
     text_value,
 )
-from geodx.contract import TARGET_KEYS, targets_from
+from geodx.contract_figures import targets_from
+from geodx.contract_names import TARGET_KEYS
 from geodx.svg import FIBRE_CLASSES, CommuneMap
 
 __all__ = ["LANGS", "Brief", "build_brief", "render_brief", "style_hash"]

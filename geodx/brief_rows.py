@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from geodx.brief_labels import label, number, percent
-from geodx.contract import INDICATORS, TARGET_KEYS, gap, targets_from
+from geodx.contract_figures import gap, targets_from
+from geodx.contract_names import INDICATORS, TARGET_KEYS
 from geodx.svg import CurveChart, TrendChart
 
 STATUS_KEYS = ("met", "on_track", "at_risk", "off_track")

@@ -34,7 +34,7 @@ from typing import Any
 from geodx.carry import apportion
 from geodx.carry_names import name_key
 from geodx.carry_scope import Crosswalk
-from geodx.contract import count, gap, pct, target_met, targets_from
+from geodx.contract_figures import count, gap, pct, target_met, targets_from
 
 COUNTS = ("households", "fibre_households", "mobile_households", "mobile_5g_households")
 #: which count each count is shared in proportion to, when a commune is split

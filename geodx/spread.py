@@ -30,7 +30,8 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
-from geodx.contract import ESTIMATED_MEMBER, input_path
+from geodx.contract import input_path
+from geodx.contract_names import ESTIMATED_MEMBER
 from geodx.coverage import assign_communes
 from geodx.errors import GeodxWarning
 from geodx.manifest import CountsSpec

@@ -27,7 +27,8 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from geodx.contract import PCT_DECIMALS, targets_from
+from geodx.contract_figures import targets_from
+from geodx.contract_names import PCT_DECIMALS
 
 #: The Resolution's deadlines: end of 2025 and end of 2030.
 DEADLINES: dict[str, dt.date] = {
