@@ -10,6 +10,7 @@ import ctypes
 import json
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,7 @@ class RegionResults:
     _cell_cache: dict[int, FeatureIndex] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _exports: ExportCache = field(default_factory=ExportCache, repr=False)
+    _pages: ExportCache = field(default_factory=ExportCache, repr=False)
     _lazy: dict[int, LazyCells] = field(default_factory=dict, repr=False)
     lazy_cells_above: int = field(default=lazycells.LAZY_ABOVE, repr=False)
 
@@ -319,6 +321,10 @@ class RegionResults:
             (self.version, indicator, fmt, lang, district_code),
             lambda: gap_export(self, indicator, fmt, lang, district_code),
         )
+
+    def page(self, key: tuple[str, ...], build: Callable[[], bytes]) -> bytes:
+        """A computed page's bytes, built once per version and ``key`` (kept LRU)."""
+        return self._pages.get((self.version, *key), build)
 
     def full_cells_index(self, resolution: int | None = None) -> FeatureIndex:
         """Every cell at ``resolution`` (default: the table's) serialised, built once."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import ResultsDep
 from api.plan import commune_plan, province_plan
@@ -95,6 +95,11 @@ def plan_commune(
 
 
 @router.get("/plan", responses=PLAN_ERRORS, operation_id="getProvincePlan")
-def plan_province(results: ResultsDep, indicator: IndicatorQ = "fibre") -> JSONResponse:
+def plan_province(results: ResultsDep, indicator: IndicatorQ = "fibre") -> Response:
     """The cheapest way to the province's target, on the province's totals."""
-    return JSONResponse(province_plan(results, indicator))
+    # Computed once per results version (0.8 s for the country's fibre plan each time).
+    body = results.page(
+        ("plan", indicator),
+        lambda: bytes(JSONResponse(province_plan(results, indicator)).body),
+    )
+    return Response(body, media_type="application/json")
