@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from geodx.manifest import Targets
+from geodx.manifest_specs import Targets
 
 # --- files and columns ------------------------------------------------------------
 COMMUNES_FILE = "communes.geojson"

@@ -51,7 +51,7 @@ from geodx.formats import (
 )
 from geodx.io import read_vector, repair_geometries
 from geodx.limits import Limits
-from geodx.manifest import CountsSpec
+from geodx.manifest_specs import CountsSpec
 from geodx.spread import Candidates, CommuneCounts, Spread, match_counts, spread_counts
 
 RASTER_SUFFIXES = {".tif", ".tiff"}

@@ -34,7 +34,7 @@ from geodx.contract import input_path
 from geodx.contract_names import ESTIMATED_MEMBER
 from geodx.coverage import assign_communes
 from geodx.errors import GeodxWarning
-from geodx.manifest import CountsSpec
+from geodx.manifest_specs import CountsSpec
 from geodx.points import HouseholdPoints
 
 RASTER_RULE = (

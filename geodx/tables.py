@@ -18,7 +18,7 @@ from pyproj import Transformer
 from geodx.errors import CRSError, InputFileError, InputTooLarge, MissingColumn
 from geodx.formats import check_content, check_feature_count, check_file_size
 from geodx.limits import Limits
-from geodx.manifest import HouseholdsSpec
+from geodx.manifest_specs import HouseholdsSpec
 from geodx.points import WGS84, HouseholdPoints
 
 
