@@ -117,23 +117,61 @@ def row_sums(result: Overlay, n_communes: int) -> RowSums:
 
     Each row sums its households in their order in ``result`` (``np.bincount``).
     """
-    cells, cell_idx = np.unique(result.cells, return_inverse=True)
-    stride = n_communes + 1
-    key = cell_idx.astype(np.int64) * stride + (result.assignment.commune + 1)
-    keys, group = np.unique(key, return_inverse=True)
+    cells, commune, group = _rows(result.cells, result.assignment.commune, n_communes)
     weight = result.households.weight
     sums = sum_by(
-        group, len(keys), weight, result.indicators, result.layers, result.views
+        group, len(cells), weight, result.indicators, result.layers, result.views
     )
     overlap = np.bincount(
-        group, weights=weight * result.assignment.overlap, minlength=len(keys)
+        group, weights=weight * result.assignment.overlap, minlength=len(cells)
     )
     return RowSums(
-        cells=np.asarray(cells[keys // stride], dtype=np.uint64),
-        commune=(keys % stride - 1).astype(np.int64),
+        cells=cells,
+        commune=commune,
         sums=sums,
         overlap=overlap.astype(np.float64),
         points=len(result.households),
+    )
+
+
+def _rows(
+    cells: NDArray[np.uint64], commune: NDArray[np.int64], n_communes: int
+) -> tuple[NDArray[np.uint64], NDArray[np.int64], NDArray[np.int64]]:
+    """The (cell, commune) rows, sorted by cell then commune, and each household's row.
+
+    A cell's digits below its resolution are all 7 (every bit set), so the commune
+    (plus one) fits in those bits and one sort of one key orders the rows, when every
+    cell has the same resolution and the communes fit; else two sorts give the same.
+
+    >>> import h3
+    >>> a, b = sorted(int(h3.latlng_to_cell(12.6, x, 9), 16) for x in (108.0, 108.1))
+    >>> cells = np.array([b, a, b, a], dtype=np.uint64)
+    >>> rows, communes, row_of = _rows(cells, np.array([1, 0, 1, -1]), 2)
+    >>> rows.tolist() == [a, a, b], communes.tolist(), row_of.tolist()
+    (True, [-1, 0, 1], [2, 1, 2, 0])
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    resolution = int(cells[0] >> np.uint64(_RES_SHIFT)) & 0xF if len(cells) else 15
+    low = np.uint64((1 << (3 * (15 - resolution))) - 1)
+    if (
+        n_communes <= int(low)
+        and bool(np.all((cells & _RES_MASK) == (cells[0] & _RES_MASK)))
+        and bool(np.all((cells & low) == low))
+    ):
+        key = (cells & ~low) | (commune + 1).astype(np.uint64)
+        keys, group = np.unique(key, return_inverse=True)
+        rows = (keys & low).astype(np.int64) - 1
+        return np.asarray(keys | low, dtype=np.uint64), rows, group.astype(np.int64)
+    uniq, cell_idx = np.unique(cells, return_inverse=True)
+    stride = n_communes + 1
+    keys, group = np.unique(
+        cell_idx.astype(np.int64) * stride + (commune + 1), return_inverse=True
+    )
+    rows = (keys % stride - 1).astype(np.int64)
+    return (
+        np.asarray(uniq[keys // stride], dtype=np.uint64),
+        rows,
+        group.astype(np.int64),
     )
 
 
