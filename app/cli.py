@@ -9,12 +9,17 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from geodx.errors import GeodxError, GeodxWarning
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from geodx.limits import Limits
 
 app = typer.Typer(
     help="Connectivity coverage of households and communes against the targets.",
@@ -83,6 +88,17 @@ def _freeze_imports() -> None:
         gc.freeze()
 
 
+def _recorder(
+    as_of: str | None, history: str | None, crosswalk: Path | None
+) -> Callable[[Path, Limits], str] | None:
+    """``app.history.recorder``; its store (SQLAlchemy) is imported only when asked."""
+    if as_of is None and history is None and crosswalk is None:
+        return None
+    from app.history import recorder
+
+    return recorder(as_of, history, crosswalk)
+
+
 @app.command("run")
 def run_command(
     region: Annotated[
@@ -138,7 +154,6 @@ def run_command(
     ] = None,
 ) -> None:
     """Compute coverage for a region and write communes, districts, summary and cells."""
-    from app.history import recorder
     from app.pipeline import run_region
     from geodx.gdal import lock_down
     from geodx.limits import limits_from_env
@@ -163,7 +178,7 @@ def run_command(
                     status.update(f"{stage} …")
 
             limits = limits_from_env(os.environ)  # GEODX_MAX_* (README: limits)
-            record = recorder(as_of, history, crosswalk)  # checked before any work
+            record = _recorder(as_of, history, crosswalk)  # checked before any work
             result = run_region(
                 region, target, progress=progress, limits=limits, engine=engine,
                 scheduler=scheduler,
