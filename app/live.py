@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from api.results import trim_heap
+from app.inputs import SeenDigests, seen_file
 from app.pipeline import input_checksums, metric_crs
 from geodx.contract import SUMMARY_FILE, clean, public_inputs
 from geodx.coverage import assign_communes
@@ -311,7 +312,9 @@ def _open(settings: Settings) -> LiveRegion | StaleRegion:
     try:
         manifest = load_manifest(settings.region)
         served = results_inputs(settings.results_dir)
-        if public_inputs(served) != input_checksums(manifest):
+        # the digests geodx serve has just seen: unchanged files are not hashed again
+        seen = SeenDigests(seen_file(settings.results_dir))
+        if public_inputs(served) != input_checksums(manifest, digest=seen.sha256):
             return StaleRegion(
                 "results are out of date: the region's inputs differ from the "
                 "checksums in the served summary.json; run geodx run again"

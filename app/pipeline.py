@@ -378,23 +378,28 @@ def input_files(manifest: Manifest) -> list[Path]:
     return paths + [side for path in paths for side in sidecar_files(path)]
 
 
-def input_checksums(manifest: Manifest) -> list[dict[str, Any]]:
-    """SHA-256 of the manifest and of every input file."""
-    return [input_entry(role, path, manifest.root) for role, path in _roles(manifest)]
+def input_checksums(
+    manifest: Manifest, *, digest: Callable[[Path], str] = file_sha256
+) -> list[dict[str, Any]]:
+    """SHA-256 of the manifest and of every input file (each by ``digest``)."""
+    root = manifest.root
+    return [input_entry(r, p, root, digest=digest) for r, p in _roles(manifest)]
 
 
-def input_entry(role: str, path: Path, root: Path) -> dict[str, Any]:
+def input_entry(
+    role: str, path: Path, root: Path, *, digest: Callable[[Path], str] = file_sha256
+) -> dict[str, Any]:
     """One input's entry of ``summary.json`` ``inputs``: role, path, SHA-256, bytes."""
     entry: dict[str, Any] = {
         "role": role,
         "path": _relative(path, root),
-        "sha256": file_sha256(path),
+        "sha256": digest(path),
         "bytes": path.stat().st_size,
     }
     sidecars = sidecar_files(path)
     if sidecars:
         entry["sidecars"] = [
-            {"path": _relative(p, root), "sha256": file_sha256(p)} for p in sidecars
+            {"path": _relative(p, root), "sha256": digest(p)} for p in sidecars
         ]
     return entry
 
@@ -404,10 +409,16 @@ def _relative(path: Path, root: Path) -> str:
     return input_path(path, root)
 
 
-def results_are_current(region: str | Path, out_dir: str | Path) -> bool:
+def results_are_current(
+    region: str | Path,
+    out_dir: str | Path,
+    *,
+    digest: Callable[[Path], str] = file_sha256,
+) -> bool:
     """Whether ``out_dir`` holds results of this engine version for the same inputs.
 
-    The files are read from one pinned version (``snapshot``), through the link.
+    The files are read from one pinned version (``snapshot``), through the link;
+    ``digest`` gives each input's SHA-256.
     """
     folder = snapshot(Path(out_dir)).path
     try:
@@ -415,7 +426,7 @@ def results_are_current(region: str | Path, out_dir: str | Path) -> bool:
         manifest = load_manifest(region)
         return bool(
             summary.get("engine_version") == __version__
-            and summary.get("inputs") == input_checksums(manifest)
+            and summary.get("inputs") == input_checksums(manifest, digest=digest)
             and all((folder / name).is_file() for name in OUTPUT_FILES)
         )
     except (OSError, orjson.JSONDecodeError, GeodxError):

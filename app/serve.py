@@ -57,6 +57,7 @@ def serve_command(
     ] = None,
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
+    from app.inputs import SeenDigests, seen_file
     from app.pipeline import results_are_current, run_region
     from geodx.errors import GeodxError
     from geodx.history import HistoryStore
@@ -66,12 +67,16 @@ def serve_command(
     try:
         if history:  # a bad store name fails here in one line, not in every worker
             HistoryStore(history).check()
-        if results_are_current(region, out_dir):
+        # inputs whose stat is unchanged since they were last hashed are not read
+        seen = SeenDigests(seen_file(out_dir))
+        if results_are_current(region, out_dir, digest=seen.sha256):
             typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
         else:
             typer.echo(f"computing {region} into {out_dir} …", err=True)
             run_region(region, out_dir, limits=limits_from_env(os.environ))
         pinned = pin(out_dir)
+        seen.path = seen_file(pinned.path)  # the store, also after a first run
+        seen.save()  # the workers read it before answering /lookup
     except GeodxError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

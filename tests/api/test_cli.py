@@ -33,7 +33,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             write_results(tmp)
 
     monkeypatch.setattr(pipeline, "run_region", run_region)
-    monkeypatch.setattr(pipeline, "results_are_current", lambda *_: current["value"])
+    monkeypatch.setattr(
+        pipeline, "results_are_current", lambda *_, **__: current["value"]
+    )
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
     seen["current"] = current
     return seen
