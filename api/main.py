@@ -97,6 +97,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info(
         "serving results version %s from %s", app.state.version, settings.results_dir
     )
+    # the cell table and the collections, read while the first pages are answered
+    threading.Thread(
+        target=app.state.results.prepare, name="results", daemon=True
+    ).start()
     if settings.warm_maps:
         threading.Thread(
             target=maps.warm, args=(app,), name="warm-maps", daemon=True

@@ -7,38 +7,31 @@ The service reads only these files; it never recomputes coverage. Everything els
 from __future__ import annotations
 
 import ctypes
-import json
+import logging
 import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import h3
 import numpy as np
-import orjson
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
-from shapely.geometry import shape
 
 from api import lazycells
-from api.cells import (
-    cell_polygons,
-    cell_totals,
-    cells_are_valid,
-    count_columns,
-    resolution_for_at_most,
-    roll_up,
-)
+from api.cellcheck import narrow_counts, valid_cells
+from api.cells import cell_polygons, cell_totals, resolution_for_at_most, roll_up
 from api.errors import NotFound
 from api.exports import ExportCache
 from api.features import FeatureIndex
 from api.gap_tables import gap_export
 from api.lazycells import LazyCells
+from api.results_files import read_features, read_json
 from geodx.contract import (
     CELL_COLUMNS,
     CELLS_FILE,
@@ -56,10 +49,12 @@ from geodx.contract import (
     targets_from,
     with_gaps,
 )
-from geodx.errors import InputFileError, MissingColumn, UnknownCommune
+from geodx.errors import GeodxError, InputFileError, MissingColumn, UnknownCommune
 from geodx.outdir import snapshot
 from geodx.pyramid import read_level
 from geodx.search import NameSearch, fold
+
+log = logging.getLogger("geodx.api")
 
 __all__ = [
     "LayerInfo",
@@ -69,56 +64,8 @@ __all__ = [
     "load_results",
     "read_features",
     "trim_heap",
+    "valid_cells",
 ]
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputFileError(
-            f"{path}: cannot read results file ({exc.strerror})"
-        ) from None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        try:  # Python's json writes NaN literals; accept and clean them
-            return _no_nan(json.loads(raw))
-        except ValueError as exc:
-            raise InputFileError(f"{path}: not valid JSON ({exc})") from None
-
-
-def _no_nan(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _no_nan(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_no_nan(v) for v in value]
-    return value
-
-
-def read_features(
-    path: Path, required: tuple[str, ...]
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Properties (exact JSON values) and shapely geometries of a GeoJSON file."""
-    doc = _read_json(path)
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise InputFileError(f"{path}: not a GeoJSON FeatureCollection")
-    feats = doc.get("features") or []
-    props = pd.DataFrame.from_records([f.get("properties") or {} for f in feats])
-    props = props.astype(object).where(props.notna(), None) if len(props) else props
-    for col in required:
-        if col not in props.columns:
-            if not feats:
-                props[col] = pd.Series(dtype=object)
-                continue
-            raise MissingColumn(f"{path}: property '{col}' is missing")
-    geoms = np.asarray(
-        [shape(f["geometry"]) if f.get("geometry") else None for f in feats],
-        dtype=object,
-    )
-    return props, geoms
 
 
 @dataclass(frozen=True)
@@ -162,7 +109,8 @@ class RegionResults:
     commune_geoms: np.ndarray
     districts: pd.DataFrame
     district_geoms: np.ndarray
-    cells: pd.DataFrame
+    #: the cell table, or what reads it on first use (:attr:`cells`)
+    cells_from: pd.DataFrame | Callable[[], pd.DataFrame]
     version: str = ""
     _cell_cache: dict[int, FeatureIndex] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -181,24 +129,20 @@ class RegionResults:
         self.members: dict[str, Any] = {"synthetic": self.synthetic}
         if self.households_estimated:  # as the run's own files say it (DESIGN.md)
             self.members[ESTIMATED_MEMBER] = True
-        self.communes_index = self._index(self.communes, self.commune_geoms, "commune")
-        self.districts_index = self._index(
-            self.districts, self.district_geoms, "district"
-        )
-        # The cell table's sums per cell are built on first use (cells collection,
-        # results of a run before the pyramid): 1.2M national rows took 8 s and 1.5 GB.
+        # The collections' serialised features are built on first use (the country's
+        # communes, districts and gaps: 1.3 s of CPU a worker before its first answer).
+        self._indexes: dict[str, FeatureIndex] = {}
+        self._index_lock = threading.Lock()
+        # The cell table is read on first use (:meth:`prepare` reads it in the
+        # background at start-up); its sums per cell too (cells collection, results
+        # of a run before the pyramid): 1.2M national rows took 8 s and 1.5 GB.
+        self._cells_lock = threading.Lock()
         self._cell_totals: pd.DataFrame | None = None
-        self._resolution = _table_resolution(self.cells, self.summary)
+        self._resolution: int | None = None
         self.gaps_tables = {
             ind: gap_table(self._rows, ind, self.targets[TARGET_KEYS[ind]])
             for ind in GAP_INDICATORS
         }
-        self.gaps_index: dict[str, FeatureIndex] = {}
-        for ind, table in self.gaps_tables.items():
-            geoms = self.commune_geoms[table["_pos"].to_numpy(dtype=int)]
-            self.gaps_index[ind] = self._index(
-                table.drop(columns="_pos"), geoms, "commune"
-            )
         self._search = NameSearch.build(self.communes)
         self._code_pos = {
             str(c): i for i, c in enumerate(self.communes["commune_code"])
@@ -208,6 +152,71 @@ class RegionResults:
 
     def _index(self, props: pd.DataFrame, geoms: np.ndarray, kind: str) -> FeatureIndex:
         return FeatureIndex.build(props, geoms, f"{kind}_code", members=self.members)
+
+    def _built(self, name: str) -> FeatureIndex:
+        """The feature index ``communes``, ``districts``, ``gaps:<indicator>``, built once."""
+        with self._index_lock:
+            found = self._indexes.get(name)
+            if found is None:
+                found = self._indexes[name] = self._build_index(name)
+            return found
+
+    def _build_index(self, name: str) -> FeatureIndex:
+        if name == "communes":
+            return self._index(self.communes, self.commune_geoms, "commune")
+        if name == "districts":
+            return self._index(self.districts, self.district_geoms, "district")
+        table = self.gaps_tables[name.removeprefix("gaps:")]
+        geoms = self.commune_geoms[table["_pos"].to_numpy(dtype=int)]
+        return self._index(table.drop(columns="_pos"), geoms, "commune")
+
+    @property
+    def communes_index(self) -> FeatureIndex:
+        """The communes collection (every feature serialised, built on first use)."""
+        return self._built("communes")
+
+    @property
+    def districts_index(self) -> FeatureIndex:
+        """The districts collection (built on first use)."""
+        return self._built("districts")
+
+    @property
+    def gaps_index(self) -> dict[str, FeatureIndex]:
+        """The gaps collection of each indicator (built on first use)."""
+        return {ind: self._built(f"gaps:{ind}") for ind in GAP_INDICATORS}
+
+    @property
+    def cells(self) -> pd.DataFrame:
+        """The cell table ``cells.parquet`` (read on first use, then kept).
+
+        Raises
+        ------
+        InputFileError, MissingColumn
+            The file is unreadable, lacks a column or holds ids that are not H3 cells.
+        """
+        with self._cells_lock:
+            if not isinstance(self.cells_from, pd.DataFrame):
+                self.cells_from = self.cells_from()
+            return self.cells_from
+
+    def prepare(self) -> None:
+        """Read the cell table and build the collections now (start-up's background).
+
+        Pages then need not wait for them; a file that cannot be read is said by the
+        pages that need it.
+        """
+        try:
+            self.cells  # noqa: B018 - read now, not on the first page
+            for name in (
+                "communes",
+                "districts",
+                *(f"gaps:{i}" for i in GAP_INDICATORS),
+            ):
+                self._built(name)
+        except GeodxError:
+            log.exception("results: could not read the cell table")
+        finally:
+            trim_heap()  # what reading the table freed goes back to the system
 
     @property
     def name(self) -> str:
@@ -227,6 +236,8 @@ class RegionResults:
     @property
     def h3_resolution(self) -> int:
         """Resolution of the cell table (from its cells; else from the summary)."""
+        if self._resolution is None:
+            self._resolution = _table_resolution(self.cells, self.summary)
         return self._resolution
 
     @property
@@ -394,77 +405,6 @@ def _table_resolution(cells: pd.DataFrame, summary: dict[str, Any]) -> int:
     return res if isinstance(res, int) and 0 <= res <= 15 else 9
 
 
-_PENTAGON_BASES = np.asarray([4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117])
-_HEX = np.full(256, 255, dtype=np.uint8)
-_HEX[np.frombuffer(b"0123456789", np.uint8)] = np.arange(10)
-_HEX[np.frombuffer(b"abcdef", np.uint8)] = np.arange(10, 16)
-
-
-def _plain_cells(codes: np.ndarray) -> np.ndarray:
-    """Which ``S15`` ids are H3 cells by their bits alone (pentagons left out).
-
-    H3's own rule for a cell: top bit 0, mode 1, reserved bits 0, base cell below 122,
-    digits 0-6 down to the resolution and 7 past it (pentagons add one more rule).
-    """
-    nibbles = _HEX[codes.view(np.uint8).reshape(-1, 15)]
-    ok = (nibbles != 255).all(axis=1)
-    value = np.zeros(len(codes), dtype=np.uint64)
-    for i in range(15):
-        value = (value << np.uint64(4)) | nibbles[:, i].astype(np.uint64)
-    top = value >> np.uint64(52)  # reserved bit, mode, reserved bits, resolution
-    ok &= ((top >> np.uint64(4)) == 0b0001000) & ~np.isin(
-        (value >> np.uint64(45)) & np.uint64(0x7F), _PENTAGON_BASES
-    )
-    ok &= ((value >> np.uint64(45)) & np.uint64(0x7F)) < 122
-    digits = value & np.uint64(2**45 - 1)
-    tail = np.uint64(3) * (np.uint64(15) - (top & np.uint64(0xF)))  # bits past res
-    ones = (np.uint64(1) << tail) - np.uint64(1)
-    seven = digits & (digits >> np.uint64(1)) & (digits >> np.uint64(2))
-    seven &= np.uint64(sum(1 << (3 * k) for k in range(15)))  # a digit's three bits
-    ok &= ((digits & ones) == ones) & ((seven >> tail) == 0)
-    return np.asarray(ok, dtype=bool)
-
-
-def valid_cells(cells: pd.Series) -> bool:
-    """:func:`api.cells.cells_are_valid`, the plain ids checked by their bits at once.
-
-    The others (pentagons, other spellings, anything the bits refuse) go through H3
-    one by one, so the answer is H3's.
-    """
-    found = pa.array(cells, from_pandas=True)  # no copy of an arrow-backed column
-    arr = found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        return cells_are_valid(cells)
-    plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9a-f]{15}$"), False)
-    fixed = pc.cast(arr.filter(plain), pa.binary(15))
-    codes = np.frombuffer(
-        fixed.buffers()[1], dtype="S15", count=len(fixed), offset=fixed.offset * 15
-    )
-    fast = np.zeros(len(arr), dtype=bool)
-    fast[plain.to_numpy(zero_copy_only=False)] = _plain_cells(codes)
-    if fast.all():
-        return True
-    rest = cells.to_numpy(dtype=object)[~fast]
-    return cells_are_valid(pd.Series(rest, dtype=object))
-
-
-def narrow_counts(cells: pd.DataFrame) -> pd.DataFrame:
-    """Integer counts held as int32 when no sum of them can pass it (same values).
-
-    A count column that is never negative and totals below 2**31 cannot overflow in
-    any sum of its rows; every sum of the tables comes out as int64 anyway
-    (:func:`geodx.contract.cell_totals`). The national table: 157 MB less a worker.
-    """
-    narrow = {}
-    for col in count_columns(cells):
-        values = cells[col]
-        if values.dtype != np.int64 or not len(values):
-            continue
-        if values.min() >= 0 and int(values.sum()) < 2**31 - 1:
-            narrow[col] = values.astype(np.int32)
-    return cells.assign(**narrow) if narrow else cells
-
-
 def level_rows(folder: Path, res: int) -> int | None:
     """Rows of the pyramid level ``res`` written in ``folder`` (None: not written)."""
     path = folder / pyramid_file(res)
@@ -503,12 +443,38 @@ def load_results(folder: Path) -> RegionResults:
     """
     snap = snapshot(folder)
     root = snap.path
-    summary = _read_json(root / SUMMARY_FILE)
+    summary = read_json(root / SUMMARY_FILE)
     if not isinstance(summary, dict):
         raise InputFileError(f"{root / SUMMARY_FILE}: expected a JSON object")
     communes, commune_geoms = read_features(root / COMMUNES_FILE, COMMUNE_COLUMNS)
     districts, district_geoms = read_features(root / DISTRICTS_FILE, DISTRICT_COLUMNS)
     path = root / CELLS_FILE
+    try:  # its columns now; its 1.2M national rows on first use
+        names = pq.ParquetFile(path).schema_arrow.names
+    except (OSError, ValueError) as exc:
+        raise InputFileError(f"{path}: cannot read ({exc})") from None
+    for col in CELL_COLUMNS:
+        if col not in names:
+            raise MissingColumn(f"{path}: column '{col}' is missing")
+    return RegionResults(
+        root,
+        summary,
+        communes,
+        commune_geoms,
+        districts,
+        district_geoms,
+        partial(read_cells, path),
+        version=snap.version,
+    )
+
+
+def read_cells(path: Path) -> pd.DataFrame:
+    """The cell table of ``path``, its counts narrow where no sum can overflow.
+
+    Raises
+    ------
+    InputFileError, MissingColumn
+    """
     try:  # the frame pd.read_parquet gives, without its copies (1.2M rows: 3 s, 0.4 GB)
         cells = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
         pa.default_memory_pool().release_unused()
@@ -520,13 +486,4 @@ def load_results(folder: Path) -> RegionResults:
     cells = narrow_counts(cells)
     if not valid_cells(cells["h3"]):
         raise InputFileError(f"{path}: column 'h3' holds values that are not H3 cells")
-    return RegionResults(
-        root,
-        summary,
-        communes,
-        commune_geoms,
-        districts,
-        district_geoms,
-        cells,
-        version=snap.version,
-    )
+    return cells

@@ -1,25 +1,44 @@
 """Serving within the country's targets, on a small generated region.
 
+- a worker reads the cell table and builds the collections after start-up (in the
+  background, or on first use): the same table and pages as when read at once;
+  communes' polygons built at once are ``shape``'s;
 - ``/plan`` is computed once per results version: the cached bytes are the computed
-  ones, a second request does not compute again, and a new version gets its own plan.
+  ones, a second request does not compute again, and a new version gets its own plan;
+- the inputs' checksums (results current? lookups stale?) hash only files whose stat
+  changed since ``geodx serve`` last hashed them, and still tell a changed input, of
+  the same size and modification time too, from the one the results were run on.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+import shapely
 from fastapi.testclient import TestClient
+from shapely.geometry import shape
 
 import api.routes.planning as planning
+import app.inputs
 from api.main import create_app
 from api.plan import province_plan
+from api.results import load_results
+from api.results_files import polygon_shapes
 from api.settings import Settings
-from app.pipeline import RunResult, run_region
+from app.inputs import SeenDigests, seen_file
+from app.live import LiveRegion, StaleRegion, _open
+from app.pipeline import RunResult, results_are_current, run_region
+from geodx.errors import InputFileError
 from tests.planning.region import Region, build
 
 
@@ -41,6 +60,95 @@ def _client(out: Path, **extra: Any) -> TestClient:
 def client(run: RunResult) -> Iterator[TestClient]:
     with _client(run.out_dir) as c:
         yield c
+
+
+def test_the_cell_table_is_read_on_first_use(run: RunResult, tmp_path: Path) -> None:
+    results = load_results(run.out_dir)
+    assert not isinstance(results.cells_from, pd.DataFrame)  # not read yet
+    assert not results._indexes
+    naive = pd.read_parquet(results.folder / "cells.parquet")
+    got = results.cells
+    assert got is results.cells  # read once
+    assert got.columns.tolist() == naive.columns.tolist()
+    for col in naive.columns:
+        assert got[col].tolist() == naive[col].tolist(), col
+    results.prepare()
+    assert set(results._indexes) == {
+        "communes",
+        "districts",
+        "gaps:fibre",
+        "gaps:mobile",
+    }
+    # A cell table of ids that are not H3 cells: said when it is first needed.
+    bad = tmp_path / "bad"
+    shutil.copytree(results.folder, bad)
+    table = pq.read_table(bad / "cells.parquet").to_pandas()
+    table["h3"] = "not-a-cell"
+    table.to_parquet(bad / "cells.parquet")
+    broken = load_results(bad)
+    with pytest.raises(InputFileError, match="not H3 cells"):
+        broken.cells  # noqa: B018
+    broken.prepare()  # logged, not raised
+
+
+def _doc(client: TestClient, url: str) -> Any:
+    answer = client.get(url)
+    assert answer.status_code == 200, (url, answer.text)
+    doc = orjson.loads(answer.content)
+    doc.pop("timeStamp", None)  # the OGC collections' time of the answer
+    return doc
+
+
+def test_pages_are_the_same_whether_prepared_or_not(run: RunResult) -> None:
+    urls = [
+        "/collections/communes/items?limit=3",
+        "/collections/districts/items",
+        "/collections/gaps/items?indicator=mobile",
+        "/collections/cells/items?limit=5",
+        "/communes/A01",
+        "/summary",
+    ]
+    with _client(run.out_dir) as c:
+        c.app.state.results.prepare()  # type: ignore[attr-defined]
+        prepared = [_doc(c, u) for u in urls]
+    for order in (urls, urls[::-1]):
+        fresh = load_results(run.out_dir)
+        app = create_app(Settings(results_dir=run.out_dir, warm_maps=False))
+        with TestClient(app) as c:
+            c.app.state.results = fresh  # type: ignore[attr-defined]
+            got = {u: _doc(c, u) for u in order}
+        assert [got[u] for u in urls] == prepared
+
+
+def test_polygons_built_at_once_are_shapes() -> None:
+    rng = np.random.default_rng(3)
+
+    def ring(x: float, y: float, r: float) -> list[list[float]]:
+        angles = np.sort(rng.uniform(0, 2 * np.pi, 7))
+        pts = [[x + r * np.cos(a), y + r * np.sin(a)] for a in angles]
+        return [*pts, pts[0]]
+
+    polygon = {"type": "Polygon", "coordinates": [ring(0, 0, 1), ring(0, 0, 0.3)]}
+    multi = {
+        "type": "MultiPolygon",
+        "coordinates": [[ring(5, 5, 1)], [ring(9, 9, 2), ring(9, 9, 0.5)]],
+    }
+    geoms: list[Any] = [polygon, multi, None, multi, polygon]
+    got = polygon_shapes(geoms)
+    for g, want in zip(got, geoms, strict=True):
+        assert (g is None) == (want is None)
+        if want is not None:
+            s = shape(want)
+            assert g.geom_type == s.geom_type and shapely.to_wkb(g) == shapely.to_wkb(s)
+    unclosed = {"type": "Polygon", "coordinates": [ring(0, 0, 1)[:-1]]}
+    three_d = {"type": "Polygon", "coordinates": [[[*p, 1.0] for p in ring(0, 0, 1)]]}
+    point = {"type": "Point", "coordinates": [1.0, 2.0]}
+    for odd in (unclosed, three_d, point):
+        mixed = polygon_shapes([polygon, odd])
+        assert [shapely.to_wkb(g) for g in mixed] == [
+            shapely.to_wkb(shape(polygon)),
+            shapely.to_wkb(shape(odd)),
+        ]
 
 
 def test_the_province_plan_is_computed_once_per_version(
@@ -82,3 +190,65 @@ def test_a_new_version_gets_its_own_plan(region: Region, tmp_path: Path) -> None
         new = after.get("/plan").content
         assert orjson.loads(new) == province_plan(results, "fibre")
         assert new != old
+
+
+def _same_size_other_bytes(path: Path) -> None:
+    """Change one byte of ``path``, keeping its size and its modification time."""
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    at = data.index(b"1")
+    data[at : at + 1] = b"2"
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def test_seen_digests_hash_a_file_again_only_when_it_changed(tmp_path: Path) -> None:
+    path, seen_at = tmp_path / "households.csv", tmp_path / "seen.json"
+    path.write_bytes(b"lon,lat\n108.1,12.6\n" * 1000)
+    first = SeenDigests(seen_at)
+    assert first.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert first.hashed == [path]
+    first.save()
+    again = SeenDigests(seen_at)
+    assert again.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert again.hashed == []  # known by its stat
+    _same_size_other_bytes(path)
+    later = SeenDigests(seen_at)
+    assert later.sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert later.hashed == [path]
+    seen_at.write_text("{not json")  # a damaged file: everything is hashed
+    assert SeenDigests(seen_at).sha256(path) == later.sha256(path)
+
+
+def test_staleness_is_still_told_without_hashing_again(
+    region: Region, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, out = tmp_path / "region", tmp_path / "out"
+    shutil.copytree(region.folder, folder)
+    run_region(folder, out)
+    where = seen_file(out)
+    assert where is not None and where.parent.name == ".out.geodx"
+    seen = SeenDigests(where)
+    assert results_are_current(folder, out, digest=seen.sha256)
+    assert {p.name for p in seen.hashed} >= {"region.toml", "households.csv"}
+    seen.save()
+    settings = Settings(results_dir=load_pinned(out), region=folder)
+    # Every input's stat is known: neither the check nor a worker reads a file.
+    monkeypatch.setattr(app.inputs.hashlib, "file_digest", _no_hashing)
+    assert results_are_current(folder, out, digest=SeenDigests(where).sha256)
+    assert isinstance(_open(settings), LiveRegion)
+    monkeypatch.undo()
+    _same_size_other_bytes(folder / "households.csv")
+    assert not results_are_current(folder, out, digest=SeenDigests(where).sha256)
+    stale = _open(settings)
+    assert isinstance(stale, StaleRegion) and "out of date" in stale.reason
+
+
+def _no_hashing(*_args: Any) -> Any:
+    raise AssertionError("a file was hashed although its stat was known")
+
+
+def load_pinned(out: Path) -> Path:
+    return Path(os.path.realpath(out))
