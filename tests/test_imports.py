@@ -55,7 +55,17 @@ def test_the_guard_sees_a_wrong_import(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["geodx.coverage", "geodx.outputs", "geodx.contract", "layers.registry"]
+    "module",
+    [
+        "geodx.coverage",
+        "geodx.outputs",
+        "geodx.contract",
+        "geodx.manifest",
+        "geodx.outdir",
+        "geodx.history",
+        "geodx.brief",
+        "layers.registry",
+    ],
 )
 def test_core_and_layers_do_not_pull_in_the_web_stack(module: str) -> None:
     code = (
