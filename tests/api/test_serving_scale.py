@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+import app.live as live_module
 from api.cells import cell_totals, cells_are_valid, resolution_for_at_most
 from api.main import create_app
 from api.results import load_results, valid_cells
@@ -181,7 +183,9 @@ def test_the_fast_cell_check_is_h3s() -> None:
         assert valid_cells(values) == cells_are_valid(values), extra
 
 
-def test_lookup_prepared_in_the_background(region: Region, run: RunResult) -> None:
+def test_lookup_prepared_in_the_background(
+    region: Region, run: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = Settings(
         results_dir=run.out_dir, region=region.folder, live_in_background=True
     )
@@ -193,11 +197,53 @@ def test_lookup_prepared_in_the_background(region: Region, run: RunResult) -> No
         assert later.lookup(float(lon), float(lat)) == now.lookup(
             float(lon), float(lat)
         )
-    app = create_app(settings, services={"live": open_live_region})
+    # The preparation waits until the request is in the route (so it is routed before
+    # the region is prepared, whatever the machine's speed, and FastAPI's lazy route
+    # building never overlaps another thread's warning filters); the lookup waits for
+    # it and answers as the region prepared at once.
+    gate, opened = threading.Event(), live_module._open
+    monkeypatch.setattr(live_module, "_open", lambda s: gate.wait(60) and opened(s))
+    prepared: list[PreparingRegion] = []
+
+    def service(s: Settings) -> PreparingRegion:
+        prepared.append(PreparingRegion(s, wait_s=60))
+        return prepared[0]
+
+    app = create_app(
+        settings.model_copy(update={"warm_maps": False}), services={"live": service}
+    )
     with TestClient(app) as client:
+        preparing = prepared[0]
+        lookup = preparing.lookup
+        seen: list[bool] = []
+
+        def routed(lon: float, lat: float) -> dict[str, Any]:
+            seen.append(preparing.ready())
+            gate.set()
+            return lookup(lon, lat)
+
+        monkeypatch.setattr(preparing, "lookup", routed)
         answer = client.get(f"/lookup?lon={region.lon[0]}&lat={region.lat[0]}")
-        assert answer.status_code == 200
+        assert seen == [False], "the request came after the region was prepared"
+        assert answer.status_code == 200, answer.text
         assert answer.json() == now.lookup(float(region.lon[0]), float(region.lat[0]))
+
+
+def test_lookup_while_preparing_past_its_wait_is_a_503(
+    region: Region, run: RunResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate, opened = threading.Event(), live_module._open
+    monkeypatch.setattr(live_module, "_open", lambda s: gate.wait(60) and opened(s))
+    settings = Settings(results_dir=run.out_dir, region=region.folder)
+    preparing = PreparingRegion(settings, wait_s=0.01)
+    try:
+        with pytest.raises(ServiceUnavailable, match="still being prepared"):
+            preparing.lookup(float(region.lon[0]), float(region.lat[0]))
+    finally:
+        gate.set()
+    assert preparing.ready(60)
+    lon, lat = float(region.lon[0]), float(region.lat[0])
+    assert preparing.lookup(lon, lat) == LiveRegion.open(region.folder).lookup(lon, lat)
 
 
 def test_scenarios_past_the_household_bound_are_not_prepared(
