@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,40 +242,60 @@ def test_the_page_skeleton_is_the_same_in_every_process() -> None:
 def test_map_renders_run_in_threads_a_few_at_a_time(
     results_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Slow renders neither block the event loop nor take every worker thread."""
-    running, most = [0], [0]
+    """Slow renders neither block the event loop nor take every worker thread.
+
+    Each render blocks until the test lets it go, as a CPU-bound one would hold its
+    thread: ``/healthz`` answers while ``RENDER_THREADS`` renders hold theirs and the
+    other requests wait for one, before any render has finished. Evidence of order and
+    counts, not of the machine's speed.
+    """
+    release, running, most, done = threading.Event(), [0], [0], [0]
     lock = threading.Lock()
 
     def slow_render(*_: Any, **__: Any) -> bytes:
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.5)  # blocking, as a CPU-bound render would be
+        release.wait(60)  # blocking, as a CPU-bound render would be
         with lock:
             running[0] -= 1
+            done[0] += 1
         return b"<html></html>"
+
+    def until(ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 60
+        while not ready():
+            assert most[0] <= routes.RENDER_THREADS, f"{most[0]} renders at once"
+            assert time.monotonic() < deadline, "timed out (the event loop blocked?)"
+            time.sleep(0.01)
 
     monkeypatch.setattr(routes, "render_commune", slow_render)
     settings = Settings(results_dir=results_dir, warm_maps=False)
+    codes = ["24121", "24115", "24133"]
+    urls = [
+        f"/maps/communes/{c}?indicator={i}" for c in codes for i in ("fibre", "mobile")
+    ]
     with TestClient(create_app(settings)) as c:
-        codes = ["24121", "24115", "24133"]
+        statuses: list[int] = []
         threads = [
-            threading.Thread(
-                target=c.get, args=(f"/maps/communes/{code}?indicator={i}",)
-            )
-            for code in codes
-            for i in ("fibre", "mobile")
+            threading.Thread(target=lambda u=u: statuses.append(c.get(u).status_code))
+            for u in urls
         ]
-        for t in threads:
-            t.start()
-        time.sleep(0.1)
-        start = time.perf_counter()
-        assert c.get("/healthz").status_code == 200
-        health_s = time.perf_counter() - start
-        for t in threads:
-            t.join()
-    assert health_s < 0.4, f"/healthz took {health_s:.2f} s while maps rendered"
+        try:
+            for t in threads:
+                t.start()
+            until(lambda: running[0] == routes.RENDER_THREADS)
+            limiter = c.app.state.map_render_limiter  # type: ignore[attr-defined]
+            waiting = len(urls) - routes.RENDER_THREADS
+            until(lambda: limiter.statistics().tasks_waiting == waiting)
+            assert c.get("/healthz").status_code == 200
+            assert (running[0], done[0]) == (routes.RENDER_THREADS, 0)
+        finally:
+            release.set()
+            for t in threads:
+                t.join()
     assert most[0] == routes.RENDER_THREADS
+    assert done[0] == len(urls) and statuses == [200] * len(urls)
 
 
 # --- nothing run from data (issue 6, C6) ----------------------------------------------
