@@ -12,6 +12,13 @@ whose content changed, its size kept or not, is hashed again.
 The digests seen are kept in the results' store (``.DIR.geodx/.inputs-seen.json``,
 beside the versions, see :func:`geodx.outdir.store_of`), written by ``geodx serve``
 and read by its workers; results outside a store keep nothing and hash every time.
+
+``geodx serve`` also keeps its last verdict there (:meth:`SeenDigests.record`): the
+results version found current, the engine version and the stat of the manifest, of
+every input and of each folder holding one (a shapefile's sidecar added or removed
+changes its folder). When none of those changed, the same check gives the same answer,
+and the service starts without reading the manifest or importing the engine
+(:meth:`SeenDigests.still_current`); any difference runs the full check.
 """
 
 from __future__ import annotations
@@ -19,14 +26,17 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any
 
 import orjson
+
+from geodx import __version__
 
 SEEN_FILE = ".inputs-seen.json"
 STORE_SUFFIX = ".geodx"  # geodx.outdir.store_of: the versions' folder ``.DIR.geodx``
 StatKey = tuple[int, int, int, int, int]
 
-__all__ = ["SeenDigests", "seen_file", "stat_key"]
+__all__ = ["SeenDigests", "input_stats", "seen_file", "stat_key"]
 
 
 def stat_key(path: Path) -> StatKey:
@@ -56,8 +66,10 @@ class SeenDigests:
         self.path = path
         self.hashed: list[Path] = []  # files read in full by this object
         self._known: dict[str, list[int | str]] = {}
+        self._verdict: dict[str, Any] = {}
+        self._changed = False
         if path is not None:
-            self._known = _read_seen(path)
+            self._known, self._verdict = _read_seen(path)
 
     def sha256(self, path: Path) -> str:
         """SHA-256 of ``path``'s bytes: the digest seen when its stat is unchanged."""
@@ -71,32 +83,82 @@ class SeenDigests:
         self.hashed.append(Path(path))
         if stat_key(path) == key:  # not written while it was read
             self._known[name] = [*key, digest]
+            self._changed = True
         return digest
+
+    def record(self, region: Path, version: str, stats: dict[str, list[int]]) -> None:
+        """Keep the verdict "``version`` is current for ``region``'s inputs".
+
+        ``stats``: :func:`input_stats` of its files, taken before they were checked.
+        """
+        verdict = {
+            "region": os.path.realpath(region),
+            "version": version,
+            "engine": __version__,
+            "stats": stats,
+        }
+        self._changed |= verdict != self._verdict
+        self._verdict = verdict
+
+    def still_current(self, region: Path, version: str) -> bool:
+        """Whether the kept verdict holds: same region, version, engine and stats."""
+        verdict = self._verdict
+        if not verdict or verdict.get("region") != os.path.realpath(region):
+            return False
+        if verdict.get("version") != version or verdict.get("engine") != __version__:
+            return False
+        stats = verdict.get("stats")
+        if not isinstance(stats, dict) or not stats:
+            return False
+        try:
+            now = {name: list(stat_key(Path(name))) for name in stats}
+        except OSError:
+            return False
+        return now == stats
 
     def save(self) -> None:
         """Write the digests seen (atomically); a folder not writable keeps none."""
-        if self.path is None or not self.hashed:
+        if self.path is None or not self._changed:
             return
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        doc = {"digests": self._known, "verdict": self._verdict}
         try:
-            tmp.write_bytes(orjson.dumps(self._known))
+            tmp.write_bytes(orjson.dumps(doc))
             os.replace(tmp, self.path)
         except OSError:
             tmp.unlink(missing_ok=True)
 
 
-def _read_seen(path: Path) -> dict[str, list[int | str]]:
+def input_stats(files: list[Path]) -> dict[str, list[int]]:
+    """The stat of each file and of each folder holding one, by real path.
+
+    ``files``: the manifest and every file it names (``app.pipeline.input_files``).
+
+    Raises
+    ------
+    OSError
+        A file cannot be reached.
+    """
+    names = {os.path.realpath(f) for f in files}
+    names |= {os.path.dirname(n) for n in names}
+    return {name: list(stat_key(Path(name))) for name in sorted(names)}
+
+
+def _read_seen(path: Path) -> tuple[dict[str, list[int | str]], dict[str, Any]]:
     try:
         doc = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        return {}
+        return {}, {}
     if not isinstance(doc, dict):
-        return {}
-    return {
+        return {}, {}
+    digests = doc.get("digests")
+    verdict = doc.get("verdict")
+    known = {
         str(k): v
-        for k, v in doc.items()
+        for k, v in (digests.items() if isinstance(digests, dict) else [])
         if isinstance(v, list)
         and len(v) == 6
         and all(isinstance(x, int) for x in v[:5])
         and isinstance(v[5], str)
     }
+    return known, verdict if isinstance(verdict, dict) else {}

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from geodx.outdir import Snapshot, hold, snapshot
+
+if TYPE_CHECKING:
+    from app.inputs import SeenDigests
 
 DEFAULT_OUT = Path("build") / "serve"
 HTTP_PROTOCOL = "api.protocol:HeaderTimeoutProtocol"
@@ -58,24 +61,20 @@ def serve_command(
 ) -> None:
     """Compute coverage for a region (or reuse current results) and serve the API and maps."""
     from app.inputs import SeenDigests, seen_file
-    from app.pipeline import results_are_current, run_region
     from geodx.errors import GeodxError
-    from geodx.history import HistoryStore
-    from geodx.limits import limits_from_env
 
     out_dir = out or default_out(region)
     try:
         if history:  # a bad store name fails here in one line, not in every worker
+            from geodx.history import HistoryStore
+
             HistoryStore(history).check()
-        # inputs whose stat is unchanged since they were last hashed are not read
         seen = SeenDigests(seen_file(out_dir))
-        if results_are_current(region, out_dir, digest=seen.sha256):
+        if seen.still_current(region, snapshot(out_dir).version):
             typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
+            pinned = pin(out_dir)
         else:
-            typer.echo(f"computing {region} into {out_dir} …", err=True)
-            run_region(region, out_dir, limits=limits_from_env(os.environ))
-        pinned = pin(out_dir)
-        seen.path = seen_file(pinned.path)  # the store, also after a first run
+            pinned = check_or_run(region, out_dir, seen)
         seen.save()  # the workers read it before answering /lookup
     except GeodxError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -92,6 +91,35 @@ def serve_command(
         os.environ["GEODX_HISTORY"] = history if url else str(Path(history).resolve())
         typer.echo(f"history: {root}/history")
     serve_snapshot(pinned, host=host, port=port, workers=workers, region=region)
+
+
+def check_or_run(region: Path, out_dir: Path, seen: SeenDigests) -> Snapshot:
+    """Reuse ``out_dir``'s results if current for ``region``'s inputs, else compute them.
+
+    Inputs whose stat is unchanged since they were last hashed are not read again;
+    the verdict is kept in ``seen`` (with the stats taken before the check), so the
+    next start need not check again while nothing changed.
+    """
+    from app.inputs import input_stats, seen_file
+    from app.pipeline import input_files, results_are_current, run_region
+    from geodx.errors import GeodxError
+    from geodx.limits import limits_from_env
+    from geodx.manifest import load_manifest
+
+    try:
+        stats = input_stats(input_files(load_manifest(region)))
+    except (OSError, GeodxError):
+        stats = {}  # the check or the run says what is wrong
+    if results_are_current(region, out_dir, digest=seen.sha256):
+        typer.echo(f"results in {out_dir} are current; not recomputing", err=True)
+    else:
+        typer.echo(f"computing {region} into {out_dir} …", err=True)
+        run_region(region, out_dir, limits=limits_from_env(os.environ))
+    pinned = pin(out_dir)
+    seen.path = seen_file(pinned.path)  # the store, also after a first run
+    if stats:
+        seen.record(region, pinned.version, stats)
+    return pinned
 
 
 def pin(out_dir: Path) -> Snapshot:

@@ -7,7 +7,10 @@
   ones, a second request does not compute again, and a new version gets its own plan;
 - the inputs' checksums (results current? lookups stale?) hash only files whose stat
   changed since ``geodx serve`` last hashed them, and still tell a changed input, of
-  the same size and modification time too, from the one the results were run on.
+  the same size and modification time too, from the one the results were run on;
+- ``geodx serve`` started again on unchanged inputs keeps its verdict (no manifest read,
+  no check), and any change (an input's bytes, a file added beside one, a new
+  version) runs the full check again.
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import shapely
+import typer
 from fastapi.testclient import TestClient
 from shapely.geometry import shape
+from typer.testing import CliRunner
 
 import api.routes.planning as planning
 import app.inputs
@@ -35,10 +40,13 @@ from api.plan import province_plan
 from api.results import load_results
 from api.results_files import polygon_shapes
 from api.settings import Settings
-from app.inputs import SeenDigests, seen_file
+from app.inputs import SeenDigests, input_stats, seen_file
 from app.live import LiveRegion, StaleRegion, _open
-from app.pipeline import RunResult, results_are_current, run_region
+from app.pipeline import RunResult, input_files, results_are_current, run_region
+from app.serve import serve_command
 from geodx.errors import InputFileError
+from geodx.manifest import load_manifest
+from geodx.outdir import snapshot
 from tests.planning.region import Region, build
 
 
@@ -196,8 +204,8 @@ def _same_size_other_bytes(path: Path) -> None:
     """Change one byte of ``path``, keeping its size and its modification time."""
     before = path.stat()
     data = bytearray(path.read_bytes())
-    at = data.index(b"1")
-    data[at : at + 1] = b"2"
+    at = max(data.rfind(d) for d in (b"1", b"2", b"3"))  # a digit of the last row
+    data[at] += 1
     path.write_bytes(bytes(data))
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     after = path.stat()
@@ -252,3 +260,51 @@ def _no_hashing(*_args: Any) -> Any:
 
 def load_pinned(out: Path) -> Path:
     return Path(os.path.realpath(out))
+
+
+def _serve(folder: Path, out: Path) -> str:
+    cli = typer.Typer()
+    cli.command("serve")(serve_command)
+    cli.command("other")(lambda: None)
+    got = CliRunner().invoke(cli, ["serve", str(folder), "--out", str(out)])
+    assert got.exit_code == 0, got.output
+    return got.output
+
+
+def test_serve_keeps_its_verdict_while_nothing_changed(
+    region: Region, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    import app.pipeline as pipeline
+
+    folder, out = tmp_path / "region", tmp_path / "out"
+    shutil.copytree(region.folder, folder)
+    run_region(folder, out)
+    for name in ("GEODX_RESULTS_DIR", "GEODX_RESULTS_VERSION", "GEODX_REGION"):
+        monkeypatch.setenv(name, "undone after the test")
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **__: None)
+    checks: list[bool] = []
+    full_check = pipeline.results_are_current
+
+    def counted(*args: Any, **kwargs: Any) -> bool:
+        checks.append(full_check(*args, **kwargs))
+        return checks[-1]
+
+    monkeypatch.setattr(pipeline, "results_are_current", counted)
+    assert "are current" in _serve(folder, out) and checks == [True]
+    assert "are current" in _serve(folder, out) and checks == [True]  # kept
+    seen = SeenDigests(seen_file(out))
+    version = snapshot(out).version
+    assert seen.still_current(folder, version)
+    assert not seen.still_current(folder, "another-version")
+    assert not seen.still_current(tmp_path / "elsewhere", version)
+    _same_size_other_bytes(folder / "households.csv")
+    assert not SeenDigests(seen_file(out)).still_current(folder, version)
+    assert "computing" in _serve(folder, out) and checks == [True, False]
+    assert "are current" in _serve(folder, out) and checks == [True, False]
+    (folder / "fibre_routes.prj").write_text("a sidecar-like file beside an input")
+    assert not SeenDigests(seen_file(out)).still_current(folder, snapshot(out).version)
+    stats = input_stats(input_files(load_manifest(folder)))
+    assert str((folder / "households.csv").resolve()) in stats
+    assert str(folder.resolve()) in stats  # the folder holding the inputs
