@@ -53,6 +53,7 @@ from geodx.io import read_vector, repair_geometries
 from geodx.limits import Limits
 from geodx.manifest_specs import CountsSpec
 from geodx.spread import Candidates, CommuneCounts, Spread, match_counts, spread_counts
+from geodx.tables import check_weight_cap
 
 RASTER_SUFFIXES = {".tif", ".tiff"}
 # Pixels decoded per read, at most (and at most the window budget).
@@ -162,13 +163,7 @@ def _counts(values: pd.Series, spec: CountsSpec, limits: Limits) -> NDArray[np.f
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputFileError(f"{where} {what} in data row {row + 1}")
-    cap = limits.max_household_weight
-    if (numbers > cap).any():
-        row = int(np.flatnonzero(numbers > cap)[0])
-        raise InputTooLarge(
-            f"{where} is {numbers[row]:g} in data row {row + 1}; the limit is {cap:,} "
-            "households per commune (GEODX_MAX_HOUSEHOLD_WEIGHT)"
-        )
+    check_weight_cap(numbers, where, per="commune", limits=limits)
     return numbers
 
 

@@ -176,15 +176,29 @@ def check_weights(values: np.ndarray, spec: HouseholdsSpec, *, limits: Limits) -
     if (values < 0).any():
         row = int(np.flatnonzero(values < 0)[0])
         raise InputFileError(f"{where} is negative in data row {row + 1}")
+    check_weight_cap(values, where, per="point", limits=limits)
+    if not np.isfinite(values.sum()):
+        raise InputTooLarge(f"{where}: the weights' total is not a finite number")
+
+
+def check_weight_cap(
+    values: np.ndarray, where: str, *, per: str, limits: Limits
+) -> None:
+    """Refuse a household weight or count above ``limits.max_household_weight``.
+
+    Raises
+    ------
+    InputTooLarge
+        Naming ``where``, the first value over the limit, its data row, and the
+        limit in households per ``per`` (a point, a commune).
+    """
     cap = limits.max_household_weight
     if (values > cap).any():
         row = int(np.flatnonzero(values > cap)[0])
         raise InputTooLarge(
             f"{where} is {values[row]:g} in data row {row + 1}; the limit is {cap:,} "
-            "households per point (GEODX_MAX_HOUSEHOLD_WEIGHT)"
+            f"households per {per} (GEODX_MAX_HOUSEHOLD_WEIGHT)"
         )
-    if not np.isfinite(values.sum()):
-        raise InputTooLarge(f"{where}: the weights' total is not a finite number")
 
 
 def check_projected_lonlat(points: HouseholdPoints, *, path: Path) -> None:
