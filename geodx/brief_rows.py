@@ -14,7 +14,7 @@ from typing import Any
 
 from geodx.brief_labels import label, number, percent
 from geodx.contract_figures import gap, targets_from
-from geodx.contract_names import INDICATORS, TARGET_KEYS
+from geodx.contract_names import GAP_COLUMNS, INDICATORS, MET_COLUMNS, TARGET_KEYS
 from geodx.svg import CurveChart, TrendChart
 
 STATUS_KEYS = ("met", "on_track", "at_risk", "off_track")
@@ -137,6 +137,18 @@ def serving(row: Mapping[str, Any], lang: str) -> tuple[Row, ...]:
     return tuple(out)
 
 
+def _target_row(row: Mapping[str, Any], indicator: str, name: str, lang: str) -> Row:
+    """A commune target's row: the share, whether it is met, the gap (the row's)."""
+    met = MET_COLUMNS[indicator]
+    return Row(
+        name,
+        (Value.of(row, f"{indicator}_pct", lang),
+         _flag(row, met, lang),
+         Value.of(row, GAP_COLUMNS[indicator], lang)),
+        _status(row.get(met)),
+    )  # fmt: skip
+
+
 def targets(
     row: Mapping[str, Any], summary: Mapping[str, Any], lang: str
 ) -> tuple[Row, ...]:
@@ -148,20 +160,10 @@ def targets(
     t = targets_from(summary.get("targets"))
     fibre_t, rule_t = t[TARGET_KEYS["fibre"]], t[TARGET_KEYS["mobile"]]
     communes_t = t["mobile_commune_pct"]
-    fibre = Row(
-        label("fibre_target", lang, pct=number(fibre_t, lang, 2)),
-        (Value.of(row, "fibre_pct", lang),
-         _flag(row, "fibre_target_met", lang),
-         Value.of(row, "fibre_gap_households", lang)),
-        _status(row.get("fibre_target_met")),
-    )  # fmt: skip
-    rule = Row(
-        label("mobile_rule", lang, pct=number(rule_t, lang, 2)),
-        (Value.of(row, "mobile_pct", lang),
-         _flag(row, "mobile_covered", lang),
-         Value.of(row, "mobile_gap_households", lang)),
-        _status(row.get("mobile_covered")),
-    )  # fmt: skip
+    fibre_name = label("fibre_target", lang, pct=number(fibre_t, lang, 2))
+    rule_name = label("mobile_rule", lang, pct=number(rule_t, lang, 2))
+    fibre = _target_row(row, "fibre", fibre_name, lang)
+    rule = _target_row(row, "mobile", rule_name, lang)
     covered, with_hh = (
         summary.get("communes_mobile_covered"),
         summary.get("communes_with_households"),
