@@ -23,19 +23,6 @@ VINTAGES = "geodx_vintages"
 COMMUNE_FIGURES = "geodx_commune_figures"
 
 #: Figures kept in their own columns (for SQL users); every figure is also in the JSON.
-VINTAGE_FIGURES = (
-    "households",
-    "fibre_households",
-    "fibre_pct",
-    "fibre_gap_households",
-    "mobile_households",
-    "mobile_pct",
-    "mobile_5g_households",
-    "mobile_5g_pct",
-    "mobile_commune_pct",
-)
-VINTAGE_COUNTS = ("communes", "communes_with_households", "communes_mobile_covered")
-VINTAGE_FLAGS = ("fibre_target_met", "mobile_target_met")
 COMMUNE_FIGURES_COLUMNS = (
     "households",
     "fibre_households",
@@ -46,6 +33,9 @@ COMMUNE_FIGURES_COLUMNS = (
     "mobile_5g_households",
     "mobile_5g_pct",
 )
+VINTAGE_FIGURES = (*COMMUNE_FIGURES_COLUMNS, "mobile_commune_pct")
+VINTAGE_COUNTS = ("communes", "communes_with_households", "communes_mobile_covered")
+VINTAGE_FLAGS = ("fibre_target_met", "mobile_target_met")
 COMMUNE_FLAGS = ("fibre_target_met", "mobile_covered")
 COMMUNE_TEXT = ("commune_name", "district_code", "district_name")
 
