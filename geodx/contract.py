@@ -14,13 +14,7 @@ The contract lives in parts, each re-exported here under its old name:
 - :mod:`geodx.contract_views`: the per-operator, indoor, margin and measured views;
 - this module: the inputs as ``summary.json`` names them.
 
-The gap rule (issue 6 D11), for any household weights, in exact arithmetic::
-
-    gap = ceil(max(0, target% x households - covered))
-
-the whole households still to cover. For integral counts it equals
-``max(0, ceil(target% x households) - covered)``, and ``gap == 0`` exactly when the
-target is met (``covered x 100 >= target x households``).
+The gap rule (issue 6 D11) is written out in :mod:`geodx.contract_figures`.
 """
 
 from __future__ import annotations
