@@ -22,25 +22,30 @@ the threshold at every household of the block, so dropping it changes no answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geodx.sector_bounds import prune_sectors
+
 ENVIRONMENTS = ("urban", "suburban", "rural")
 MOBILE_HEIGHT_M = 1.5
 MIN_DISTANCE_KM = 0.02
 DEFAULT_BEAMWIDTH_DEG = 65.0
 MAX_ATTENUATION_DB = 25.0
-# Households per block edge (metres) and matrix cells per evaluation: a few arrays of
-# this many float64 (about 16 MB each) bound the memory of one step.
-BLOCK_SIZE_M = 2_000.0
-MAX_CELLS = 2_000_000
+# Households per block edge (metres), and household x sector pairs per evaluation: a
+# few arrays of this many float64 (2 MB each) stay in the processor's cache, where
+# they run about twice as fast as arrays of 16 MB.
+BLOCK_SIZE_M = 1_000.0
+MAX_CELLS = 262_144
 # A block with more household x sector pairs is split into blocks of half its edge
-# (down to MIN_BLOCK_M): in a dense city most of a 2 km block's sectors reach only part
-# of it (a Hanoi partition: 10.6 s with 2 km blocks, 2.7 s with 500 m ones).
-SPLIT_CELLS = 250_000
+# (down to MIN_BLOCK_M): in a dense city most of a block's sectors reach only part of
+# it, and the bounds of geodx.sector_bounds are sharper on a smaller box (national
+# partitions: 1.8 s with 2 km blocks split from 250,000 pairs, 1.4 s with these).
+SPLIT_CELLS = 30_000
 MIN_BLOCK_M = 250.0
 # A sector is kept for a block when within its reach plus this slack (metres): the
 # reach is exact, the slack absorbs rounding of the distance to the block's box.
@@ -249,6 +254,37 @@ def rsrp_block(
     return np.asarray(rx.max(axis=1), dtype=np.float64)
 
 
+def rsrp_pairs(
+    x: FloatArray,
+    y: FloatArray,
+    sectors: Sectors,
+    k: FloatArray,
+    b: FloatArray,
+    sector: NDArray[np.intp],
+) -> FloatArray:
+    """RSRP of each (household, sector) pair: household at ``x, y``, ``sectors[sector]``.
+
+    ``k = rs_eirp_dbm - A`` and ``b = B`` per sector. The float operations of
+    :func:`rsrp_block` on the same numbers, so the same bits pair by pair; the wrap of
+    phi to [-180, 180] only feeds its square, so ``phi + 360`` for the angles below
+    -180 gives the same gain as ``np.mod``.
+    """
+    dx = x - sectors.x[sector]
+    dy = y - sectors.y[sector]
+    d_km = np.maximum(np.hypot(dx, dy) / 1000.0, MIN_DISTANCE_KM)
+    rx = k[sector] - b[sector] * np.log10(d_km)
+    azimuth = sectors.azimuth_deg[sector]
+    directional = ~np.isnan(azimuth)
+    if directional.any():
+        bearing = np.degrees(np.arctan2(dx, dy))
+        phi = bearing - azimuth + 180.0  # in [-360, 360]: bearing and azimuth bounded
+        phi = np.where(phi < 0.0, phi + 360.0, phi) - 180.0
+        ratio = phi / sectors.beamwidth_deg[sector]
+        gain = 0.0 - np.minimum(12.0 * ratio**2, MAX_ATTENUATION_DB)
+        rx += np.where(directional, gain, 0.0)
+    return np.asarray(rx, dtype=np.float64)
+
+
 def predict_rsrp(
     x: FloatArray,
     y: FloatArray,
@@ -258,6 +294,7 @@ def predict_rsrp(
     floor_dbm: float,
     block_size_m: float = BLOCK_SIZE_M,
     max_cells: int = MAX_CELLS,
+    index: SectorIndex | None = None,
 ) -> FloatArray:
     """Best RSRP (dBm) at each household, exact wherever it is ``>= floor_dbm``.
 
@@ -265,7 +302,8 @@ def predict_rsrp(
     than :data:`SPLIT_CELLS` household x sector pairs split into blocks of half the
     edge, down to :data:`MIN_BLOCK_M`); each block is
     evaluated against the sectors whose reach (for ``floor_dbm``) touches the block,
-    in chunks of at most ``max_cells`` household x sector pairs (at least one
+    less those its bounds show cannot give an answer at or above the floor
+    (:func:`geodx.sector_bounds.prune_sectors`), in chunks of at most ``max_cells`` household x sector pairs (at least one
     household a chunk). A household no kept sector reaches gets ``-inf``; below the
     floor values may be lower than the true RSRP (sectors that cannot reach the floor
     are not evaluated), never higher.
@@ -279,6 +317,8 @@ def predict_rsrp(
         urban, suburban or rural.
     floor_dbm : float
         The lowest threshold any answer is compared with (``min_rsrp_dbm``).
+    index : SectorIndex, optional
+        :func:`index_sectors` of the same sectors, environment and floor, if made.
 
     Examples
     --------
@@ -291,23 +331,91 @@ def predict_rsrp(
     """
     check_environment(environment)
     out = np.full(len(x), -np.inf)
-    if len(x) == 0 or len(sectors) == 0:
+    if index is None:
+        index = index_sectors(sectors, environment=environment, floor_dbm=floor_dbm)
+    elif index.floor_dbm != floor_dbm or index.environment != environment:
+        raise ValueError("index was made for another floor or environment")
+    if len(x) == 0 or len(index.sectors) == 0:
         return out
+    sectors, k = index.sectors, index.k
+    blocks, near_each = _split_blocks(
+        x, y, block_size_m, sectors, index.reach_m, tree=index.tree
+    )
+    near_each = prune_sectors(
+        x, y, blocks, near_each, index.bounds, floor_dbm=floor_dbm
+    )
+    for house, sector, starts in _pairs(blocks, near_each, max_cells):
+        rx = rsrp_pairs(x[house], y[house], sectors, k, index.bounds[-1], sector)
+        out[house[starts]] = np.maximum.reduceat(rx, starts)
+    return out
+
+
+def _pairs(
+    blocks: list[NDArray[np.intp]], near: list[NDArray[np.intp]], max_cells: int
+) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]]:
+    """Every block's (household, sector) pairs, in chunks of about ``max_cells``.
+
+    Yields ``(house, sector, starts)``: the pairs grouped by household (each
+    household's pairs consecutive, one chunk holding all of them), and where each
+    household's pairs start. Households without a sector are left out.
+    """
+    sizes = np.array([len(n) for n in near], dtype=np.int64)
+    rows = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.intp)
+    per_row = np.repeat(sizes, [len(b) for b in blocks])
+    offset = np.repeat(np.cumsum(sizes) - sizes, [len(b) for b in blocks])
+    rows, per_row, offset = rows[per_row > 0], per_row[per_row > 0], offset[per_row > 0]
+    flat = np.concatenate(near) if near else np.zeros(0, dtype=np.intp)
+    ends = np.cumsum(per_row)
+    cut = np.searchsorted(
+        ends, np.arange(max_cells, int(ends[-1]) if len(ends) else 0, max_cells)
+    )
+    bounds = np.unique(np.r_[0, cut, len(rows)])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        count = per_row[lo:hi]
+        starts = np.cumsum(count) - count
+        step = np.arange(int(count.sum())) - np.repeat(starts, count)
+        yield (
+            np.repeat(rows[lo:hi], count),
+            flat[np.repeat(offset[lo:hi], count) + step],
+            starts,
+        )
+
+
+@dataclass(frozen=True)
+class SectorIndex:
+    """The sectors that reach ``floor_dbm`` somewhere, with what blocks ask of them.
+
+    Made once by :func:`index_sectors` and handed to :func:`predict_rsrp` each time
+    (a partitioned run predicts the same layer once a partition).
+    """
+
+    environment: str
+    floor_dbm: float
+    sectors: Sectors  # the live ones
+    k: FloatArray  # rs_eirp_dbm - A
+    reach_m: FloatArray  # with REACH_SLACK_M
+    tree: shapely.STRtree  # of the reach squares (see _near_sectors)
+    bounds: tuple[FloatArray, ...]  # x, y, azimuth, beamwidth, k, B
+
+    def __len__(self) -> int:
+        return len(self.sectors)
+
+
+def index_sectors(
+    sectors: Sectors, *, environment: str, floor_dbm: float
+) -> SectorIndex:
+    """The :class:`SectorIndex` of ``sectors`` for ``floor_dbm``."""
+    check_environment(environment)
     reach_m = reach_km(sectors, environment=environment, threshold_dbm=floor_dbm) * 1e3
     live = np.flatnonzero(reach_m >= 0)
     sectors, reach_m = sectors.take(live), reach_m[live] + REACH_SLACK_M
-    a, _ = loss_terms(sectors.frequency_mhz, sectors.height_m, environment=environment)
+    a, b = loss_terms(sectors.frequency_mhz, sectors.height_m, environment=environment)
     k = sectors.rs_eirp_dbm - a
-    blocks, near_each = _split_blocks(x, y, block_size_m, sectors, reach_m)
-    for rows, near in zip(blocks, near_each, strict=True):
-        if near.size == 0:
-            continue
-        chosen, kc = sectors.take(near), k[near]
-        step = max(1, max_cells // near.size)
-        for start in range(0, rows.size, step):
-            part = rows[start : start + step]
-            out[part] = rsrp_block(x[part], y[part], chosen, kc)
-    return out
+    bounds = (sectors.x, sectors.y, sectors.azimuth_deg, sectors.beamwidth_deg, k, b)
+    return SectorIndex(
+        environment, floor_dbm, sectors, k, reach_m, _reach_tree(sectors, reach_m),
+        bounds,
+    )  # fmt: skip
 
 
 def _blocks(x: FloatArray, y: FloatArray, size: float) -> list[NDArray[np.intp]]:
@@ -321,7 +429,13 @@ def _blocks(x: FloatArray, y: FloatArray, size: float) -> list[NDArray[np.intp]]
 
 
 def _split_blocks(
-    x: FloatArray, y: FloatArray, size: float, sectors: Sectors, reach_m: FloatArray
+    x: FloatArray,
+    y: FloatArray,
+    size: float,
+    sectors: Sectors,
+    reach_m: FloatArray,
+    *,
+    tree: shapely.STRtree | None = None,
 ) -> tuple[list[NDArray[np.intp]], list[NDArray[np.intp]]]:
     """Blocks of ``size`` and their sectors, the crowded ones split (see SPLIT_CELLS).
 
@@ -329,7 +443,7 @@ def _split_blocks(
     answers are those of any other grouping.
     """
     blocks = _blocks(x, y, size)
-    near = _near_sectors(x, y, blocks, sectors, reach_m)
+    near = _near_sectors(x, y, blocks, sectors, reach_m, tree=tree)
     kept_blocks: list[NDArray[np.intp]] = []
     kept_near: list[NDArray[np.intp]] = []
     while True:
@@ -347,7 +461,7 @@ def _split_blocks(
                 kept_blocks.append(b)
                 kept_near.append(n)
         blocks = split
-        near = _near_sectors(x, y, blocks, sectors, reach_m)
+        near = _near_sectors(x, y, blocks, sectors, reach_m, tree=tree)
 
 
 def _within_reach(
@@ -369,12 +483,15 @@ def _near_sectors(
     blocks: list[NDArray[np.intp]],
     sectors: Sectors,
     reach_m: FloatArray,
+    *,
+    tree: shapely.STRtree | None = None,
 ) -> list[NDArray[np.intp]]:
     """:func:`_within_reach` of every block, in ascending sector order.
 
     Candidates come from an STRtree of the sectors' reach squares, grown by a margin
     far above any rounding, so they hold every sector the rule keeps; the rule itself,
     the same float operations on the same numbers, then decides each candidate.
+    ``tree``: :func:`_reach_tree` of the same sectors and reach, if made.
     """
     starts = np.r_[0, np.cumsum([len(b) for b in blocks])]
     order = np.concatenate(blocks)
@@ -384,11 +501,8 @@ def _near_sectors(
         np.maximum.reduceat(x[order], starts[:-1]),
         np.maximum.reduceat(y[order], starts[:-1]),
     ]
-    grow = reach_m * (1 + 1e-6) + 1.0
-    squares = shapely.box(
-        sectors.x - grow, sectors.y - grow, sectors.x + grow, sectors.y + grow
-    )
-    block, sector = shapely.STRtree(squares).query(shapely.box(*bounds))
+    tree = _reach_tree(sectors, reach_m) if tree is None else tree
+    block, sector = tree.query(shapely.box(*bounds))
     xmin, ymin, xmax, ymax = (b[block] for b in bounds)
     sx, sy = sectors.x[sector], sectors.y[sector]
     gap_x = np.maximum(np.maximum(xmin - sx, sx - xmax), 0.0)
@@ -398,3 +512,12 @@ def _near_sectors(
     pick = np.lexsort((sector, block))
     cuts = np.searchsorted(block[pick], np.arange(1, len(blocks)))
     return list(np.split(sector[pick].astype(np.intp), cuts))
+
+
+def _reach_tree(sectors: Sectors, reach_m: FloatArray) -> shapely.STRtree:
+    """An STRtree of the sectors' reach squares, grown far above any rounding."""
+    grow = reach_m * (1 + 1e-6) + 1.0
+    squares = shapely.box(
+        sectors.x - grow, sectors.y - grow, sectors.x + grow, sectors.y + grow
+    )
+    return shapely.STRtree(squares)

@@ -58,12 +58,20 @@ from geodx.io import is_lonlat_table, read_vector
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
 from geodx.points import WGS84, HouseholdPoints
-from geodx.propagation import DEFAULT_BEAMWIDTH_DEG, Sectors, predict_rsrp
+from geodx.propagation import (
+    DEFAULT_BEAMWIDTH_DEG,
+    SectorIndex,
+    Sectors,
+    index_sectors,
+    predict_rsrp,
+)
 from layers.base import LayerAnswer
 
 REQUIRED = ("height_m", "frequency_mhz", "rs_eirp_dbm")
 OPTIONAL = ("azimuth_deg", "beamwidth_deg")
 LONLAT = ("lon", "lat")
+#: Sector indexes a layer keeps (one per floor asked for).
+_INDEXES_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -305,6 +313,9 @@ class SiteLayer:
             raise ValueError(f"layer '{spec.id}' has no environment")
         self.spec, self.sectors, self.metric_crs = spec, sectors, metric_crs
         self.environment: str = spec.environment
+        # The sectors indexed per floor (a run asks for one or two floors, once a
+        # partition); two threads racing on a floor only build its index twice.
+        self._indexes: dict[float, SectorIndex] = {}
 
     @classmethod
     def open(
@@ -330,9 +341,18 @@ class SiteLayer:
 
         The one evaluation both the households and the map's prediction raster use.
         """
+        index = self._indexes.get(floor_dbm)
+        if index is None:
+            index = index_sectors(
+                self.sectors, environment=self.environment, floor_dbm=floor_dbm
+            )
+            if len(self._indexes) >= _INDEXES_KEPT:
+                self._indexes.clear()
+            self._indexes[floor_dbm] = index
         return predict_rsrp(
-            x, y, self.sectors, environment=self.environment, floor_dbm=floor_dbm
-        )
+            x, y, self.sectors, environment=self.environment, floor_dbm=floor_dbm,
+            index=index,
+        )  # fmt: skip
 
     def answer(
         self, households: HouseholdPoints, deltas_db: Sequence[float]
