@@ -1,9 +1,17 @@
 """``geodx run`` on bad input: non-zero exit, one clear line on stderr, nothing else.
 
-Each case copies a small valid region, breaks one thing, and runs the real CLI in a
-subprocess. The error must name the file and/or field, carry no traceback, leave no
-output folder behind, and leave the output of an earlier good run untouched. The runs
-are independent, so they go through a thread pool (two at a time on two cores).
+Each case copies a small valid region, breaks one thing, and runs the CLI. The error
+must name the file and/or field, carry no traceback, leave no output folder behind, and
+leave the output of an earlier good run untouched.
+
+The two good regions and a representative set of bad ones (``IN_SUBPROCESS``: the
+manifest, a missing file, a raster cut mid-run over an earlier output, a VRT in
+disguise, a row of the households, a geometry) run the real ``geodx`` script in a
+subprocess, two at a time; the others run the same command in this process (typer's
+``CliRunner``, stderr captured, the exit code from ``SystemExit``), which spares a
+second of imports each. The subprocess cases run in process too and must give the same
+exit code and stderr, so the in-process runs show what the script shows.
+``GEODX_BAD_INPUT_SUBPROCESSES=all`` runs every case in a subprocess.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ import shutil
 import subprocess
 import sys
 import tomllib
+import traceback
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +58,27 @@ def run_cli(region: Path, out: Path) -> subprocess.CompletedProcess[str]:
         [*geodx_command(), "run", str(region), "--out", str(out)],
         capture_output=True, text=True, timeout=120, cwd=REPO, env=env, check=False,
     )  # fmt: skip
+
+
+def run_in_process(region: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """``geodx run REGION --out OUT`` through the same command, in this process.
+
+    The command's warning filters and display are undone afterwards; an exception that
+    escaped it is put on stderr as the script would print it (a traceback).
+    """
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    args = ["run", str(region), "--out", str(out)]
+    with warnings.catch_warnings():
+        got = CliRunner().invoke(app, args, env={"NO_COLOR": "1", "COLUMNS": "200"})
+    stderr = got.stderr
+    if got.exception is not None and not isinstance(got.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(got.exception))
+    return subprocess.CompletedProcess(
+        ["geodx", *args], got.exit_code, got.stdout, stderr
+    )
 
 
 def edit_manifest(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
@@ -295,6 +325,12 @@ CASES: dict[str, Case] = {
     ),
 }
 GOOD, BOWTIES = "clean-region", "bowtie-communes"  # two runs that must succeed
+#: Run by the real script in a subprocess (and in process as well, to compare).
+IN_SUBPROCESS = {
+    GOOD, BOWTIES, "toml-syntax", "missing-file", "truncated-tiff", "vrt-as-geojson",
+    "huge-weight", "nan-vertex",
+}  # fmt: skip
+ALL_IN_SUBPROCESS = os.environ.get("GEODX_BAD_INPUT_SUBPROCESSES") == "all"
 
 
 @dataclass
@@ -322,9 +358,16 @@ def _prepare(root: Path, name: str, mutate: Callable[[Path], None]) -> Path:
     return folder
 
 
+def in_subprocess(name: str) -> bool:
+    return ALL_IN_SUBPROCESS or name in IN_SUBPROCESS
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
-    """Run every case through the CLI, two at a time; earlier-output cases go last."""
+    """Run every case, subprocesses two at a time; earlier-output cases go last.
+
+    The in-process runs go one after another in this thread while the subprocesses run.
+    """
     root = tmp_path_factory.mktemp("cli")
     jobs = {GOOD: _prepare(root, GOOD, lambda _: None)}
     jobs[BOWTIES] = _prepare(root, BOWTIES, bowtie_communes)
@@ -333,19 +376,29 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
         jobs[name] = region / case.region if case.region else region
     out = {name: root / name / "out" for name in jobs}
     previous: dict[str, dict[str, str]] = {}
-    later = {name for name, case in CASES.items() if case.keep_previous}
+    later = sorted(name for name, case in CASES.items() if case.keep_previous)
+    runs: dict[str, Future[subprocess.CompletedProcess[str]]] = {}
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        running = {
-            n: pool.submit(run_cli, jobs[n], out[n]) for n in jobs if n not in later
-        }
-        if running[GOOD].result().returncode == 0:
-            for name in sorted(later):
+
+        def start(names: list[str]) -> None:
+            for n in names:
+                future: Future[subprocess.CompletedProcess[str]] = Future()
+                if in_subprocess(n):
+                    future = pool.submit(run_cli, jobs[n], out[n])
+                runs[n] = future
+            for n in names:
+                if not in_subprocess(n):
+                    runs[n].set_result(run_in_process(jobs[n], out[n]))
+
+        start([n for n in jobs if n not in later])
+        if runs[GOOD].result().returncode == 0:
+            for name in later:
                 shutil.copytree(out[GOOD], out[name])
                 previous[name] = _digest(out[name])
-                running[name] = pool.submit(run_cli, jobs[name], out[name])
+            start(later)
         return {
             name: Result(
-                running[name].result() if name in running else None,
+                runs[name].result() if name in runs else None,
                 out[name],
                 previous.get(name, {}),
             )
@@ -365,6 +418,23 @@ def test_clean_region_runs(results: dict[str, Result]) -> None:
         "cells.parquet",
     ):
         assert (result.out / name).is_file(), name
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(n for n in IN_SUBPROCESS if n in CASES and not CASES[n].keep_previous),
+)
+def test_in_process_runs_say_what_the_script_says(
+    name: str, results: dict[str, Result], tmp_path: Path
+) -> None:
+    script = results[name].proc
+    assert script is not None and script.args[0] != "geodx", "not run by the script"
+    out = tmp_path / "out"
+    here = run_in_process(Path(script.args[script.args.index("run") + 1]), out)
+    assert here.returncode == script.returncode
+    assert here.stderr.replace(str(out), str(results[name].out)) == script.stderr
+    assert here.stdout == script.stdout
+    assert not out.exists(), "output folder left behind"
 
 
 @pytest.mark.parametrize("name", list(CASES))
