@@ -6,18 +6,10 @@ run the same task, :func:`run_partition`, on each partition file
 households only, against the communes and the layer features that reach them, and
 returns sums (:class:`geodx.partition.RowSums`) and the partition's plan rows. A task
 carries paths, a parent cell and the region's facts, never households or geometries;
-a process reads the manifest, communes and layers once (:func:`_region`) and keeps them
-for its next tasks.
-
-What reaches a partition (every answer is still the exact per-household GEOS test):
-- communes: those whose shape meets the bounding box of its households;
-- polygons: those that meet that box; lines and points: the pieces
-  (:func:`geodx.overlay.network_pieces`) that meet the box grown by the service
-  distance, in the CRS distances are measured in, which is chosen once for the region
-  (as a single pass chooses it, from all households' WGS84 box);
-- rasters, sector lists and measured tiles: the layer as a whole (rasters are read by
-  window, sectors have their cut-off radius, tiles are looked up by key);
-- the plan's distances: every fibre feature (the nearest one may be anywhere).
+a process reads the manifest, communes and layers once and keeps them for its next
+tasks (``app.partition_region``: what reaches a partition). A region of at most
+:data:`geodx.partition.MAX_POINTS` household points is one partition, read whole and
+run from memory (``app.small``).
 """
 
 from __future__ import annotations
@@ -29,10 +21,11 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,25 +34,38 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
-from app.pipeline import add_measured, fold, input_files, metric_crs
+from app.partition_region import (
+    Region,
+    RegionFacts,
+    answer_layer,
+    assign,
+    cost_rank,
+    forget_region,
+    region_of,
+)
+from app.pipeline import add_measured, fold, metric_crs
 from app.planning import plan_table
+from app.small import lnglat_bounds, small_households, start_cells
 from app.spill import read_partition, spill_households
-from geodx.contract import MARGIN_COLUMNS, ViewColumn
+from geodx.contract import ViewColumn
 from geodx.counts import estimate_households
-from geodx.coverage import Assignment, Overlay, assign_communes
+from geodx.coverage import Overlay
 from geodx.crs import reproject
 from geodx.io import read_communes
 from geodx.limits import Limits
-from geodx.manifest import CountsSpec, HouseholdsSpec, Manifest, load_manifest
-from geodx.overlay import network_pieces
-from geodx.partition import MAX_POINTS, RowSums, RunSums, merge_rows, row_sums
+from geodx.manifest import CountsSpec, HouseholdsSpec, Manifest
+from geodx.partition import (
+    MAX_POINTS,
+    RowSums,
+    RunSums,
+    merge_rows,
+    parent_cells,
+    row_sums,
+)
 from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
-from layers.base import CoverageLayer, LayerAnswer, answer
-from layers.measured import Tiles
-from layers.registry import open_layer
+from layers.base import LayerAnswer
 from layers.sites import SiteLayer
-from layers.vector import NetworkReach, ServedArea
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -71,24 +77,12 @@ def _libc() -> ctypes.CDLL | None:
     return lib if lib is not None and hasattr(lib, "malloc_trim") else None
 
 
+if TYPE_CHECKING:
+    from app.drawing import MapDrawing
+
 _LIBC = _libc()
 #: The plan rows' position in the household file (dropped once merged).
 ROW = "_row"
-# Features within the grown box are kept with this relative margin to spare (rounding).
-_GROW = 1 + 1e-9
-
-
-@dataclass(frozen=True)
-class RegionFacts:
-    """What every partition of a run shares: paths and facts, no data."""
-
-    manifest: str
-    crs: CRS  # the households' CRS (pickled as its definition)
-    lnglat_bounds: tuple[float, float, float, float]  # all households, WGS84
-    integral: bool  # every household weight of the region is whole
-    limits: Limits
-    utm: CRS  # the region's metric CRS (``app.pipeline.metric_crs``)
-    threads: int = 2  # layers answered at once within a task
 
 
 @dataclass(frozen=True)
@@ -113,133 +107,6 @@ class PartitionResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class _PinnedReach(NetworkReach):
-    """A network's pieces near a partition, measured in the CRS the region chose."""
-
-    def distance_crs(self, households: HouseholdPoints) -> CRS:  # noqa: ARG002
-        """The region's choice, whatever the partition's households."""
-        return self.crs
-
-
-def _box(households: HouseholdPoints, crs: CRS, grow: float = 0.0) -> shapely.Polygon:
-    x, y = households.xy(crs)
-    g = grow * _GROW
-    return shapely.box(x.min() - g, y.min() - g, x.max() + g, y.max() + g)
-
-
-class _Layer:
-    """A layer opened once per process, cut down to what reaches each partition."""
-
-    def __init__(self, layer: CoverageLayer, bounds: tuple[float, ...], utm: CRS):
-        self.layer, self.utm = layer, utm
-        self.tree: shapely.STRtree | None = None
-        if isinstance(layer, NetworkReach):
-            west, south, east, north = bounds
-            probe = HouseholdPoints(
-                np.array([west, east]), np.array([south, north]), np.ones(2), WGS84
-            )
-            self.crs = layer.distance_crs(probe)
-            geoms = layer.geoms
-            if self.crs != layer.crs:
-                geoms = reproject(geoms, layer.crs, self.crs)
-            self.geoms = network_pieces(np.asarray(geoms, dtype=object))
-            self.tree = shapely.STRtree(self.geoms)
-        elif isinstance(layer, ServedArea):
-            self.crs, self.geoms = layer.crs, layer.geoms
-            self.tree = shapely.STRtree(self.geoms)
-
-    def near(self, households: HouseholdPoints) -> CoverageLayer:
-        """The layer with only the features that reach ``households`` (non-empty)."""
-        layer = self.layer
-        if self.tree is None:
-            return layer
-        spec = layer.spec
-        if isinstance(layer, NetworkReach):
-            box = _box(households, self.crs, float(spec.service_distance_m))
-            keep = np.sort(self.tree.query(box, predicate="intersects"))
-            return _PinnedReach(
-                spec, self.geoms[keep], self.crs, source=layer.source,
-                metric_crs=self.utm,
-            )  # fmt: skip
-        keep = np.sort(
-            self.tree.query(_box(households, self.crs), predicate="intersects")
-        )
-        return ServedArea(spec, self.geoms[keep], self.crs)
-
-
-@dataclass
-class _Region:
-    """A region's manifest, communes and layers, read once per process."""
-
-    key: tuple[Any, ...]
-    manifest: Manifest
-    communes: gpd.GeoDataFrame
-    tree: shapely.STRtree
-    utm: CRS
-    layers: dict[str, _Layer]
-    tiles: dict[str, Tiles]
-
-
-_CACHE: list[_Region] = []
-
-
-def _region(facts: RegionFacts, communes: gpd.GeoDataFrame | None = None) -> _Region:
-    """The region of ``facts``, read on first use in this process and kept.
-
-    ``communes``: the communes already read (the local engine's own process).
-    """
-    manifest = load_manifest(Path(facts.manifest))
-    # Kept while no input file changed (a Dask worker lives from one run to the next).
-    stamps = tuple(
-        (str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in input_files(manifest)
-    )
-    key = (stamps, facts.lnglat_bounds, facts.limits, facts.utm.srs)
-    if _CACHE and _CACHE[0].key == key:
-        return _CACHE[0]
-    _CACHE.clear()
-    limits = facts.limits
-    if communes is None:
-        communes = read_communes(manifest.communes, limits=limits)
-    geoms = np.asarray(communes.geometry.values, dtype=object)
-    utm = facts.utm
-    layers = {
-        spec.slug: _Layer(
-            open_layer(spec, metric_crs=utm, limits=limits), facts.lnglat_bounds, utm
-        )
-        for spec in manifest.layers
-    }
-    tiles = {s.slug: Tiles.open(s, limits=limits) for s in manifest.measured}
-    region = _Region(
-        key, manifest, communes, shapely.STRtree(geoms), utm, layers, tiles
-    )
-    _CACHE.append(region)
-    return region
-
-
-def _assign(region: _Region, households: HouseholdPoints) -> Assignment:
-    """Each household's commune (global index), from the communes that meet its box."""
-    box = _box(households, region.communes.crs)
-    near = np.sort(region.tree.query(box, predicate="intersects"))
-    if len(near) == 0:
-        n = len(households)
-        return Assignment(np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=bool))
-    got = assign_communes(households, region.communes.iloc[near])
-    commune = np.r_[near, -1][got.commune]  # -1 (none) picks the trailing -1
-    return Assignment(commune=commune.astype(np.int64), overlap=got.overlap)
-
-
-def _answer(layer: _Layer, households: HouseholdPoints) -> tuple[LayerAnswer, str]:
-    near = layer.near(households)
-    got = answer(near, households, tuple(MARGIN_COLUMNS.values()))
-    return got, near.source
-
-
-def _cost_rank(layer: _Layer) -> int:
-    """0 for sector lists, 1 networks, 2 polygons, 3 the rest (rasters, tiles)."""
-    kinds = (SiteLayer, NetworkReach, ServedArea)
-    return next((i for i, k in enumerate(kinds) if isinstance(layer.layer, k)), 3)
-
-
 _POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
@@ -255,7 +122,7 @@ def _pool(threads: int) -> ThreadPoolExecutor:
 
 
 def partition_overlay(
-    region: _Region,
+    region: Region,
     households: HouseholdPoints,
     cells: NDArray[np.uint64],
     facts: RegionFacts,
@@ -264,12 +131,13 @@ def partition_overlay(
     manifest = region.manifest
     households.xy(region.communes.crs)  # warm the transform cache before threads
     # The slowest first (sites, networks, polygons), rasters last: two threads stay busy.
-    order = sorted(manifest.layers, key=lambda s: _cost_rank(region.layers[s.slug]))
+    order = sorted(manifest.layers, key=lambda s: cost_rank(region.layers[s.slug]))
     pool = _pool(facts.threads)
     jobs = {
-        s.slug: pool.submit(_answer, region.layers[s.slug], households) for s in order
+        s.slug: pool.submit(answer_layer, region.layers[s.slug], households)
+        for s in order
     }
-    assignment = _assign(region, households)
+    assignment = assign(region, households)
     answers: dict[str, LayerAnswer] = {}
     sources: dict[str, str] = {}
     for spec in manifest.layers:
@@ -280,22 +148,38 @@ def partition_overlay(
     return result
 
 
-def run_partition(task: PartitionTask) -> PartitionResult:
-    """Run one partition: its sums per (cell, commune) row and its plan rows."""
+def run_partition(task: PartitionTask, *, release: bool = True) -> PartitionResult:
+    """Run one partition: its sums per (cell, commune) row and its plan rows.
+
+    ``release``: give the partition's memory back afterwards (not after the last).
+    """
     start = time.perf_counter()
     facts = task.facts
-    region = _region(facts)
+    region = region_of(facts)
     households, rows, cells = read_partition(task.path, facts.crs)
-    result = partition_overlay(region, households, cells, facts)
-    sums = row_sums(result, len(region.communes))
-    plan = _plan(region, result, rows, facts)
-    done = PartitionResult(
-        task.parent, sums, plan, result.sources, result.columns,
-        time.perf_counter() - start,
-    )  # fmt: skip
-    del households, result
-    release_memory()
+    done = _run_households(region, facts, task.parent, (households, rows, cells))
+    done.seconds = time.perf_counter() - start
+    del households
+    if release:
+        release_memory()
     return done
+
+
+def _run_households(
+    region: Region,
+    facts: RegionFacts,
+    parent: int,
+    read: tuple[HouseholdPoints, NDArray[np.int64], NDArray[np.uint64]],
+) -> PartitionResult:
+    """One partition's households (with their file rows and cells), answered and summed.
+
+    The plan rows are found in a layer thread while this one sums the rows.
+    """
+    households, rows, cells = read
+    result = partition_overlay(region, households, cells, facts)
+    plan = _pool(facts.threads).submit(_plan, region, result, rows, facts)
+    sums = row_sums(result, len(region.communes))
+    return PartitionResult(parent, sums, plan.result(), result.sources, result.columns)
 
 
 def release_memory() -> None:
@@ -310,7 +194,7 @@ def release_memory() -> None:
 
 
 def _plan(
-    region: _Region, result: Overlay, rows: NDArray[np.int64], facts: RegionFacts
+    region: Region, result: Overlay, rows: NDArray[np.int64], facts: RegionFacts
 ) -> pa.Table:
     """The partition's plan rows (``app.planning``), with their file rows."""
     manifest = region.manifest
@@ -364,12 +248,15 @@ def compute_partitioned(
     scheduler: str | None = None,
     max_points: int = MAX_POINTS,
     resolution: int | None = None,
+    drawing: MapDrawing | None = None,
 ) -> Computed | None:
     """Split the households, run every partition, merge their sums.
 
     ``clock``: the run's stage clock (``app.pipeline``); ``scratch``: a folder the
     partition files go into (shared storage when the workers are other machines).
     ``None`` when there are no households at all (the single pass writes that run).
+    ``drawing``: the run's map layers, started once the region's layers are read
+    (``app.drawing``; local runs).
     """
     with clock.stage("read communes"):
         communes = read_communes(manifest.communes, limits=limits)
@@ -384,6 +271,19 @@ def compute_partitioned(
             source, estimate, bounds = _households(
                 manifest, communes, communes_wgs84, utm, limits
             )
+            small = None
+            if engine == "local" and resolution is None:
+                small = small_households(
+                    source, region_bounds=bounds, limits=limits, max_points=max_points
+                )
+        if small is not None:
+            started = _starter(drawing, communes_wgs84, utm)
+            got = _run_small(manifest, small, communes, utm, limits, clock, started)
+            if got is None:
+                return None
+            run, plan = got
+            return Computed(communes, communes_wgs84, run, plan, estimate, utm, 1, 0)
+        with clock.stage("split households"):
             spilled = spill_households(
                 source, folder, h3_resolution=manifest.h3_resolution,
                 region_bounds=bounds, limits=limits, max_points=max_points,
@@ -400,23 +300,83 @@ def compute_partitioned(
             spilled.integral, limits, utm, threads=2,
         )  # fmt: skip
         if engine != "dask":
-            _region(facts, communes)  # read once: the communes are here already
+            region = region_of(facts, communes)  # read once: the communes are here
+            _starter(drawing, communes_wgs84, utm)(region)
         tasks = [
             PartitionTask(facts, p.parent, str(p.path)) for p in spilled.partitions
         ]
         with clock.stage(f"partitions ({engine}, wall)"):
-            results = dask.run(tasks) if dask else [run_partition(t) for t in tasks]
+            last = len(tasks) - 1
+            results = (
+                dask.run(tasks)
+                if dask
+                else [run_partition(t, release=i < last) for i, t in enumerate(tasks)]
+            )
         with clock.stage("merge partitions"):
             run, plan = merge_results(results, integral=spilled.integral)
     finally:
         if dask is not None:
             dask.close()
         shutil.rmtree(folder, ignore_errors=True)
-        _CACHE.clear()  # this process's copy of the region: not kept after the run
+        forget_region()  # this process's copy of the region: not kept after the run
     return Computed(
         communes, communes_wgs84, run, plan, estimate, utm, len(tasks),
         spilled.resolution,
     )  # fmt: skip
+
+
+def _run_small(
+    manifest: Manifest,
+    points: HouseholdPoints,
+    communes: gpd.GeoDataFrame,
+    utm: CRS,
+    limits: Limits,
+    clock: Any,
+    started: Callable[[Region], None],
+) -> tuple[RunSums, pa.Table] | None:
+    """The households of a region of one partition, run from memory (``app.small``).
+
+    Their cells are computed while the region's layers are opened. None when there
+    are no households (the single pass writes that run). ``started(region)`` is
+    called once the region is read.
+    """
+    if len(points) == 0:
+        return None
+    facts = RegionFacts(
+        str(manifest.path.resolve()), points.crs, lnglat_bounds(points),
+        points.integral, limits, utm, threads=2,
+    )  # fmt: skip
+    try:
+        with clock.stage("partitions (local, wall)"):
+            cells = start_cells(points, manifest.h3_resolution, _pool(facts.threads))
+            region = region_of(facts, communes)
+            started(region)
+            read = (points, np.arange(len(points), dtype=np.int64), cells())
+            parent = int(parent_cells(read[2][:1], 0)[0])
+            result = _run_households(region, facts, parent, read)
+        with clock.stage("merge partitions"):
+            return merge_results([result], integral=facts.integral)
+    finally:
+        forget_region()
+
+
+def _starter(
+    drawing: MapDrawing | None, communes_wgs84: np.ndarray, utm: CRS
+) -> Callable[[Region], None]:
+    """What starts the map layers (``drawing``) once a region is read (else nothing)."""
+
+    def start(region: Region) -> None:
+        if drawing is None:
+            return
+        bounds = shapely.total_bounds(communes_wgs84).tolist()
+        sites = {
+            slug: layer.layer
+            for slug, layer in region.layers.items()
+            if isinstance(layer.layer, SiteLayer)
+        }
+        drawing.start((bounds[0], bounds[1], bounds[2], bounds[3]), utm, sites)
+
+    return start
 
 
 def _households(

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -57,6 +57,9 @@ from layers.mapdraw import write_map_layers
 from layers.measured import Tiles
 from layers.registry import is_raster, open_layer
 from layers.vector import reads_kept
+
+if TYPE_CHECKING:
+    from app.drawing import MapDrawing
 
 Progress = Callable[[str], None]
 #: ``geodx run --engine``: partitioned here or on Dask, or every household at once.
@@ -231,10 +234,12 @@ def run_region(
         locked_output_dir(
             Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
         ) as target,
+        _drawing(manifest, limits, Path(out_dir), engine) as drawing,
     ):
         communes, communes_wgs84, result, plan, estimate, utm = _computed(
-            manifest, clock, limits, engine, scheduler, Path(out_dir), partition
-        )
+            manifest, clock, limits, engine, scheduler, Path(out_dir), partition,
+            drawing,
+        )  # fmt: skip
         with clock.stage("checksum inputs"):
             inputs = input_checksums(manifest)
         with target.write(engine=__version__) as tmp:
@@ -252,11 +257,39 @@ def run_region(
                 )
                 write_table(tmp / PLAN_FILE, plan)
             with clock.stage("draw map layers"):
-                bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
-                write_map_layers(
-                    tmp, manifest, region_bounds=bounds, metric_crs=utm, limits=limits
-                )
+                if drawing is not None and drawing.started:
+                    drawing.move_into(tmp)  # drawn while the partitions ran
+                else:
+                    bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
+                    write_map_layers(
+                        tmp, manifest, region_bounds=bounds, metric_crs=utm,
+                        limits=limits,
+                    )  # fmt: skip
     return RunResult(Path(out_dir), summary, table, clock.timings)
+
+
+@contextmanager
+def _drawing(
+    manifest: Manifest, limits: Limits, out_dir: Path, engine: str
+) -> Iterator[MapDrawing | None]:
+    """The map layers drawn beside a local partitioned run (``app.drawing``), or None."""
+    if engine != "local":
+        yield None
+        return
+    from app.drawing import MapDrawing
+
+    drawing = MapDrawing(manifest, limits, _scratch(out_dir))
+    try:
+        yield drawing
+    finally:
+        drawing.close()
+
+
+def _scratch(out_dir: Path) -> Path:
+    """The folder beside the versions for a run's scratch files (``tmp-*``)."""
+    scratch = store_of(out_dir.absolute())
+    scratch.mkdir(parents=True, exist_ok=True)
+    return scratch
 
 
 def _computed(
@@ -267,6 +300,7 @@ def _computed(
     scheduler: str | None,
     out_dir: Path,
     partition: dict[str, int] | None,
+    drawing: MapDrawing | None = None,
 ) -> tuple[
     gpd.GeoDataFrame, np.ndarray, Overlay | RunSums, pa.Table, Estimate | None, Any
 ]:
@@ -278,11 +312,9 @@ def _computed(
 
         # The partition files go beside the versions, where a later run deletes
         # what a killed one left (``tmp-*``): the output's shared storage.
-        scratch = store_of(out_dir.absolute())
-        scratch.mkdir(parents=True, exist_ok=True)
         got = compute_partitioned(
-            manifest, clock, limits, scratch=scratch, engine=engine,
-            scheduler=scheduler, **(partition or {}),
+            manifest, clock, limits, scratch=_scratch(out_dir), engine=engine,
+            scheduler=scheduler, drawing=drawing, **(partition or {}),
         )  # fmt: skip
         if got is not None:
             done = got.communes, got.communes_wgs84, got.run, got.plan, got.estimate

@@ -43,9 +43,9 @@ def child(region: Path, out: Path, target: Path) -> None:
     seen: list[dict[str, float]] = []
     original = engine.run_partition
 
-    def recorded(task: Any) -> Any:
+    def recorded(task: Any, **kw: Any) -> Any:
         start = time.perf_counter()
-        result = original(task)
+        result = original(task, **kw)
         seen.append(
             {
                 "seconds": time.perf_counter() - start,

@@ -25,9 +25,10 @@ tolerance until it fits or the tolerance reaches ``max_tolerance_m``; a file sti
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -136,6 +137,7 @@ def write_map_layers(
     metric_crs: CRS,
     limits: Limits = DEFAULT_LIMITS,
     budget: DrawBudget = DEFAULT_BUDGET,
+    sites: Mapping[str, SiteLayer] | None = None,
 ) -> dict[str, Any]:
     """Draw every layer of ``manifest`` into ``out_dir/layers`` and write its index.
 
@@ -148,6 +150,11 @@ def write_map_layers(
         The communes' WGS84 ``west, south, east, north``.
     metric_crs : pyproj.CRS
         The region's UTM zone (simplification, prediction raster).
+    sites : mapping, optional
+        The run's site layers already open, by slug: none is read again, and nothing
+        read again can warn (vector layers read inside ``layers.vector.reads_kept``
+        are not read again either), so the warning filters are left alone and the
+        drawing may run in a thread beside the run's work.
 
     Returns
     -------
@@ -157,7 +164,8 @@ def write_map_layers(
     Site predictions (numpy only) run in a second thread while this one draws the
     other layers; every GDAL, PROJ and file call stays in this thread (libraries
     change warning filters with ``catch_warnings``, which threads would race on).
-    Warnings the layers' readers gave during the run are not repeated here.
+    Warnings the layers' readers gave during the run are not repeated here (without
+    ``sites``: ignored while drawing).
     """
     folder = out_dir / MAP_LAYERS_DIR
     folder.mkdir()
@@ -170,11 +178,14 @@ def write_map_layers(
     specs = manifest.layers + manifest.measured
     # Site layers last: their predictions run meanwhile.
     order = sorted(range(len(specs)), key=lambda i: specs[i].model is not None)
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=1) as pool:
-        warnings.simplefilter("ignore", GeodxWarning)
+    quiet = warnings.catch_warnings() if sites is None else contextlib.nullcontext()
+    with quiet, ThreadPoolExecutor(max_workers=1) as pool:
+        if sites is None:
+            warnings.simplefilter("ignore", GeodxWarning)
         for spec in specs:
             if spec.model is not None:
-                ctx.predictions[spec.slug] = _start_prediction(spec, ctx, pool)
+                opened = None if sites is None else sites[spec.slug]
+                ctx.predictions[spec.slug] = _start_prediction(spec, ctx, pool, opened)
         drawn = {i: draw_layer(specs[i], ctx) for i in order}
     entries = [drawn[i] for i in range(len(specs))]
     index = {
@@ -346,10 +357,14 @@ def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
 
 
 def _start_prediction(
-    spec: LayerSpec, ctx: _Context, pool: ThreadPoolExecutor
+    spec: LayerSpec,
+    ctx: _Context,
+    pool: ThreadPoolExecutor,
+    layer: SiteLayer | None = None,
 ) -> tuple[SiteLayer, Future[mapimage.Grid] | None]:
-    """Open a site layer and start its prediction raster in ``pool``."""
-    layer = SiteLayer.open(spec, metric_crs=ctx.metric_crs, limits=ctx.limits)
+    """Open a site layer (unless given open) and start its prediction in ``pool``."""
+    if layer is None:
+        layer = SiteLayer.open(spec, metric_crs=ctx.metric_crs, limits=ctx.limits)
     plan = mapimage.prediction_plan(
         layer,
         clip_wgs84=ctx.clip,
