@@ -73,3 +73,19 @@ def test_core_and_layers_do_not_pull_in_the_web_stack(module: str) -> None:
         "assert not {'fastapi', 'starlette', 'api', 'app'} & set(sys.modules), module"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_a_run_imports_neither_the_history_store_nor_dask(tmp_path: Path) -> None:
+    """``geodx run`` imports SQLAlchemy only with ``--history``, Dask only with
+    ``--engine dask``: a run (of a region that is not there) leaves both out."""
+    code = (
+        "import sys; from typer.testing import CliRunner; import app.cli, app.engine; "
+        "import app.drawing, app.small; "
+        f"got = CliRunner().invoke(app.cli.app, ['run', {str(tmp_path / 'none')!r}, "
+        f"'--out', {str(tmp_path / 'out')!r}]); "
+        "assert got.exit_code == 2 and 'error:' in got.output, got.output; "
+        "found = {m.split('.')[0] for m in sys.modules}; "
+        "assert not {'sqlalchemy', 'dask', 'distributed'} & found, found; "
+        "assert 'app.history' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
