@@ -243,7 +243,8 @@ def run_region(
         with clock.stage("checksum inputs"):
             inputs = input_checksums(manifest)
         with target.write(engine=__version__) as tmp:
-            with clock.stage("write outputs"):
+            with clock.stage("write outputs"), ThreadPoolExecutor(1) as writer:
+                planned = writer.submit(write_table, tmp / PLAN_FILE, plan)
                 summary, table = write_outputs(
                     tmp,
                     manifest,
@@ -255,7 +256,7 @@ def run_region(
                     estimate=estimate,
                     pyramid=True,  # the H3 pyramid, beside the commune files
                 )
-                write_table(tmp / PLAN_FILE, plan)
+                planned.result()  # the plan table, written meanwhile
             with clock.stage("draw map layers"):
                 if drawing is not None and drawing.started:
                     drawing.move_into(tmp)  # drawn while the partitions ran
