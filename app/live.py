@@ -25,6 +25,7 @@ from pyproj import CRS, Transformer
 
 from api.results import trim_heap
 from app.inputs import SeenDigests, seen_file
+from app.live_layers import NearLayer, held_small
 from app.pipeline import input_checksums, metric_crs
 from geodx.contract import SUMMARY_FILE, clean, public_inputs
 from geodx.coverage import assign_communes
@@ -102,7 +103,7 @@ class OpenLayer:
     """A layer of the manifest with its adapter, ready for lookups."""
 
     spec: LayerSpec
-    adapter: CoverageLayer
+    adapter: CoverageLayer | NearLayer
 
 
 class LiveRegion:
@@ -120,13 +121,18 @@ class LiveRegion:
         wgs84 = reproject(geoms, self.communes.crs, WGS84)
         self.bounds = tuple(float(v) for v in shapely.total_bounds(wgs84))
         self.utm = metric_crs(wgs84)
+        # Vector layers are held as WKB and bounds, each lookup answered by the run's
+        # adapter of the features near it (app.live_layers): the same answers.
         self.layers = [
-            OpenLayer(spec, open_layer(spec, metric_crs=self.utm, limits=limits))
-            for spec in manifest.layers
+            OpenLayer(spec, self._held(spec, limits)) for spec in manifest.layers
         ]
         self._lock = threading.Lock()
         self._transformers: dict[int, tuple[CRS, Transformer]] = {}
         self.synthetic = manifest.synthetic
+
+    def _held(self, spec: LayerSpec, limits: Limits) -> CoverageLayer | NearLayer:
+        adapter = open_layer(spec, metric_crs=self.utm, limits=limits)
+        return held_small(adapter, metric_crs=self.utm) or adapter
 
     @classmethod
     def open(cls, region: str | Path, *, limits: Limits = DEFAULT_LIMITS) -> LiveRegion:
@@ -196,7 +202,7 @@ class LiveRegion:
         for layer in self.layers:
             adapter = layer.adapter
             if layer.spec.kind != "fibre" or not isinstance(
-                adapter, ServedArea | NetworkReach
+                adapter, ServedArea | NetworkReach | NearLayer
             ):
                 continue
             d = float(adapter.distances_m(point, metric_crs=self.utm)[0])

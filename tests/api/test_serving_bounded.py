@@ -8,6 +8,9 @@
 - the inputs' checksums (results current? lookups stale?) hash only files whose stat
   changed since ``geodx serve`` last hashed them, and still tell a changed input, of
   the same size and modification time too, from the one the results were run on;
+- ``/lookup``'s region holds its vector layers as WKB and bounds and answers each
+  point with the features near it: the same answers as the layers held whole, for
+  points inside, in holes, on edges and vertices, near and very far from features;
 - ``geodx serve`` started again on unchanged inputs keeps its verdict (no manifest read,
   no check), and any change (an input's bytes, a file added beside one, a new
   version) runs the full check again.
@@ -30,11 +33,13 @@ import pytest
 import shapely
 import typer
 from fastapi.testclient import TestClient
+from pyproj import CRS, Transformer
 from shapely.geometry import shape
 from typer.testing import CliRunner
 
 import api.routes.planning as planning
 import app.inputs
+import app.live
 from api.main import create_app
 from api.plan import province_plan
 from api.results import load_results
@@ -42,11 +47,14 @@ from api.results_files import polygon_shapes
 from api.settings import Settings
 from app.inputs import SeenDigests, input_stats, seen_file
 from app.live import LiveRegion, StaleRegion, _open
+from app.live_layers import NearLayer
 from app.pipeline import RunResult, input_files, results_are_current, run_region
 from app.serve import serve_command
 from geodx.errors import InputFileError
-from geodx.manifest import load_manifest
+from geodx.manifest import LayerSpec, load_manifest
 from geodx.outdir import snapshot
+from geodx.points import WGS84, HouseholdPoints
+from layers.vector import NetworkReach, ServedArea
 from tests.planning.region import Region, build
 
 
@@ -308,3 +316,88 @@ def test_serve_keeps_its_verdict_while_nothing_changed(
     stats = input_stats(input_files(load_manifest(folder)))
     assert str((folder / "households.csv").resolve()) in stats
     assert str(folder.resolve()) in stats  # the folder holding the inputs
+
+
+def _eager(folder: Path, monkeypatch: pytest.MonkeyPatch) -> LiveRegion:
+    """The region with every layer held whole, as the run opens it."""
+    with monkeypatch.context() as m:
+        m.setattr(app.live, "held_small", lambda _adapter, **_: None)
+        return LiveRegion.open(folder)
+
+
+def _probe_points(region: Region) -> list[tuple[float, float]]:
+    points = list(zip(region.lon[:30].tolist(), region.lat[:30].tolist(), strict=True))
+    for geom in [*region.polygons, *region.lines, *region.g5]:
+        coords = shapely.get_coordinates(geom)
+        points += [tuple(c) for c in coords[:3].tolist()]  # vertices: on edges
+        a, b = coords[0], coords[1]
+        points.append(((a[0] + b[0]) / 2, (a[1] + b[1]) / 2))  # an edge's middle
+    points += [(float(p.x), float(p.y)) for p in region.points[:5]]
+    # far from every feature: the search grows until it holds the whole layer
+    points += [(108.3, 12.9), (109.5, 14.0), (104.0, 9.0), (120.0, 20.0)]
+    return points
+
+
+def test_lookups_from_nearby_features_are_the_whole_layers(
+    region: Region, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = LiveRegion.open(region.folder)
+    assert sum(isinstance(layer.adapter, NearLayer) for layer in held.layers) == 4
+    eager = _eager(region.folder, monkeypatch)
+    assert not any(isinstance(layer.adapter, NearLayer) for layer in eager.layers)
+    points = _probe_points(region)
+    for lon, lat in points:
+        assert held.lookup(lon, lat) == eager.lookup(lon, lat), (lon, lat)
+    answers = [held.lookup(lon, lat) for lon, lat in points]
+    assert any(a["fibre"] for a in answers) and not all(a["fibre"] for a in answers)
+    far = answers[-1]["nearest_fibre"]
+    assert far is not None and far["distance_m"] > 1e6
+
+
+def _layer(region: Region, layer_id: str) -> LayerSpec:
+    return next(s for s in load_manifest(region.folder).layers if s.id == layer_id)
+
+
+def test_held_layers_answer_in_holes_on_edges_and_far(region: Region) -> None:
+    utm = CRS.from_epsg(32649)
+    ring = [(108.0, 12.6), (108.02, 12.6), (108.02, 12.62), (108.0, 12.62)]
+    hole = [(108.005, 12.605), (108.015, 12.605), (108.015, 12.615), (108.005, 12.615)]
+    beside = shapely.box(108.02, 12.6, 108.03, 12.61)  # shares an edge
+    far_part = shapely.box(108.5, 12.9, 108.51, 12.91)
+    polygons = np.asarray(
+        [shapely.Polygon(ring, [hole]), shapely.MultiPolygon([beside, far_part])],
+        dtype=object,
+    )
+    to_utm = Transformer.from_crs(4326, utm, always_xy=True)
+    line = shapely.LineString(
+        [to_utm.transform(108.0, 12.65), to_utm.transform(108.1, 12.7)]
+    )
+    eager_area = ServedArea(_layer(region, "areas"), polygons, WGS84)
+    eager_line = NetworkReach(
+        _layer(region, "routes"), np.asarray([line], dtype=object), utm,
+        source="lines", metric_crs=utm,
+    )  # fmt: skip
+    probes = [
+        (108.01, 12.61),  # in the hole
+        (108.005, 12.61),  # on the hole's edge
+        (108.005, 12.605),  # the hole's corner
+        (108.002, 12.61),  # inside, near the hole
+        (108.02, 12.605),  # on the shared edge
+        (108.0, 12.6),  # the outer corner
+        (108.025, 12.615),  # outside, near
+        (108.505, 12.905),  # in the far part
+        (108.05, 12.675),  # on the line, about
+        (106.0, 10.0),  # far from both
+    ]
+    probes += [(lon, 12.6 + 0.0025 * k) for k in range(40) for lon in (108.03, 108.06)]
+    x = np.asarray([p[0] for p in probes])
+    y = np.asarray([p[1] for p in probes])
+    points = HouseholdPoints(x, y, np.ones(len(x)))
+    for eager in (eager_area, eager_line):
+        held = NearLayer(eager, metric_crs=utm)
+        assert np.array_equal(held.covers(points), eager.covers(points))
+        got = held.distances_m(points, metric_crs=utm)
+        assert np.array_equal(got, eager.distances_m(points, metric_crs=utm))
+        one = HouseholdPoints(x[:1], y[:1], np.ones(1))
+        assert held.covers(one).tolist() == eager.covers(one).tolist()
+    assert eager_area.covers(points)[:4].tolist() == [False, True, True, True]

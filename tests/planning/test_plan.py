@@ -142,14 +142,12 @@ def test_one_search_equals_the_rule_over_each_layers_distance(region: Region) ->
     from app.live import LiveRegion
     from geodx.plan import extension_m
     from geodx.points import HouseholdPoints
+    from layers.registry import open_layer
     from layers.vector import NetworkReach, ServedArea, nearest_extension_m
 
     live = LiveRegion.open(region.folder)
-    fibre = [
-        layer.adapter
-        for layer in live.layers
-        if isinstance(layer.adapter, ServedArea | NetworkReach)
-    ]
+    opened = [open_layer(layer.spec, metric_crs=live.utm) for layer in live.layers]
+    fibre = [a for a in opened if isinstance(a, ServedArea | NetworkReach)]
     rng = np.random.default_rng(2)
     points = HouseholdPoints(
         rng.uniform(107.9, 108.2, 3000), rng.uniform(12.5, 12.8, 3000), np.ones(3000)
