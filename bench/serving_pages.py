@@ -8,9 +8,11 @@ process (results current: nothing is recomputed) and measured from the outside:
 - start-up: launch to the first 200 on ``/summary``, and to every worker's
   "Application startup complete";
 - RSS of each worker (psutil over the process tree) once all have started, and after
-  every page was fetched;
+  every page was fetched; the CPU seconds of ``geodx serve`` and each worker at the
+  first 200 and once all have started;
 - every page, cold then warm on one keep-alive connection (so the same worker):
-  seconds, bytes (decoded) and bytes on the wire (``Accept-Encoding: gzip``).
+  seconds, bytes (decoded) and bytes on the wire (``Accept-Encoding: gzip``), and the
+  largest worker's RSS after it (MiB: what each kind of page leaves behind).
 
 The pages: the coverage map, a commune's map for the commune with the most and with
 the fewest households, the search list, the OGC collections' first pages (communes,
@@ -57,6 +59,7 @@ class Page:
     warm_s: float = 0.0
     bytes: int = 0
     wire: int = 0
+    rss_mib: float = 0.0  # the largest worker's RSS once it was fetched twice
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Served:
     all_workers_s: float = 0.0
     rss_started_mib: list[float] = field(default_factory=list)
     cpu_started_s: list[float] = field(default_factory=list)  # serve, then each worker
+    cpu_first_s: list[float] = field(default_factory=list)  # the same at the first 200
     rss_after_mib: list[float] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
 
@@ -178,8 +182,10 @@ def _wait_ready(
     base: str,
     workers: int,
     started: float,
+    got: Served,
 ) -> tuple[float, float]:
     first = 0.0
+    tree = psutil.Process(proc.pid)
     while time.perf_counter() - started < START_TIMEOUT_S:
         if proc.poll() is not None:
             err.seek(0)
@@ -191,6 +197,7 @@ def _wait_ready(
             try:
                 if httpx.get(f"{base}/summary", timeout=5).status_code == 200:
                     first = time.perf_counter() - started
+                    got.cpu_first_s = _cpu_s(tree)
             except httpx.HTTPError:
                 pass
         err.seek(0)
@@ -216,7 +223,7 @@ def serve(name: str, region: Path, results: Path, workers: int) -> Served:
         )
         try:
             got.first_200_s, got.all_workers_s = _wait_ready(
-                proc, err, base, workers, started
+                proc, err, base, workers, started, got
             )
             tree = psutil.Process(proc.pid)
             got.rss_started_mib = _rss_mib(tree)
@@ -225,7 +232,9 @@ def serve(name: str, region: Path, results: Path, workers: int) -> Served:
                 for label, url in page_list(places):
                     status, cold, size, wire = _fetch(client, url)
                     _, warm, _, _ = _fetch(client, url)
-                    got.pages.append(Page(label, url, status, cold, warm, size, wire))
+                    rss = max(_rss_mib(tree), default=0.0)
+                    page = Page(label, url, status, cold, warm, size, wire, rss)
+                    got.pages.append(page)
             got.rss_after_mib = _rss_mib(tree)
         finally:
             proc.send_signal(signal.SIGINT)
@@ -243,32 +252,36 @@ def _mib(values: list[float]) -> str:
 
 def _cell(page: Page | None) -> str:
     if page is None:
-        return f"{'':>31}"
+        return f"{'':>38}"
     if page.status != 200:
-        return f"{'HTTP ' + str(page.status):>31}"
+        return f"{'HTTP ' + str(page.status):>38}"
     return (f"{page.cold_s:7.2f} {page.warm_s:6.3f} {page.bytes / 1e6:8.3f} "
-            f"{page.wire / 1e6:7.3f}")  # fmt: skip
+            f"{page.wire / 1e6:7.3f} {page.rss_mib:6.0f}")  # fmt: skip
 
 
 def report(runs: list[Served]) -> str:
     """The regions side by side: start-up, RSS per worker, then page by page."""
-    head = "".join(f" | {r.name[:31]:^31}" for r in runs)
+    head = "".join(f" | {r.name[:38]:^38}" for r in runs)
     sub = "".join(
-        f" | {'cold s':>7} {'warm s':>6} {'MB':>8} {'wire MB':>7}" for _ in runs
+        f" | {'cold s':>7} {'warm s':>6} {'MB':>8} {'wire MB':>7} {'RSS':>6}"
+        for _ in runs
     )
     lines = [f"{'':34}{head}", f"{'':34}{sub}"]
     for label, key in (("first 200 on /summary, s", "first_200_s"),
                        ("all workers started, s", "all_workers_s")):  # fmt: skip
         lines.append(
-            f"{label:34}" + "".join(f" | {getattr(r, key):>31.2f}" for r in runs)
+            f"{label:34}" + "".join(f" | {getattr(r, key):>38.2f}" for r in runs)
         )
-    lines.append(f"{'CPU s at start: serve/workers':34}" + "".join(
-        f" | {'/'.join(f'{v:.1f}' for v in r.cpu_started_s) or '-':>31}" for r in runs
-    ))  # fmt: skip
+    for label, key in (("CPU s at first 200: serve/workers", "cpu_first_s"),
+                       ("CPU s at start: serve/workers", "cpu_started_s")):  # fmt: skip
+        lines.append(f"{label:34}" + "".join(
+            f" | {'/'.join(f'{v:.1f}' for v in getattr(r, key)) or '-':>38}"
+            for r in runs
+        ))  # fmt: skip
     for label, key in (("RSS per worker started, MiB", "rss_started_mib"),
                        ("RSS per worker after pages, MiB", "rss_after_mib")):  # fmt: skip
         lines.append(
-            f"{label:34}" + "".join(f" | {_mib(getattr(r, key)):>31}" for r in runs)
+            f"{label:34}" + "".join(f" | {_mib(getattr(r, key)):>38}" for r in runs)
         )
     labels = list(dict.fromkeys(p.label for r in runs for p in r.pages))
     for label in labels:
