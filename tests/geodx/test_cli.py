@@ -1,4 +1,10 @@
-"""The command line: the report, GeoJSON on stdout, one-line errors."""
+"""The command line: the report, GeoJSON on stdout, one-line errors.
+
+GeoJSON on stdout and ``--quiet`` run the real command in a subprocess (nothing else
+may reach the process's stdout, C libraries included); the report, the manifest error,
+``--help`` and ``--version`` read the same command run in this process
+(``tests.cli_inprocess``), without a second of imports each.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from data import build_synthetic_region
+from tests.cli_inprocess import geodx_in_process
 
 
 def geodx(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +42,7 @@ def ran(
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """``geodx run REGION --out OUT``, once for the tests that read its report."""
     out = tmp_path_factory.mktemp("ran") / "out"
-    return geodx("run", str(region), "--out", str(out)), out
+    return geodx_in_process("run", str(region), "--out", str(out)), out
 
 
 def test_run_prints_the_report_and_writes_the_outputs(
@@ -74,7 +81,7 @@ def test_manifest_error_is_one_line(region: Path, tmp_path: Path) -> None:
     bad.write_text(
         text.replace("h3_resolution = 9", "h3_resolution = 17"), encoding="utf-8"
     )
-    done = geodx("run", str(bad), "--out", str(tmp_path / "out"))
+    done = geodx_in_process("run", str(bad), "--out", str(tmp_path / "out"))
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "h3_resolution' was 17; expected 0-15" in done.stderr
@@ -121,11 +128,11 @@ def test_report_lists_the_communes_missing_the_mobile_target(
 
 
 def test_quiet_is_a_plain_flag_and_version_prints() -> None:
-    help_text = geodx("run", "--help").stdout
+    help_text = geodx_in_process("run", "--help").stdout
     assert "-q, --quiet " in help_text and "<bool>" not in help_text
     from geodx import __version__
 
-    done = geodx("--version")
+    done = geodx_in_process("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"geodx {__version__}"
 
 

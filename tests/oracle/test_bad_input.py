@@ -25,7 +25,6 @@ import shutil
 import subprocess
 import sys
 import tomllib
-import traceback
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +37,8 @@ import numpy as np
 import pytest
 import shapely
 from affine import Affine
+
+from tests.cli_inprocess import geodx_in_process
 
 from .files import box, dump_toml, write_raster, write_table, write_vector
 from .worlds_random import build_basic
@@ -61,24 +62,8 @@ def run_cli(region: Path, out: Path) -> subprocess.CompletedProcess[str]:
 
 
 def run_in_process(region: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    """``geodx run REGION --out OUT`` through the same command, in this process.
-
-    The command's warning filters and display are undone afterwards; an exception that
-    escaped it is put on stderr as the script would print it (a traceback).
-    """
-    from typer.testing import CliRunner
-
-    from app.cli import app
-
-    args = ["run", str(region), "--out", str(out)]
-    with warnings.catch_warnings():
-        got = CliRunner().invoke(app, args, env={"NO_COLOR": "1", "COLUMNS": "200"})
-    stderr = got.stderr
-    if got.exception is not None and not isinstance(got.exception, SystemExit):
-        stderr += "".join(traceback.format_exception(got.exception))
-    return subprocess.CompletedProcess(
-        ["geodx", *args], got.exit_code, got.stdout, stderr
-    )
+    """``geodx run REGION --out OUT`` through the same command, in this process."""
+    return geodx_in_process("run", str(region), "--out", str(out))
 
 
 def edit_manifest(change: Callable[[dict[str, Any]], None]) -> Callable[[Path], None]:
