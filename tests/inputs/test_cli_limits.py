@@ -1,17 +1,30 @@
-"""``geodx run`` takes its limits from ``GEODX_MAX_*`` and refuses beyond them in one line."""
+"""``geodx run`` takes its limits from ``GEODX_MAX_*`` and refuses beyond them in one line.
+
+The first case runs the real command in a subprocess (the variable in a fresh process's
+environment); the others run the same command in this process (``tests.cli_inprocess``,
+the variables set for the call), without a second of imports each.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli_inprocess import geodx_in_process
+
 from .helpers import communes_file
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def run_here(region: Path, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    args = ("run", str(region), "--out", str(out), "--quiet")
+    return geodx_in_process(*args, env=env)
 
 
 def run(region: Path, out: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -36,19 +49,24 @@ def region(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("env", "words"),
+    ("env", "words", "runner"),
     [
         (
             {"GEODX_MAX_FEATURES": "1"},
             ("communes.gpkg", "limit is 1", "GEODX_MAX_FEATURES"),
+            run,
         ),
-        ({"GEODX_MAX_VERTICES": "abc"}, ("GEODX_MAX_VERTICES was 'abc'",)),
+        ({"GEODX_MAX_VERTICES": "abc"}, ("GEODX_MAX_VERTICES was 'abc'",), run_here),
     ],
 )
 def test_limits_from_the_environment(
-    region: Path, tmp_path: Path, env: dict[str, str], words: tuple[str, ...]
+    region: Path,
+    tmp_path: Path,
+    env: dict[str, str],
+    words: tuple[str, ...],
+    runner: Callable[..., subprocess.CompletedProcess[str]],
 ) -> None:
-    proc = run(region, tmp_path / "out", **env)
+    proc = runner(region, tmp_path / "out", **env)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode != 0, proc.stdout
     assert len(lines) == 1, proc.stderr
@@ -58,6 +76,6 @@ def test_limits_from_the_environment(
 
 
 def test_the_default_limits_let_the_region_run(region: Path, tmp_path: Path) -> None:
-    proc = run(region, tmp_path / "out")
+    proc = run_here(region, tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "summary.json").is_file()
