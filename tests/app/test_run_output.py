@@ -1,4 +1,9 @@
-"""``geodx run --out DIR`` end to end: refusals keep inputs, kills and races lose nothing."""
+"""``geodx run --out DIR`` end to end: refusals keep inputs, kills and races lose nothing.
+
+The run killed mid-write and the run that holds the folder are real processes (the
+slow run below); the ``geodx run`` commands beside them run in this process
+(``tests.cli_inprocess``), without a second of imports each.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import pytest
 
 from data import build_synthetic_region
 from geodx.outdir import snapshot, store_of
+from tests.cli_inprocess import geodx_in_process
 
 # Runs the pipeline with a writer that, once the outputs are written, announces it and
 # waits: the test then kills the run mid-write or races a second run against it.
@@ -36,12 +42,8 @@ pipeline.run_region(sys.argv[1], sys.argv[2])
 
 
 def geodx(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args, "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    """``geodx ARGS --quiet`` in this process (the slow run is the other process)."""
+    return geodx_in_process(*args, "--quiet")
 
 
 def digests(folder: Path) -> dict[str, str]:
