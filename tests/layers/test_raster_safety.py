@@ -145,7 +145,7 @@ def test_only_blocks_holding_households_are_decoded(tmp_path: Path) -> None:
     y = size - (2 * 256 + 7.5) + np.zeros(len(cols))
     hh = HouseholdPoints(x.astype(float), y, np.ones(len(x)), UTM)
     tracemalloc.start()
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: other processes' load does not count
     try:
         with SignalRaster.open(_spec(path)) as layer:
             got = layer.covers(hh)
@@ -156,7 +156,7 @@ def test_only_blocks_holding_households_are_decoded(tmp_path: Path) -> None:
     assert peak < 32 * 1024**2, (
         peak
     )  # the old reader allocated 1024 rows x 95,000 columns
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
 
 
 def test_a_block_larger_than_the_window_budget_is_refused(tmp_path: Path) -> None:
