@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from app.serve import pin
+from app.serve import KEEP_ALIVE_S, pin
 from geodx.errors import InputFileError
 from geodx.outdir import atomic_output_dir, snapshot
 from tests.api.conftest import write_results
@@ -38,6 +38,9 @@ SERVE = (
     "port=int(sys.argv[3]), workers=int(sys.argv[4]))"
 )
 HEADER_TIMEOUT_S = 1.0
+# Closed by the header deadline: before the midpoint between it and keep-alive's close
+# (the only other deadline), a margin for a loaded machine that no other close meets.
+CLOSED_BY_S = (HEADER_TIMEOUT_S + KEEP_ALIVE_S) / 2
 
 
 def free_port() -> int:
@@ -197,7 +200,7 @@ def test_a_half_sent_request_is_closed_within_the_header_timeout(
         if sent:
             sock.sendall(sent)
         seconds, got = closed_after(sock, 4 * HEADER_TIMEOUT_S + 2)
-    assert seconds < HEADER_TIMEOUT_S + 1.5, "the connection stayed open"
+    assert seconds < CLOSED_BY_S, "the connection stayed open"
     assert got == b"" or got.startswith(b"HTTP/1.1 408")
 
 
@@ -219,7 +222,7 @@ def test_a_request_dripping_a_byte_at_a_time_is_closed(one_worker: str) -> None:
             if time.monotonic() - t0 > 4 * HEADER_TIMEOUT_S:
                 break
         seconds = time.monotonic() - t0
-    assert closed and seconds < HEADER_TIMEOUT_S + 1.5
+    assert closed and seconds < CLOSED_BY_S
 
 
 def test_requests_in_time_and_keep_alive_still_work(one_worker: str) -> None:
@@ -235,4 +238,4 @@ def test_requests_in_time_and_keep_alive_still_work(one_worker: str) -> None:
         assert response(sock).startswith(b"HTTP/1.1 200")
         sock.sendall(b"GET /hea")  # then half a request on the same connection
         seconds, _ = closed_after(sock, 4 * HEADER_TIMEOUT_S + 2)
-    assert seconds < HEADER_TIMEOUT_S + 1.5
+    assert seconds < CLOSED_BY_S
