@@ -216,7 +216,9 @@ def serve(name: str, region: Path, results: Path, workers: int) -> Served:
     cmd += ["--port", str(port), "--workers", str(workers)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     got = Served(name)
-    with tempfile.TemporaryFile() as err:
+    # appended to (O_APPEND): the child's writes never land where this process
+    # seeks to read them back (a shared offset lost lines, so a start was never seen)
+    with tempfile.TemporaryFile(mode="a+b") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err
