@@ -108,7 +108,8 @@ def build_grid(
     ix = ((x - x0) / cell_size).astype(np.int64)
     iy = ((y - y0) / cell_size).astype(np.int64)
     key = ix * (int(iy.max()) + 1) + iy
-    order = np.argsort(key)
+    # Stable: faster on keys already clustered (households come sorted by H3 cell).
+    order = np.argsort(key, kind="stable")
     sorted_key = key[order]
     first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     starts = np.r_[first, n].astype(np.int64)
@@ -192,11 +193,51 @@ def _pairs(
     sure_p, sure_owner = grid.points_of(cell[whole])
     out_p.append(sure_p)
     out_g.append(geom[whole][sure_owner])
+    if any_only:
+        test_p, test_g = _first_hits(x, y, polygons, grid, cell[partial], geom[partial])
+        out_p.append(test_p)
+        out_g.append(test_g)
+        return np.concatenate(out_p), np.concatenate(out_g)
     test_p, test_owner = grid.points_of(cell[partial])
     test_g = geom[partial][test_owner]
     hit = shapely.intersects_xy(polygons[test_g], x[test_p], y[test_p])
     out_p.append(test_p[hit])
     out_g.append(test_g[hit])
+    return np.concatenate(out_p), np.concatenate(out_g)
+
+
+def _first_hits(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    polygons: NDArray[np.object_],
+    grid: GridIndex,
+    cell: NDArray[np.int64],
+    geom: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Covering pairs of the (cell, polygon) pairs' points, a point tested until one is.
+
+    Round ``r`` tests the points of each cell against the cell's ``r``-th polygon,
+    leaving out the points an earlier round found covered: a point near several
+    overlapping buffers is tested about once, not once per buffer. Every point some
+    polygon covers has a pair in the answer (so ``any_only`` answers are exact); the
+    pairs are not complete.
+    """
+    order = np.argsort(cell, kind="stable")
+    cell, geom = cell[order], geom[order]
+    first = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    rank = np.arange(len(cell)) - np.repeat(first, np.diff(np.r_[first, len(cell)]))
+    done = np.zeros(len(x), dtype=bool)
+    out_p: list[NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    out_g: list[NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+    for r in range(int(rank.max(initial=-1)) + 1):
+        round_cells = np.flatnonzero(rank == r)
+        points, owner = grid.points_of(cell[round_cells])
+        fresh = ~done[points]
+        points, polygon = points[fresh], geom[round_cells][owner[fresh]]
+        hit = shapely.intersects_xy(polygons[polygon], x[points], y[points])
+        done[points[hit]] = True
+        out_p.append(points[hit])
+        out_g.append(polygon[hit])
     return np.concatenate(out_p), np.concatenate(out_g)
 
 
