@@ -13,6 +13,20 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p
                  Path(p).exists()), None)  # fmt: skip
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Warnings are errors (pyproject.toml), but for one that only races make.
+
+    FastAPI builds a route's parameters on its first request and silences pydantic's
+    UnsupportedFieldAttributeWarning there under ``warnings.catch_warnings()``; another
+    thread leaving its own ``catch_warnings()`` meanwhile (a region prepared or maps
+    warmed in the background) restores the filters without that silence, and the
+    warning, an error here, became a 500 now and then.
+    """
+    config.addinivalue_line(
+        "filterwarnings", "ignore::pydantic.warnings.UnsupportedFieldAttributeWarning"
+    )
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Headless Debian Chromium, unable to resolve any host but 127.0.0.1.
