@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import shapely
+
+from tests.cli_inprocess import geodx_in_process
 
 from .naive import CENTRE, edge_points, naive_classes, random_tiles, write_tiles
 
@@ -92,12 +92,8 @@ def build_region(folder: Path, *, measured: bool = True) -> dict[str, Any]:
 
 
 def _run(region: Path, out: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "app", "run", str(region), "--out", str(out), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # the geodx command in this process: its warnings reach its stderr as in a shell
+    done = geodx_in_process("run", str(region), "--out", str(out), "--quiet")
     assert done.returncode == 0, done.stderr
     assert "warning:" not in done.stderr
 
