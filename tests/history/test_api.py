@@ -234,7 +234,7 @@ def test_serve_history_sets_the_store_for_every_worker_or_refuses_it(
     for name in ("GEODX_RESULTS_DIR", "GEODX_RESULTS_VERSION", "GEODX_HISTORY"):
         monkeypatch.setenv(name, "recorded, so that the test's value is undone")
         monkeypatch.delenv(name)
-    monkeypatch.setattr(pipeline, "results_are_current", lambda *_: True)
+    monkeypatch.setattr(pipeline, "results_are_current", lambda *_, **__: True)
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *_, **kw: seen.update(kw))
     cli = typer.Typer()
