@@ -151,7 +151,8 @@ def partition_overlay(
 def run_partition(task: PartitionTask, *, release: bool = True) -> PartitionResult:
     """Run one partition: its sums per (cell, commune) row and its plan rows.
 
-    ``release``: give the partition's memory back afterwards (not after the last).
+    ``release``: give the partition's memory back afterwards (the local engine does
+    not after its last partition: the outputs are written next, from the same heap).
     """
     start = time.perf_counter()
     facts = task.facts
