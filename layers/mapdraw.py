@@ -96,6 +96,9 @@ class _Context:
     members: dict[str, Any]
     # Site layer slug -> the open layer and its prediction (None: nothing in reach).
     predictions: dict[str, tuple[SiteLayer, Future[mapimage.Grid] | None]]
+    # Drawn beside the run: vector layers drawn from copies of the geometries read,
+    # never from the objects the run's threads test (and prepare) meanwhile.
+    beside: bool = False
 
 
 def layer_file(folder: Path, name: str) -> Path:
@@ -174,7 +177,9 @@ def write_map_layers(
     if estimated:
         members[ESTIMATED_MEMBER] = True
     clip = grown_bounds(region_bounds)
-    ctx = _Context(folder, clip, metric_crs, limits, budget, members, {})
+    ctx = _Context(
+        folder, clip, metric_crs, limits, budget, members, {}, beside=sites is not None
+    )
     specs = manifest.layers + manifest.measured
     # Site layers last: their predictions run meanwhile.
     order = sorted(range(len(specs)), key=lambda i: specs[i].model is not None)
@@ -339,6 +344,8 @@ def _write_features(
 
 def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     geoms, crs, family = read_layer_geometries(spec, limits=ctx.limits)
+    if ctx.beside:
+        geoms = _copies(geoms)
     lonlat = reproject(geoms, crs, WGS84)
     keep = _inside(lonlat, ctx.clip)
     geoms, lonlat = geoms[keep], lonlat[keep]
@@ -354,6 +361,21 @@ def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     props = orjson.dumps(_properties(spec, 1).iloc[0].to_dict())
     written = _write_features(name, lonlat, props, ctx, simplify=simplify)
     return {"type": "vector", "source": family, **written}
+
+
+def _copies(geoms: np.ndarray) -> np.ndarray:
+    """New geometry objects with the very same coordinates (a WKB round trip).
+
+    GEOS builds a prepared geometry's indexes on first use, unguarded: two threads must
+    not test one geometry object at once.
+
+    >>> g = np.array([shapely.LineString([(0.1, 0.2), (1 / 3, 2 / 3)])], dtype=object)
+    >>> c = _copies(g)
+    >>> c[0] is not g[0], bool(shapely.equals_exact(c[0], g[0], 0.0))
+    (True, True)
+    """
+    wkb = shapely.to_wkb(geoms, output_dimension=3)
+    return np.asarray(shapely.from_wkb(wkb), dtype=object)
 
 
 def _start_prediction(
