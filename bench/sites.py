@@ -30,13 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geodx.propagation import (
+from geodx.pathloss import (
     ENVIRONMENTS,
     Sectors,
     loss_terms,
-    predict_rsrp,
     rsrp_block,
     sectors_at,
+)
+from geodx.propagation import (
+    predict_rsrp,
 )
 
 DEFAULT_ENVIRONMENT = "suburban"

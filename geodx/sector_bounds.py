@@ -31,10 +31,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from geodx.pathloss import MAX_ATTENUATION_DB, MIN_DISTANCE_KM
+
 FloatArray = NDArray[np.float64]
 
-MAX_ATTENUATION_DB = 25.0
-MIN_DISTANCE_KM = 0.02
 DISTANCE_SLACK_M = 1.0
 ANGLE_SLACK_DEG = 1e-6
 DB_SLACK = 1e-6

@@ -34,7 +34,7 @@ from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform, reproject, transform_bounds
 from rasterio.windows import Window, from_bounds
 
-from geodx.propagation import cutoff_radius_km, reach_km
+from geodx.pathloss import cutoff_radius_km, reach_km
 from layers.signal import SignalRaster
 from layers.sites import SiteLayer
 
@@ -298,7 +298,7 @@ def predict(layer: SiteLayer, plan: PredictionPlan) -> Grid:
     """The prediction at the plan's pixel centres: numpy only, safe in a thread.
 
     Only pixels inside the square of some sector's reach (down to the floor,
-    :func:`geodx.propagation.reach_km`) are evaluated: every other pixel is below
+    :func:`geodx.pathloss.reach_km`) are evaluated: every other pixel is below
     the floor for every sector, so it is NaN either way.
     """
     floor = plan.floor_dbm

@@ -57,11 +57,13 @@ from geodx.formats import (
 from geodx.io import is_lonlat_table, read_vector
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import LayerSpec
+from geodx.pathloss import (
+    DEFAULT_BEAMWIDTH_DEG,
+    Sectors,
+)
 from geodx.points import WGS84, HouseholdPoints
 from geodx.propagation import (
-    DEFAULT_BEAMWIDTH_DEG,
     SectorIndex,
-    Sectors,
     index_sectors,
     predict_rsrp,
 )

@@ -12,14 +12,16 @@ import math
 import numpy as np
 import pytest
 
+from geodx.pathloss import (
+    reach_km,
+    sectors_at,
+)
 from geodx.propagation import (
     BLOCK_SIZE_M,
     REACH_SLACK_M,
     _blocks,
     _near_sectors,
     predict_rsrp,
-    reach_km,
-    sectors_at,
 )
 
 

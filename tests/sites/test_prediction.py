@@ -12,16 +12,18 @@ from hypothesis import strategies as st
 from pyproj import CRS
 
 from geodx.manifest import LayerSpec
-from geodx.points import WGS84, HouseholdPoints
-from geodx.propagation import (
+from geodx.pathloss import (
     Sectors,
     cutoff_radius_km,
     loss_terms,
     path_loss_db,
-    predict_rsrp,
     reach_km,
     rsrp_block,
     sectors_at,
+)
+from geodx.points import WGS84, HouseholdPoints
+from geodx.propagation import (
+    predict_rsrp,
 )
 from layers.sites import SiteLayer
 

@@ -13,14 +13,16 @@ import numpy as np
 import pytest
 
 from geodx import propagation
-from geodx.propagation import (
+from geodx.pathloss import (
     Sectors,
-    index_sectors,
     loss_terms,
-    predict_rsrp,
     rsrp_block,
     rsrp_pairs,
     sectors_at,
+)
+from geodx.propagation import (
+    index_sectors,
+    predict_rsrp,
 )
 from geodx.sector_bounds import prune_sectors, rsrp_bounds
 
