@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 DEFAULT_OUT = Path("build") / "serve"
 HTTP_PROTOCOL = "api.protocol:HeaderTimeoutProtocol"
 KEEP_ALIVE_S = 5  # idle keep-alive connections close after this (uvicorn's default)
+# uvicorn's parent kills a worker that does not answer its health ping in this long and
+# starts another. The answer needs the worker's GIL, which its imports (GDAL's shared
+# libraries, read from a cold disk) and its start-up work hold for seconds on a loaded
+# machine: uvicorn's 5 s killed national workers while they started, again and again.
+WORKER_HEALTHCHECK_S = 60
 
 
 def default_out(region: Path) -> Path:
@@ -173,4 +178,7 @@ def serve_snapshot(
         uvicorn.run(served_app(), **options)
         return
     # several processes: each builds the app from the environment set above
-    uvicorn.run("app.services:served_app", factory=True, workers=workers, **options)
+    uvicorn.run(
+        "app.services:served_app", factory=True, workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options,
+    )  # fmt: skip

@@ -84,6 +84,8 @@ def test_serve_pins_one_version_for_every_worker(
     assert os.environ["GEODX_RESULTS_DIR"] == str(pinned.path)
     assert os.environ["GEODX_RESULTS_VERSION"] == pinned.version
     assert calls["app"] == "app.services:served_app" and calls["workers"] == 2
+    # a worker busy starting (imports, the cell table) is not killed as hung
+    assert calls["timeout_worker_healthcheck"] >= 30
     assert os.environ["GEODX_REGION"] == str(Path("region").resolve())
     assert calls["http"] == HTTP_PROTOCOL  # the header timeout
 
