@@ -26,19 +26,16 @@ tolerance until it fits or the tolerance reaches ``max_tolerance_m``; a file sti
 from __future__ import annotations
 
 import contextlib
-import re
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-import pandas as pd
 import shapely
-from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
 from geodx.contract import (
@@ -47,9 +44,6 @@ from geodx.contract import (
     MAP_INDEX_FORMAT,
     MAP_LAYERS_DIR,
     SYNTHETIC_NOTE,
-    collection_bytes,
-    rfc7946,
-    serialise,
 )
 from geodx.crs import reproject
 from geodx.errors import GeodxWarning
@@ -58,6 +52,16 @@ from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import CountsSpec, LayerSpec, Manifest
 from geodx.tiles import tile_bounds
 from layers import mapimage
+from layers.mapfeatures import (
+    DEFAULT_BUDGET,
+    BBox,
+    DrawBudget,
+    DrawContext,
+    feature_properties,
+    inside_clip,
+    layer_file,
+    write_features,
+)
 from layers.measured import Tiles
 from layers.registry import is_raster
 from layers.signal import SignalRaster
@@ -66,59 +70,6 @@ from layers.vector import read_layer_geometries
 
 WGS84 = CRS.from_epsg(4326)
 GROW_DEG = 0.05  # about 5 km around the region's bounds
-_FILE_NAME = re.compile(r"[a-z0-9_]+(\.sites)?\.(geojson|png|tif)")
-BBox = tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
-class DrawBudget:
-    """Sizes of what a run draws (documented in docs/definitions.md)."""
-
-    max_bytes: int = 8 * 1024**2  # one vector layer file
-    max_features: int = 100_000  # features of one vector layer file
-    tolerance_m: float = 5.0  # first simplification tolerance
-    max_tolerance_m: float = 2_000.0
-    image_max_pixels: int = 2_000_000  # one PNG
-    prediction_pixel_m: float = 100.0  # a site layer's prediction raster
-    prediction_max_pixels: int = 1_000_000
-
-
-DEFAULT_BUDGET = DrawBudget()
-
-
-@dataclass(frozen=True)
-class _Context:
-    folder: Path
-    clip: BBox
-    metric_crs: CRS
-    limits: Limits
-    budget: DrawBudget
-    members: dict[str, Any]
-    # Site layer slug -> the open layer and its prediction (None: nothing in reach).
-    predictions: dict[str, tuple[SiteLayer, Future[mapimage.Grid] | None]]
-    # Drawn beside the run: vector layers drawn from copies of the geometries read,
-    # never from the objects the run's threads test (and prepare) meanwhile.
-    beside: bool = False
-
-
-def layer_file(folder: Path, name: str) -> Path:
-    """``folder / name`` for a slug-made name, refused unless it stays in ``folder``.
-
-    Examples
-    --------
-    >>> layer_file(Path("/out/layers"), "vnpt_fibre.geojson").name
-    'vnpt_fibre.geojson'
-    >>> layer_file(Path("/out/layers"), "../summary.json")
-    Traceback (most recent call last):
-    ...
-    ValueError: map layer file name '../summary.json' is not a slug file name
-    """
-    if not _FILE_NAME.fullmatch(name):
-        raise ValueError(f"map layer file name {name!r} is not a slug file name")
-    path = folder / name
-    if path.resolve().parent != folder.resolve():
-        raise ValueError(f"map layer file {name!r} leaves {folder}")
-    return path
 
 
 def grown_bounds(bounds: BBox, grow_deg: float = GROW_DEG) -> BBox:
@@ -177,7 +128,7 @@ def write_map_layers(
     if estimated:
         members[ESTIMATED_MEMBER] = True
     clip = grown_bounds(region_bounds)
-    ctx = _Context(
+    ctx = DrawContext(
         folder, clip, metric_crs, limits, budget, members, {}, beside=sites is not None
     )
     specs = manifest.layers + manifest.measured
@@ -210,7 +161,7 @@ def write_map_layers(
     return index
 
 
-def draw_layer(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
+def draw_layer(spec: LayerSpec, ctx: DrawContext) -> dict[str, Any]:
     """Draw one layer and return its index entry."""
     entry: dict[str, Any] = {
         "id": spec.id,
@@ -219,7 +170,7 @@ def draw_layer(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
         "technology": spec.technology,
         "model": spec.model,
     }
-    draw: Callable[[LayerSpec, _Context], dict[str, Any]]
+    draw: Callable[[LayerSpec, DrawContext], dict[str, Any]]
     if spec.kind == "measured":
         draw = _draw_tiles
     elif spec.model is not None:
@@ -232,122 +183,12 @@ def draw_layer(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
 
 
 # --- vectors ------------------------------------------------------------------------
-def _properties(spec: LayerSpec, n: int) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "layer": [spec.id] * n,
-            "operator": [spec.operator] * n,
-            "kind": [spec.kind] * n,
-            "technology": [spec.technology] * n,
-        }
-    )
-
-
-def _inside(geoms: np.ndarray, clip: BBox) -> NDArray[np.bool_]:
-    return np.asarray(shapely.intersects(geoms, shapely.box(*clip)), dtype=bool)
-
-
-def _fit(features: list[bytes], budget: DrawBudget) -> int:
-    """How many of the first features fit the byte and feature budgets."""
-    sizes = np.cumsum([len(f) + 1 for f in features])
-    fits = int(np.searchsorted(sizes, budget.max_bytes, side="right"))
-    return min(fits, budget.max_features, len(features))
-
-
-def _serialise(
-    geoms: np.ndarray, props: pd.DataFrame | bytes, first: int = 0
-) -> tuple[np.ndarray, list[bytes]]:
-    """:func:`geodx.contract.serialise`, faster for constant properties.
-
-    When ``props`` is already JSON it is every feature's properties object (the same
-    bytes, without a dict per feature). Ids count from ``first``.
-    """
-    if not isinstance(props, bytes):
-        return serialise(geoms, props, ids=range(first, first + len(props)))
-    fixed = rfc7946(geoms)
-    texts = shapely.to_geojson(fixed)
-    return fixed, [
-        b'{"type":"Feature","id":"%d","geometry":%s,"properties":%s}'
-        % (i, str(text).encode(), props)
-        for i, text in enumerate(texts, first)
-    ]
-
-
-#: Features drawn and serialised at a time while a layer's budget is filled.
-CHUNK = 4096
-
-
-def _budgeted(
-    draw: Callable[[slice], np.ndarray],
-    n: int,
-    props: pd.DataFrame | bytes,
-    budget: DrawBudget,
-) -> tuple[np.ndarray, list[bytes]]:
-    """The first of ``n`` features (``draw(part)``: their geometries), serialised.
-
-    A chunk at a time, stopping once the budget is overrun: :func:`_fit` of what is
-    returned is :func:`_fit` of all ``n`` features serialised (a country's routes are
-    not simplified and serialised whole only for most of them to be left out).
-    """
-    fixed: list[np.ndarray] = []
-    features: list[bytes] = []
-    size = 0
-    for start in range(0, n, CHUNK):
-        part = slice(start, min(start + CHUNK, n))
-        chunk = props if isinstance(props, bytes) else props.iloc[part]
-        drawn, texts = _serialise(draw(part), chunk, first=start)
-        fixed.append(np.asarray(drawn, dtype=object))
-        features.extend(texts)
-        size += sum(len(f) + 1 for f in texts)
-        if size > budget.max_bytes or len(features) > budget.max_features:
-            break
-    return (np.concatenate(fixed) if fixed else np.empty(0, dtype=object)), features
-
-
-def _write_features(
-    name: str,
-    geoms: np.ndarray,
-    props: pd.DataFrame | bytes,
-    ctx: _Context,
-    *,
-    simplify: Callable[[float, slice], np.ndarray] | None = None,
-) -> dict[str, Any]:
-    """Serialise within budget; the entry's ``file``, ``bounds``, ``features``, ...."""
-    n, budget = len(geoms), ctx.budget
-    tolerance = budget.tolerance_m if simplify else 0.0
-
-    def draw(part: slice) -> np.ndarray:
-        return simplify(tolerance, part) if simplify else geoms[part]
-
-    fixed, features = _budgeted(draw, n, props, budget)
-    while simplify and _fit(features, budget) < n:
-        if tolerance >= budget.max_tolerance_m:
-            break
-        tolerance = min(2 * tolerance, budget.max_tolerance_m)
-        fixed, features = _budgeted(draw, n, props, budget)
-    kept = _fit(features, budget)
-    members = ctx.members | {"simplified_m": tolerance}
-    data = collection_bytes(features[:kept], members=members)
-    write_bytes(layer_file(ctx.folder, name), data)
-    bounds = shapely.total_bounds(fixed[:kept]) if kept else None
-    return {
-        "file": name,
-        "bounds": None if bounds is None else [round(float(v), 7) for v in bounds],
-        "features": kept,
-        "simplified_m": tolerance,
-        "bytes": len(data),
-        "simplified_more": tolerance > ctx.budget.tolerance_m,
-        "truncated": kept < n,
-        "features_total": n,
-    }
-
-
-def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
+def _draw_vector(spec: LayerSpec, ctx: DrawContext) -> dict[str, Any]:
     geoms, crs, family = read_layer_geometries(spec, limits=ctx.limits)
     if ctx.beside:
         geoms = _copies(geoms)
     lonlat = reproject(geoms, crs, WGS84)
-    keep = _inside(lonlat, ctx.clip)
+    keep = inside_clip(lonlat, ctx.clip)
     geoms, lonlat = geoms[keep], lonlat[keep]
     simplify = None
     if family != "points":
@@ -358,8 +199,8 @@ def _draw_vector(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
             return reproject(np.asarray(thin, dtype=object), ctx.metric_crs, WGS84)
 
     name = f"{spec.slug}.geojson"
-    props = orjson.dumps(_properties(spec, 1).iloc[0].to_dict())
-    written = _write_features(name, lonlat, props, ctx, simplify=simplify)
+    props = orjson.dumps(feature_properties(spec, 1).iloc[0].to_dict())
+    written = write_features(name, lonlat, props, ctx, simplify=simplify)
     return {"type": "vector", "source": family, **written}
 
 
@@ -380,7 +221,7 @@ def _copies(geoms: np.ndarray) -> np.ndarray:
 
 def _start_prediction(
     spec: LayerSpec,
-    ctx: _Context,
+    ctx: DrawContext,
     pool: ThreadPoolExecutor,
     layer: SiteLayer | None = None,
 ) -> tuple[SiteLayer, Future[mapimage.Grid] | None]:
@@ -396,19 +237,19 @@ def _start_prediction(
     return layer, None if plan is None else pool.submit(mapimage.predict, layer, plan)
 
 
-def _draw_sites(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
+def _draw_sites(spec: LayerSpec, ctx: DrawContext) -> dict[str, Any]:
     """The prediction as a GeoTIFF and a PNG; the sectors as points."""
     layer, job = ctx.predictions[spec.slug]
     s = layer.sectors
     to_lonlat = Transformer.from_crs(ctx.metric_crs, WGS84, always_xy=True)
     lng, lat = to_lonlat.transform(s.x, s.y)
     points = shapely.points(np.asarray(lng), np.asarray(lat))
-    keep = _inside(points, ctx.clip)
-    props = _properties(spec, int(keep.sum()))
+    keep = inside_clip(points, ctx.clip)
+    props = feature_properties(spec, int(keep.sum()))
     props["height_m"] = s.height_m[keep]
     props["frequency_mhz"] = s.frequency_mhz[keep]
     props["azimuth_deg"] = s.azimuth_deg[keep]
-    sites = _write_features(f"{spec.slug}.sites.geojson", points[keep], props, ctx)
+    sites = write_features(f"{spec.slug}.sites.geojson", points[keep], props, ctx)
     entry: dict[str, Any] = {
         "type": "image",
         "source": "sites",
@@ -436,7 +277,7 @@ def _draw_sites(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     return entry | _write_image(spec, grid, ctx)
 
 
-def _draw_raster(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
+def _draw_raster(spec: LayerSpec, ctx: DrawContext) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "type": "image",
         "source": "raster",
@@ -453,7 +294,9 @@ def _draw_raster(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     return entry | _write_image(spec, grid, ctx)
 
 
-def _write_image(spec: LayerSpec, grid: mapimage.Grid, ctx: _Context) -> dict[str, Any]:
+def _write_image(
+    spec: LayerSpec, grid: mapimage.Grid, ctx: DrawContext
+) -> dict[str, Any]:
     warped = mapimage.to_mercator(
         grid, clip_wgs84=ctx.clip, max_pixels=ctx.budget.image_max_pixels
     )
@@ -506,7 +349,7 @@ def mbps_legend(min_download_mbps: float, min_tests: int) -> dict[str, Any]:
     }
 
 
-def _draw_tiles(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
+def _draw_tiles(spec: LayerSpec, ctx: DrawContext) -> dict[str, Any]:
     """One square per zoom-16 tile meeting the region, with its speed and class."""
     tiles = Tiles.open(spec, limits=ctx.limits)
     box = tile_bounds(tiles.keys)
@@ -517,7 +360,7 @@ def _draw_tiles(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     speed = float(spec.min_download_mbps or 0.0)
     min_tests = int(spec.min_tests or 1)
     enough = tests >= min_tests
-    props = _properties(spec, len(box))
+    props = feature_properties(spec, len(box))
     props["download_mbps"] = [round(float(v), 2) for v in mbps]  # correctly rounded
     props["tests"] = tests.astype(np.int64)
     props["class"] = np.where(
@@ -525,7 +368,7 @@ def _draw_tiles(spec: LayerSpec, ctx: _Context) -> dict[str, Any]:
     )
     squares = shapely.box(box[:, 0], box[:, 1], box[:, 2], box[:, 3])
     name = f"{spec.slug}.geojson"
-    written = _write_features(name, np.asarray(squares, dtype=object), props, ctx)
+    written = write_features(name, np.asarray(squares, dtype=object), props, ctx)
     return {
         "type": "vector",
         "source": "tiles",

@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from geodx.manifest import load_manifest
-from layers.mapdraw import layer_file, write_map_layers
+from layers.mapdraw import write_map_layers
+from layers.mapfeatures import layer_file
 
 from .conftest import UTM, Drawn
 

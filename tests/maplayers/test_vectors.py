@@ -14,7 +14,8 @@ import shapely
 from pyproj import Transformer
 
 from geodx.manifest import load_manifest
-from layers.mapdraw import DrawBudget, write_map_layers
+from layers.mapdraw import write_map_layers
+from layers.mapfeatures import DrawBudget
 
 from .conftest import UTM, Drawn, lonlat_rows
 
@@ -124,13 +125,13 @@ def test_drawn_a_chunk_at_a_time_the_files_and_index_are_those_drawn_whole(
     drawn: Drawn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_bytes: int
 ) -> None:
     """Serialising stops once a budget is overrun; what is kept must not change."""
-    import layers.mapdraw as mapdraw
+    import layers.mapfeatures as mapfeatures
 
     spec = load_manifest(_wiggly_region(tmp_path, drawn.manifest.root))
     budget = DrawBudget(max_bytes=max_bytes, max_features=250, tolerance_m=1.0)
 
     def draw(chunk: int) -> tuple[Any, dict[str, bytes]]:
-        monkeypatch.setattr(mapdraw, "CHUNK", chunk)
+        monkeypatch.setattr(mapfeatures, "CHUNK", chunk)
         out = tmp_path / f"out-{chunk}"
         out.mkdir()
         index = write_map_layers(
