@@ -11,15 +11,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
-# The sums, percentages and roll-up are the results contract's; this module only adds
-# the geometry of cells and the checks the service needs.
-from geodx.contract import (
-    H3_COL,
+from geodx.contract_cells import (
     add_percentages,
     cell_totals,
     count_columns,
     roll_up,
 )
+
+# The sums, percentages and roll-up are the results contract's; this module only adds
+# the geometry of cells and the checks the service needs.
+from geodx.contract_names import H3_COL
 
 __all__ = [
     "add_percentages",

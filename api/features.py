@@ -18,12 +18,12 @@ import pandas as pd
 import shapely
 
 from api.errors import BadRequest
-from geodx.contract import (
-    DECIMALS,
+from geodx.contract_geojson import (
     collection_bytes,
     serialise,
     with_members,
 )
+from geodx.contract_names import DECIMALS
 
 FILTER_KINDS = ("bool", "int", "number", "str")
 

@@ -17,20 +17,22 @@ import pandas as pd
 from api.errors import BadRequest, NotFound
 from api.exports import INDICATOR_VI, localised_headers, to_csv, to_xlsx
 from api.i18n import definitions_vi
-from geodx.contract import (
-    ALL_OPERATORS_COLUMN,
+from geodx.contract_names import (
     ESTIMATED_NOTE,
+    SYNTHETIC_NOTE,
+)
+from geodx.contract_views import (
+    ALL_OPERATORS_COLUMN,
     INDOOR_COLUMN,
     MARGIN_COLUMNS,
     MEASURED_BELOW_COLUMN,
     OPERATOR_COUNT_COLUMNS,
     SENSITIVE_COLUMN,
-    SYNTHETIC_NOTE,
     indoor_layer_column,
     measured_columns,
     operator_column,
 )
-from geodx.outdir import read_marker
+from geodx.outdir_check import read_marker
 
 if TYPE_CHECKING:
     from api.results import RegionResults

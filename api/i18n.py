@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from geodx.contract import MARGIN_DB
+from geodx.contract_views import MARGIN_DB
 
 LANGS = ("en", "vi")
 

@@ -5,7 +5,7 @@ table (1.2M cells at resolution 9) that took 2 minutes and 8 GB per worker. Past
 :data:`LAZY_ABOVE` cells at a resolution whose pyramid level the run wrote
 (:mod:`geodx.pyramid`), the collection is a :class:`LazyCells` instead: it keeps the
 level's cell ids (and, once a bbox is asked, their centres), and builds each page's
-features when asked, by the contract's roll-up (:func:`geodx.contract.roll_up`) of
+features when asked, by the contract's roll-up (:func:`geodx.contract_cells.roll_up`) of
 only the cell-table rows under the page's cells. The features are the same bytes as
 the full index's; a property filter reads that one column of the pyramid level.
 """
@@ -27,7 +27,12 @@ import shapely
 from api.cells import cell_polygons, roll_up
 from api.errors import BadRequest
 from api.features import BBox, _column_kind, _split_antimeridian, parse_filter_value
-from geodx.contract import DECIMALS, rfc7946, serialise, with_members
+from geodx.contract_geojson import (
+    rfc7946,
+    serialise,
+    with_members,
+)
+from geodx.contract_names import DECIMALS
 
 LAZY_ABOVE = 50_000  # cells at one resolution past which the collection is lazy
 BATCH = 1000  # features built at once (a page: Settings.max_limit by default)

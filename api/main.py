@@ -36,7 +36,7 @@ from api.routes import (
 )
 from api.settings import Settings
 from geodx.errors import InputFileError
-from geodx.outdir import snapshot
+from geodx.outdir_snapshot import snapshot
 
 log = logging.getLogger("geodx.api")
 

@@ -26,7 +26,11 @@ from api.cells import cell_polygons
 from api.maplayers import FOLDER, MapLayers
 from api.results import RegionResults
 from api.settings import Settings
-from geodx.contract import INDICATORS, TARGET_KEYS, pct_array
+from geodx.contract_figures import pct_array
+from geodx.contract_names import (
+    INDICATORS,
+    TARGET_KEYS,
+)
 from geodx.mapparts import operator_layers
 from geodx.maps import cells_layer_data, commune_map_data, coverage_map_data
 from geodx.maptiles import tiled_coverage_map_data

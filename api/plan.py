@@ -21,7 +21,9 @@ import pandas as pd
 
 from api.errors import BadRequest
 from api.results import RegionResults
-from geodx.contract import (
+from geodx.contract_figures import count
+from geodx.contract_geojson import clean
+from geodx.contract_names import (
     CELLS_FILE,
     ESTIMATED_MEMBER,
     EXTENSION_COL,
@@ -29,8 +31,6 @@ from geodx.contract import (
     PLAN_COLUMNS,
     PLAN_FILE,
     TARGET_KEYS,
-    clean,
-    count,
 )
 from geodx.errors import ServiceUnavailable
 from geodx.plan import Plan, take_until

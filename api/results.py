@@ -32,7 +32,14 @@ from api.features import FeatureIndex
 from api.gap_tables import gap_export
 from api.lazycells import LazyCells
 from api.results_files import read_features, read_json
-from geodx.contract import (
+from geodx.contract import public_inputs
+from geodx.contract_cells import pyramid_file
+from geodx.contract_figures import (
+    gap_table,
+    targets_from,
+    with_gaps,
+)
+from geodx.contract_names import (
     CELL_COLUMNS,
     CELLS_FILE,
     COMMUNE_COLUMNS,
@@ -43,14 +50,9 @@ from geodx.contract import (
     GAP_INDICATORS,
     SUMMARY_FILE,
     TARGET_KEYS,
-    gap_table,
-    public_inputs,
-    pyramid_file,
-    targets_from,
-    with_gaps,
 )
 from geodx.errors import GeodxError, InputFileError, MissingColumn, UnknownCommune
-from geodx.outdir import snapshot
+from geodx.outdir_snapshot import snapshot
 from geodx.pyramid import read_level
 from geodx.search import NameSearch, fold
 
@@ -431,7 +433,7 @@ def trim_heap() -> None:
 def load_results(folder: Path) -> RegionResults:
     """Read a results folder written by ``geodx run``, from one pinned snapshot.
 
-    ``geodx.outdir.snapshot(folder)`` is resolved once and every file is read from its
+    ``geodx.outdir_snapshot.snapshot(folder)`` is resolved once and every file is read from its
     path, so the tables never mix two runs; ``RegionResults.version`` is its id.
 
     Raises

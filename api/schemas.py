@@ -1,8 +1,7 @@
 """Pydantic response models: small JSON documents (GeoJSON bodies bypass pydantic).
 
 The OGC API documents are :mod:`api.schemas_ogc`, the pattern fields
-:mod:`api.schemas_fields` and ``summary.json`` :mod:`api.schemas_summary`; their names
-are re-exported here, importable as before.
+:mod:`api.schemas_fields` and ``summary.json`` :mod:`api.schemas_summary`.
 """
 
 from __future__ import annotations
@@ -11,54 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas_fields import PATTERN_FIELDS, Count, PatternFields
+from api.schemas_fields import Count, PatternFields
 from api.schemas_ogc import (
-    CRS84,
-    Collection,
-    Collections,
-    Conformance,
-    Extent,
-    LandingPage,
     Link,
-    SpatialExtent,
 )
-from api.schemas_summary import (
-    RegionSummary,
-    SummaryLayer,
-    SummaryOperator,
-    SummaryTargets,
-)
-
-__all__ = [
-    "CRS84",
-    "PATTERN_FIELDS",
-    "Collection",
-    "Collections",
-    "CommuneBrief",
-    "CommuneProperties",
-    "CommuneReport",
-    "CommuneSearch",
-    "Conformance",
-    "Count",
-    "ErrorMessage",
-    "Extent",
-    "GapRow",
-    "GapsTable",
-    "IndicatorFigures",
-    "LandingPage",
-    "LayerFigures",
-    "Link",
-    "MeasuredFigures",
-    "MobileViews",
-    "OperatorFigures",
-    "PatternFields",
-    "RegionSummary",
-    "SpatialExtent",
-    "SummaryLayer",
-    "SummaryOperator",
-    "SummaryTargets",
-    "TargetStatus",
-]
 
 
 class ErrorMessage(BaseModel):

@@ -38,7 +38,13 @@ import shapely
 from api.cells import cell_polygons, roll_up
 from api.errors import BadRequest, NotFound
 from api.results import RegionResults
-from geodx.contract import H3_COL, INDICATORS, TARGET_KEYS, pct_array, pyramid_file
+from geodx.contract_cells import pyramid_file
+from geodx.contract_figures import pct_array
+from geodx.contract_names import (
+    H3_COL,
+    INDICATORS,
+    TARGET_KEYS,
+)
 from geodx.maps import FORMAT, cells_layer_data, commune_tips, geometries
 from geodx.mapscale import DivergingScale
 from geodx.pyramid import pyramid_levels

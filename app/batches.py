@@ -57,7 +57,7 @@ from geodx.formats import (
 )
 from geodx.io import _pick_layer, is_lonlat_table
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import HouseholdsSpec
+from geodx.manifest_specs import HouseholdsSpec
 from geodx.points import WGS84, HouseholdPoints
 from geodx.tables import check_projected_lonlat, weights_from_frame
 

@@ -211,7 +211,7 @@ def run_command(
         console.print(recorded, markup=False, soft_wrap=True)
     if to_stdout:
         return
-    from geodx.outdir import snapshot
+    from geodx.outdir_snapshot import snapshot
 
     out.print(
         f"wrote {result.out_dir}/ (communes.geojson, districts.geojson, summary.json, "

@@ -22,9 +22,9 @@ from typing import Any
 
 from pyproj import CRS
 
-from geodx.contract import MAP_LAYERS_DIR
+from geodx.contract_names import MAP_LAYERS_DIR
 from geodx.limits import Limits
-from geodx.manifest import Manifest
+from geodx.manifest_specs import Manifest
 from layers.mapdraw import write_map_layers
 from layers.sites import SiteLayer
 

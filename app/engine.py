@@ -47,13 +47,17 @@ from app.pipeline import add_measured, fold, metric_crs
 from app.planning import plan_table
 from app.small import lnglat_bounds, small_households, start_cells
 from app.spill import read_partition, spill_households
-from geodx.contract import ViewColumn
+from geodx.contract_views import ViewColumn
 from geodx.counts import estimate_households
 from geodx.coverage import Overlay
 from geodx.crs import reproject
 from geodx.io import read_communes
 from geodx.limits import Limits
-from geodx.manifest import CountsSpec, HouseholdsSpec, Manifest
+from geodx.manifest_specs import (
+    CountsSpec,
+    HouseholdsSpec,
+    Manifest,
+)
 from geodx.partition import (
     MAX_POINTS,
     RowSums,

@@ -16,21 +16,26 @@ from typing import Any
 
 import orjson
 
-from geodx.contract import COMMUNES_FILE, SUMMARY_FILE
+from geodx.contract_names import (
+    COMMUNES_FILE,
+    SUMMARY_FILE,
+)
 from geodx.history import (
-    HistoryError,
-    HistoryStore,
     Vintage,
     known_communes,
     parse_as_of,
     record_vintage,
+)
+from geodx.history_store import (
+    HistoryError,
+    HistoryStore,
 )
 from geodx.limits import DEFAULT_LIMITS, Limits
 
 
 def read_vintage(out_dir: Path, as_of: dt.date) -> Vintage:
     """The vintage a run wrote into ``out_dir`` (the version its link names now)."""
-    from geodx.outdir import snapshot
+    from geodx.outdir_snapshot import snapshot
 
     folder = snapshot(out_dir).path
     summary = orjson.loads((folder / SUMMARY_FILE).read_bytes())

@@ -10,7 +10,7 @@ and ``os.utime`` set the modification time back, never the change time), so a fi
 whose content changed, its size kept or not, is hashed again.
 
 The digests seen are kept in the results' store (``.DIR.geodx/.inputs-seen.json``,
-beside the versions, see :func:`geodx.outdir.store_of`), written by ``geodx serve``
+beside the versions, see :func:`geodx.outdir_check.store_of`), written by ``geodx serve``
 and read by its workers; results outside a store keep nothing and hash every time.
 
 ``geodx serve`` also keeps its last verdict there (:meth:`SeenDigests.record`): the
@@ -33,7 +33,9 @@ import orjson
 from geodx import __version__
 
 SEEN_FILE = ".inputs-seen.json"
-STORE_SUFFIX = ".geodx"  # geodx.outdir.store_of: the versions' folder ``.DIR.geodx``
+STORE_SUFFIX = (
+    ".geodx"  # geodx.outdir_check.store_of: the versions' folder ``.DIR.geodx``
+)
 StatKey = tuple[int, int, int, int, int]
 
 __all__ = ["SeenDigests", "input_stats", "seen_file", "stat_key"]

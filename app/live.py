@@ -27,13 +27,19 @@ from api.results import trim_heap
 from app.inputs import SeenDigests, seen_file
 from app.live_layers import NearLayer, held_small
 from app.pipeline import input_checksums, metric_crs
-from geodx.contract import SUMMARY_FILE, clean, public_inputs
+from geodx.contract import public_inputs
+from geodx.contract_geojson import clean
+from geodx.contract_names import SUMMARY_FILE
 from geodx.coverage import assign_communes
 from geodx.crs import reproject
 from geodx.errors import GeodxError, ServiceUnavailable
 from geodx.io import read_communes
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import LayerSpec, Manifest, load_manifest
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import (
+    LayerSpec,
+    Manifest,
+)
 from geodx.overlay import GridIndex, build_grid
 from geodx.points import WGS84, HouseholdPoints
 from layers.base import CoverageLayer, answer

@@ -31,7 +31,7 @@ from geodx.points import HouseholdPoints
 from layers.vector import NearestFeature, NetworkReach, ServedArea
 
 if TYPE_CHECKING:
-    from geodx.manifest import LayerSpec
+    from geodx.manifest_specs import LayerSpec
 
 #: The nearest feature is first sought among this many, nearest by their boxes.
 FIRST_NEAREST = 32

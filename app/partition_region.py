@@ -26,12 +26,13 @@ import shapely
 from pyproj import CRS
 
 from app.pipeline import input_files
-from geodx.contract import MARGIN_COLUMNS
+from geodx.contract_views import MARGIN_COLUMNS
 from geodx.coverage import Assignment, assign_communes
 from geodx.crs import reproject
 from geodx.io import read_communes
 from geodx.limits import Limits
-from geodx.manifest import Manifest, load_manifest
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import Manifest
 from geodx.overlay import network_pieces
 from geodx.points import WGS84, HouseholdPoints
 from layers.base import CoverageLayer, LayerAnswer, answer

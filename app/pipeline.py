@@ -23,13 +23,15 @@ import shapely
 
 from app.planning import plan_table
 from geodx import __version__
-from geodx.contract import (
+from geodx.contract import input_path
+from geodx.contract_names import (
     MAP_INDEX_FILE,
     MAP_LAYERS_DIR,
+    PLAN_FILE,
+)
+from geodx.contract_views import (
     MARGIN_COLUMNS,
     MEASURED_BELOW_COLUMN,
-    PLAN_FILE,
-    input_path,
     measured_columns,
 )
 from geodx.counts import estimate_households
@@ -45,8 +47,15 @@ from geodx.io import (
     write_table,
 )
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import CountsSpec, LayerSpec, Manifest, load_manifest
-from geodx.outdir import locked_output_dir, snapshot, store_of
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import (
+    CountsSpec,
+    LayerSpec,
+    Manifest,
+)
+from geodx.outdir import locked_output_dir
+from geodx.outdir_check import store_of
+from geodx.outdir_snapshot import snapshot
 from geodx.outputs import write_outputs
 from geodx.partition import RunSums
 from geodx.points import WGS84, HouseholdPoints

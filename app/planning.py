@@ -14,11 +14,11 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from geodx.contract import EXTENSION_COL
+from geodx.contract_names import EXTENSION_COL
 from geodx.coverage import Overlay
 from geodx.grid import cells_to_str
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import Manifest
+from geodx.manifest_specs import Manifest
 from geodx.points import HouseholdPoints
 from layers.base import CoverageLayer
 from layers.registry import open_layer

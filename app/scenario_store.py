@@ -41,12 +41,17 @@ from app.scenarios import (
     prepare_baseline,
     write_scenario,
 )
-from geodx.contract import SUMMARY_FILE, public_inputs
+from geodx.contract import public_inputs
+from geodx.contract_names import SUMMARY_FILE
 from geodx.errors import GeodxError, ServiceUnavailable
 from geodx.io import write_bytes
 from geodx.limits import Limits, limits_from_env
-from geodx.manifest import Manifest, load_manifest, with_layers
-from geodx.outdir import snapshot
+from geodx.manifest import (
+    load_manifest,
+    with_layers,
+)
+from geodx.manifest_specs import Manifest
+from geodx.outdir_snapshot import snapshot
 
 log = logging.getLogger("geodx.api")
 

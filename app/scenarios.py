@@ -28,8 +28,8 @@ import orjson
 from app.pipeline import Progress, fold, input_checksums, input_entry, metric_crs
 from app.pipeline import prepare as prepare_run
 from geodx import __version__
-from geodx.contract import (
-    COMMUNES_FILE,
+from geodx.contract_names import COMMUNES_FILE
+from geodx.contract_views import (
     MARGIN_COLUMNS,
     MEASURED_BELOW_COLUMN,
     MEASURED_PARTS,
@@ -38,7 +38,10 @@ from geodx.contract import (
 from geodx.coverage import Overlay
 from geodx.errors import ManifestError
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import LayerSpec, Manifest
+from geodx.manifest_specs import (
+    LayerSpec,
+    Manifest,
+)
 from geodx.outputs import write_outputs
 from geodx.points import HouseholdPoints
 from geodx.spread import Estimate

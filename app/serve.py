@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from geodx.outdir import Snapshot, hold, snapshot
+from geodx.outdir_snapshot import (
+    Snapshot,
+    hold,
+    snapshot,
+)
 
 if TYPE_CHECKING:
     from app.inputs import SeenDigests
@@ -71,7 +75,7 @@ def serve_command(
     out_dir = out or default_out(region)
     try:
         if history:  # a bad store name fails here in one line, not in every worker
-            from geodx.history import HistoryStore
+            from geodx.history_store import HistoryStore
 
             HistoryStore(history).check()
         seen = SeenDigests(seen_file(out_dir))

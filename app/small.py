@@ -26,7 +26,7 @@ from geodx.formats import PARQUET_SUFFIXES, check_file_size
 from geodx.grid import points_to_cells
 from geodx.io import is_lonlat_table, read_households
 from geodx.limits import Limits
-from geodx.manifest import HouseholdsSpec
+from geodx.manifest_specs import HouseholdsSpec
 from geodx.points import HouseholdPoints
 from geodx.validate import check_households_in_region
 

@@ -35,7 +35,7 @@ from geodx.formats import check_content, check_feature_count, check_file_size
 from geodx.grid import points_to_cells
 from geodx.io import is_lonlat_table, read_households
 from geodx.limits import Limits
-from geodx.manifest import HouseholdsSpec
+from geodx.manifest_specs import HouseholdsSpec
 from geodx.partition import FINEST, MAX_POINTS, choose_resolution, parent_cells
 from geodx.points import WGS84, HouseholdPoints
 from geodx.validate import MARGIN_DEG, MAX_OUTSIDE_SHARE, check_households_in_region

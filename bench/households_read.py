@@ -48,7 +48,8 @@ def child(mode: str, path: Path) -> None:
     from app.spill import spill_households
     from geodx.io import read_communes, read_households
     from geodx.limits import DEFAULT_LIMITS
-    from geodx.manifest import HouseholdsSpec, load_manifest
+    from geodx.manifest import load_manifest
+    from geodx.manifest_specs import HouseholdsSpec
 
     manifest = load_manifest(path.parent / "region.toml")
     communes = read_communes(manifest.communes)

@@ -86,7 +86,7 @@ def free_port() -> int:
 
 def pick(results: Path) -> dict[str, Any]:
     """The communes and places the pages ask for, from the results' cell table."""
-    from geodx.outdir import snapshot
+    from geodx.outdir_snapshot import snapshot
 
     root = snapshot(results).path
     cells = pd.read_parquet(

@@ -34,7 +34,8 @@ from bench.region import ensure_region
 from geodx.counts import estimate_households
 from geodx.io import read_communes
 from geodx.limits import DEFAULT_LIMITS
-from geodx.manifest import CountsSpec, load_manifest
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import CountsSpec
 from geodx.spread import Spread
 
 UTM_49N = CRS.from_epsg(32649)

@@ -39,18 +39,6 @@ from geodx.brief_rows import (
 from geodx.contract_figures import targets_from
 from geodx.svg import CommuneMap
 
-# The parts (geodx.brief_parts) are importable from here too, as before.
-__all__ = [
-    "LANGS",
-    "Brief",
-    "build_brief",
-    "map_part",
-    "plan_part",
-    "render_brief",
-    "style_hash",
-    "trend_part",
-]
-
 
 @dataclass(frozen=True)
 class Brief:

@@ -155,7 +155,7 @@ def targets(
     """Fibre target, the 4G/5G commune rule, and the province's 100 %-of-communes target.
 
     Status and gaps are the row's (the contract's rule, ``geodx.contract``); the
-    province's commune gap is :func:`geodx.contract.gap` on the summary's counts.
+    province's commune gap is :func:`geodx.contract_figures.gap` on the summary's counts.
     """
     t = targets_from(summary.get("targets"))
     fibre_t, rule_t = t[TARGET_KEYS["fibre"]], t[TARGET_KEYS["mobile"]]

@@ -10,26 +10,34 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from geodx.contract import (
-    ALL_OPERATORS_COLUMN,
+from geodx.contract_figures import (
+    count,
+    gap,
+    pct,
+    target_met,
+)
+from geodx.contract_names import (
     GAP_COLUMNS,
     ID_COLUMNS,
+)
+from geodx.contract_views import (
+    ALL_OPERATORS_COLUMN,
     INDOOR_COLUMN,
     MARGIN_COLUMNS,
     OPERATOR_COUNT_COLUMNS,
     OPERATOR_KINDS,
     SENSITIVE_COLUMN,
     ViewColumn,
-    count,
-    gap,
     indoor_layer_column,
     operator_column,
-    pct,
     sensitive,
-    target_met,
     view_columns,
 )
-from geodx.manifest import LayerSpec, Targets, slugify
+from geodx.manifest_specs import (
+    LayerSpec,
+    Targets,
+    slugify,
+)
 from geodx.overlay import polygon_pairs
 from geodx.points import HouseholdPoints
 

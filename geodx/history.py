@@ -9,8 +9,7 @@ Both go through SQLAlchemy Core, one schema for both; the tables are documented 
 
 The schema is versioned: ``geodx_meta`` holds ``schema_version``; a store written by a
 newer geodx is refused in one line, never read half-understood. The schema and the
-connection are :mod:`geodx.history_store`; ``SCHEMA_VERSION``, ``HistoryError``,
-``HistoryStore`` and ``store_url`` are re-exported here, importable as before.
+connection are :mod:`geodx.history_store`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from geodx.history_store import (
     COMMUNE_FIGURES_COLUMNS,
     COMMUNE_FLAGS,
     COMMUNE_TEXT,
-    SCHEMA_VERSION,
     VINTAGE_COUNTS,
     VINTAGE_FIGURES,
     VINTAGE_FLAGS,
@@ -38,7 +36,6 @@ from geodx.history_store import (
     HistoryStore,
     communes_table,
     first_line,
-    store_url,
     vintages_table,
 )
 
@@ -243,19 +240,3 @@ def communes_history(
     for code, as_of, props in rows:
         out.setdefault(code, []).append({"as_of": as_of.isoformat(), **props})
     return out
-
-
-# With the names of geodx.history_store that importers find here.
-__all__ = [
-    "SCHEMA_VERSION",
-    "HistoryError",
-    "HistoryStore",
-    "Vintage",
-    "commune_history",
-    "communes_history",
-    "known_communes",
-    "parse_as_of",
-    "record_vintage",
-    "store_url",
-    "vintages",
-]

@@ -41,7 +41,10 @@ from geodx.formats import (
 )
 from geodx.gdal import lock_down
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import CommunesSpec, HouseholdsSpec
+from geodx.manifest_specs import (
+    CommunesSpec,
+    HouseholdsSpec,
+)
 from geodx.points import HouseholdPoints
 from geodx.tables import (
     check_projected_lonlat,

@@ -5,8 +5,7 @@ are errors, so that a typo never silently falls back to a default.
 
 The values it parses into are :mod:`geodx.manifest_specs`; a table's keys and values
 are checked with :mod:`geodx.manifest_reader`, the ``[[layers]]`` with
-:mod:`geodx.manifest_layers`. Every name of the specs and :func:`refused_path` are
-re-exported here, importable as before.
+:mod:`geodx.manifest_layers`.
 """
 
 from __future__ import annotations
@@ -19,56 +18,13 @@ from typing import Any
 
 from geodx.errors import ManifestError
 from geodx.manifest_layers import LayerReader
-from geodx.manifest_reader import refused_path
 from geodx.manifest_specs import (
-    DEFAULT_MIN_DOWNLOAD_MBPS,
-    DEFAULT_MIN_RSRP_DBM,
-    DEFAULT_MIN_TESTS,
-    DEFAULT_SERVICE_DISTANCE_M,
-    ENVIRONMENTS,
-    KINDS,
-    MAX_INDOOR_LOSS_DB,
-    MAX_MIN_TESTS,
-    MAX_SERVICE_DISTANCE_M,
-    MODELS,
-    RSRP_RANGE_DBM,
-    TECHNOLOGIES,
     CommunesSpec,
     CountsSpec,
     HouseholdsSpec,
-    LayerSpec,
     Manifest,
     Targets,
-    slugify,
 )
-
-__all__ = [
-    "CommunesSpec",
-    "CountsSpec",
-    "DEFAULT_MIN_DOWNLOAD_MBPS",
-    "DEFAULT_MIN_RSRP_DBM",
-    "DEFAULT_MIN_TESTS",
-    "DEFAULT_SERVICE_DISTANCE_M",
-    "ENVIRONMENTS",
-    "HouseholdsSpec",
-    "KINDS",
-    "LayerSpec",
-    "MANIFEST_NAME",
-    "MAX_INDOOR_LOSS_DB",
-    "MAX_MIN_TESTS",
-    "MAX_SERVICE_DISTANCE_M",
-    "MODELS",
-    "Manifest",
-    "RSRP_RANGE_DBM",
-    "TECHNOLOGIES",
-    "Targets",
-    "find_manifest",
-    "load_layers_file",
-    "load_manifest",
-    "refused_path",
-    "slugify",
-    "with_layers",
-]
 
 MANIFEST_NAME = "region.toml"
 

@@ -42,29 +42,9 @@ from geodx.outdir_check import (
     check_output_dir,
     foreign_files,
     own_link,
-    read_marker,
     store_of,
 )
-from geodx.outdir_snapshot import Snapshot, hold, is_held, snapshot
-
-# Importable from here as before the checks and snapshots had modules of their own.
-__all__ = [
-    "LEGACY_FILES",
-    "MARKER",
-    "MARKER_FORMAT",
-    "OutputDir",
-    "Snapshot",
-    "atomic_output_dir",
-    "check_output_dir",
-    "foreign_files",
-    "hold",
-    "is_held",
-    "locked_output_dir",
-    "new_version",
-    "read_marker",
-    "snapshot",
-    "store_of",
-]
+from geodx.outdir_snapshot import is_held
 
 
 def new_version() -> str:

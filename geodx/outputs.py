@@ -15,6 +15,20 @@ import pyarrow as pa
 import shapely
 
 from geodx.contract import (
+    input_path,
+    public_inputs,
+)
+from geodx.contract_figures import (
+    count,
+    pct,
+    target_met,
+)
+from geodx.contract_geojson import (
+    clean,
+    collection_bytes,
+    feature_bytes,
+)
+from geodx.contract_names import (
     CELLS_FILE,
     COMMUNES_FILE,
     COUNT_SUFFIX,
@@ -22,21 +36,15 @@ from geodx.contract import (
     ESTIMATED_MEMBER,
     H3_COL,
     INDICATORS,
+    SUMMARY_FILE,
+)
+from geodx.contract_views import (
     MEASURED_DEFINITIONS,
     SENSITIVE_COLUMN,
     SENSITIVE_COUNT,
-    SUMMARY_FILE,
     VIEW_DEFINITIONS,
     ViewColumn,
-    clean,
-    collection_bytes,
-    count,
-    feature_bytes,
     indoor_layer_column,
-    input_path,
-    pct,
-    public_inputs,
-    target_met,
 )
 from geodx.coverage import (
     IndicatorSums,
@@ -47,7 +55,11 @@ from geodx.coverage import (
 )
 from geodx.grid import cells_to_str
 from geodx.io import write_bytes, write_table
-from geodx.manifest import LayerSpec, Manifest, slugify
+from geodx.manifest_specs import (
+    LayerSpec,
+    Manifest,
+    slugify,
+)
 from geodx.partition import RunSums, commune_sums, overlap_total, run_sums
 from geodx.pyramid import write_pyramid
 from geodx.spread import Estimate

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from geodx.contract import ViewColumn
+from geodx.contract_views import ViewColumn
 from geodx.coverage import IndicatorSums, Overlay, sum_by
 
 #: At most this many household points per partition (about 1 GB of work at most).

@@ -1,11 +1,11 @@
 """H3 pyramids: the cell table rolled up to coarser resolutions, written by a run.
 
-``DIR/pyramid/cells_r{res}.parquet`` (:data:`geodx.contract.PYRAMID_DIR`,
-:func:`geodx.contract.pyramid_file`) holds, for each resolution from
-:data:`geodx.contract.PYRAMID_MIN_RESOLUTION` up to the region's own, one row per cell:
-the columns of :func:`geodx.contract.cell_totals` (``h3``, ``resolution``, ``communes``,
+``DIR/pyramid/cells_r{res}.parquet`` (:data:`geodx.contract_names.PYRAMID_DIR`,
+:func:`geodx.contract_cells.pyramid_file`) holds, for each resolution from
+:data:`geodx.contract_names.PYRAMID_MIN_RESOLUTION` up to the region's own, one row per cell:
+the columns of :func:`geodx.contract_cells.cell_totals` (``h3``, ``resolution``, ``communes``,
 the count columns summed over every household of the cell, the percentages computed
-from those sums). It is the contract's roll-up rule (:func:`geodx.contract.roll_up`)
+from those sums). It is the contract's roll-up rule (:func:`geodx.contract_cells.roll_up`)
 precomputed, so maps and vector tiles read a level instead of re-grouping the country.
 
 Parents are found once per level from the unique cells of the finer level, and rows
@@ -24,15 +24,17 @@ import pandas as pd
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from geodx.contract import (
+from geodx.contract_cells import (
+    count_columns,
+    pyramid_file,
+)
+from geodx.contract_figures import pct_array
+from geodx.contract_names import (
     CELLS_FILE,
     COUNT_SUFFIX,
     H3_COL,
     PYRAMID_DIR,
     PYRAMID_MIN_RESOLUTION,
-    count_columns,
-    pct_array,
-    pyramid_file,
 )
 from geodx.io import write_table
 from geodx.partition import parent_cells
@@ -60,7 +62,7 @@ def _level(
 ) -> pd.DataFrame:
     """Cell totals of rows grouped by ``keys`` (codes of the sorted cell ``names``).
 
-    The contract's :func:`geodx.contract.cell_totals`, grouped on integer codes: the
+    The contract's :func:`geodx.contract_cells.cell_totals`, grouped on integer codes: the
     same pandas sums in the same row order, the distinct communes per cell, then the
     percentages from the sums (NaN where a cell has no households).
     """

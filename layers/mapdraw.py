@@ -38,7 +38,7 @@ import orjson
 import shapely
 from pyproj import CRS, Transformer
 
-from geodx.contract import (
+from geodx.contract_names import (
     ESTIMATED_MEMBER,
     MAP_INDEX_FILE,
     MAP_INDEX_FORMAT,
@@ -49,7 +49,11 @@ from geodx.crs import reproject
 from geodx.errors import GeodxWarning
 from geodx.io import write_bytes
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import CountsSpec, LayerSpec, Manifest
+from geodx.manifest_specs import (
+    CountsSpec,
+    LayerSpec,
+    Manifest,
+)
 from geodx.tiles import tile_bounds
 from layers import mapimage
 from layers.mapfeatures import (

@@ -21,10 +21,14 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
-from geodx.contract import collection_bytes, rfc7946, serialise
+from geodx.contract_geojson import (
+    collection_bytes,
+    rfc7946,
+    serialise,
+)
 from geodx.io import write_bytes
 from geodx.limits import Limits
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 
 if TYPE_CHECKING:
     from layers import mapimage
@@ -114,7 +118,7 @@ def _fit(features: list[bytes], budget: DrawBudget) -> int:
 def _serialise(
     geoms: np.ndarray, props: pd.DataFrame | bytes, first: int = 0
 ) -> tuple[np.ndarray, list[bytes]]:
-    """:func:`geodx.contract.serialise`, faster for constant properties.
+    """:func:`geodx.contract_geojson.serialise`, faster for constant properties.
 
     When ``props`` is already JSON it is every feature's properties object (the same
     bytes, without a dict per feature). Ids count from ``first``.

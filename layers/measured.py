@@ -35,7 +35,11 @@ from geodx.formats import (
 )
 from geodx.io import read_vector
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import DEFAULT_MIN_DOWNLOAD_MBPS, DEFAULT_MIN_TESTS, LayerSpec
+from geodx.manifest_specs import (
+    DEFAULT_MIN_DOWNLOAD_MBPS,
+    DEFAULT_MIN_TESTS,
+    LayerSpec,
+)
 from geodx.points import HouseholdPoints
 from geodx.tiles import quadkey_keys, tile_keys
 

@@ -8,7 +8,11 @@ from pyproj import CRS
 
 from geodx.errors import GeodxWarning, UnsupportedFormat
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import DEFAULT_MIN_RSRP_DBM, DEFAULT_SERVICE_DISTANCE_M, LayerSpec
+from geodx.manifest_specs import (
+    DEFAULT_MIN_RSRP_DBM,
+    DEFAULT_SERVICE_DISTANCE_M,
+    LayerSpec,
+)
 from layers.base import CoverageLayer
 from layers.signal import RASTER_SUFFIXES, REFUSED_RASTER_SUFFIXES, SignalRaster
 from layers.sites import SiteLayer

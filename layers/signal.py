@@ -31,7 +31,7 @@ from geodx.errors import (
 )
 from geodx.formats import check_file_size
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
 from geodx.raster import pixel_windows, points_to_pixels, signal_reaches
 from layers.base import LayerAnswer

@@ -56,7 +56,7 @@ from geodx.formats import (
 )
 from geodx.io import is_lonlat_table, read_vector
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.pathloss import (
     DEFAULT_BEAMWIDTH_DEG,
     Sectors,

@@ -18,7 +18,7 @@ from geodx.crs import SCALE_TOLERANCE, measures_ground, reproject
 from geodx.errors import GeometryError
 from geodx.io import read_vector, repair_geometries
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.overlay import covered_by_polygons, network_pieces, within_distance
 from geodx.points import HouseholdPoints
 

@@ -19,10 +19,15 @@ from fastapi.responses import HTMLResponse
 from api.deps import ResultsDep, base_url
 from api.plan import commune_plan
 from api.results import RegionResults
-from api.schemas import ErrorMessage, Link
+from api.schemas import ErrorMessage
+from api.schemas_ogc import Link
 from geodx.brief import build_brief, render_brief, style_hash
 from geodx.errors import ServiceUnavailable, UnknownCommune
-from geodx.history import HistoryError, HistoryStore, commune_history
+from geodx.history import commune_history
+from geodx.history_store import (
+    HistoryError,
+    HistoryStore,
+)
 from geodx.trajectory import trajectory
 
 router = APIRouter(tags=["officials"])

@@ -27,19 +27,21 @@ from api.schemas import (
     MeasuredFigures,
     MobileViews,
     OperatorFigures,
-    RegionSummary,
     TargetStatus,
 )
-from geodx.contract import (
+from api.schemas_summary import RegionSummary
+from geodx.contract_names import (
     GAP_COLUMNS,
     GAP_INDICATORS,
     INDICATORS,
+    MET_COLUMNS,
+    TARGET_KEYS,
+)
+from geodx.contract_views import (
     MARGIN_COLUMNS,
     MEASURED_BELOW_COLUMN,
     MEASURED_PARTS,
-    MET_COLUMNS,
     SENSITIVE_COLUMN,
-    TARGET_KEYS,
     indoor_layer_column,
 )
 

@@ -18,11 +18,13 @@ from api.schemas import ErrorMessage
 from api.settings import Settings
 from geodx.errors import ServiceUnavailable
 from geodx.history import (
-    HistoryError,
-    HistoryStore,
     commune_history,
     communes_history,
     vintages,
+)
+from geodx.history_store import (
+    HistoryError,
+    HistoryStore,
 )
 from geodx.trajectory import statuses, trajectory
 

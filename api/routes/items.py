@@ -24,7 +24,8 @@ from api.deps import ResultsDep, SettingsDep, base_url, public_url
 from api.errors import BadRequest, NotFound
 from api.features import FeatureIndex, collection_body, feature_with_links, parse_bbox
 from api.lazycells import LazyCells
-from api.schemas import CRS84, ErrorMessage
+from api.schemas import ErrorMessage
+from api.schemas_ogc import CRS84
 from api.settings import Settings
 
 router = APIRouter(tags=["OGC API - Features"])

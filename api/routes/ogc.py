@@ -16,7 +16,7 @@ from api.errors import NotFound
 from api.landing import LANDING_CSP, landing_html
 from api.results import RegionResults
 from api.routes.items import ERRORS
-from api.schemas import (
+from api.schemas_ogc import (
     CRS84,
     Collection,
     Collections,

@@ -10,7 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from app.serve import HTTP_PROTOCOL, default_out, serve_command
-from geodx.outdir import atomic_output_dir, snapshot
+from geodx.outdir import atomic_output_dir
+from geodx.outdir_snapshot import snapshot
 from tests.api.conftest import write_results
 
 

@@ -10,7 +10,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from geodx.contract import ESTIMATED_NOTE, SYNTHETIC_NOTE
+from geodx.contract_names import (
+    ESTIMATED_NOTE,
+    SYNTHETIC_NOTE,
+)
 from geodx.report import report_lines
 from tests.api.conftest import write_results
 

@@ -18,7 +18,7 @@ from api.landing import LANDING_CSP
 from api.main import create_app
 from api.middleware import NON_HTML_CSP, Gzip, SecurityHeaders
 from api.settings import Settings
-from geodx.outdir import snapshot
+from geodx.outdir_snapshot import snapshot
 
 # one of each kind of answer: JSON, GeoJSON, HTML, CSV, XLSX, errors, a static file
 PATHS = [

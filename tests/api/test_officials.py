@@ -18,7 +18,7 @@ from api.exports import ExportCache, to_csv, to_xlsx
 from api.main import create_app
 from api.results import fold
 from api.settings import Settings
-from geodx.contract import SYNTHETIC_NOTE
+from geodx.contract_names import SYNTHETIC_NOTE
 
 SPECIAL = 'Xã Ea <Tu> "Mới" & Co'
 

@@ -26,14 +26,15 @@ from api.main import create_app
 from api.settings import Settings
 from app.serve import KEEP_ALIVE_S, pin
 from geodx.errors import InputFileError
-from geodx.outdir import atomic_output_dir, snapshot
+from geodx.outdir import atomic_output_dir
+from geodx.outdir_snapshot import snapshot
 from tests.api.conftest import write_results
 
 ROOT = Path(__file__).resolve().parents[2]
 # the pinned snapshot comes from the parent, as geodx serve pins before its workers start
 SERVE = (
     "import sys; from pathlib import Path; from app.serve import serve_snapshot; "
-    "from geodx.outdir import Snapshot; "
+    "from geodx.outdir_snapshot import Snapshot; "
     "serve_snapshot(Snapshot(Path(sys.argv[1]), sys.argv[2]), host='127.0.0.1', "
     "port=int(sys.argv[3]), workers=int(sys.argv[4]))"
 )

@@ -11,7 +11,10 @@ import pytest
 
 import api.results
 from api.results import load_results
-from geodx.outdir import Snapshot, snapshot
+from geodx.outdir_snapshot import (
+    Snapshot,
+    snapshot,
+)
 
 
 def _version(src: Path, dest: Path, region: str) -> Path:

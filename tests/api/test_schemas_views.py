@@ -17,11 +17,11 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.schemas import (
-    PATTERN_FIELDS,
     CommuneProperties,
     CommuneReport,
-    RegionSummary,
 )
+from api.schemas_fields import PATTERN_FIELDS
+from api.schemas_summary import RegionSummary
 from api.settings import Settings
 
 from .views_region import communes_of, shared_results, summary_of

@@ -51,8 +51,9 @@ from app.live_layers import NearLayer
 from app.pipeline import RunResult, input_files, results_are_current, run_region
 from app.serve import serve_command
 from geodx.errors import InputFileError
-from geodx.manifest import LayerSpec, load_manifest
-from geodx.outdir import snapshot
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import LayerSpec
+from geodx.outdir_snapshot import snapshot
 from geodx.points import WGS84, HouseholdPoints
 from layers.vector import NetworkReach, ServedArea
 from tests.planning.region import Region, build

@@ -14,13 +14,15 @@ import pytest
 
 from geodx.errors import OutputDirError
 from geodx.outdir import (
-    MARKER,
     atomic_output_dir,
-    check_output_dir,
     locked_output_dir,
-    snapshot,
+)
+from geodx.outdir_check import (
+    MARKER,
+    check_output_dir,
     store_of,
 )
+from geodx.outdir_snapshot import snapshot
 
 
 def write(out: Path, text: str = "run", **kwargs: object) -> None:
@@ -274,7 +276,7 @@ def test_a_version_a_server_holds_outlives_later_runs(tmp_path: Path) -> None:
     # A server process holds its version; the probe below is another process's view.
     code = (
         "import sys, time; from pathlib import Path; "
-        "from geodx.outdir import hold, snapshot; "
+        "from geodx.outdir_snapshot import hold, snapshot; "
         f"hold(snapshot(Path({str(out)!r}))); print('held', flush=True); time.sleep(60)"
     )
     server = subprocess.Popen(

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from data import build_synthetic_region
-from geodx.outdir import snapshot, store_of
+from geodx.outdir_check import store_of
+from geodx.outdir_snapshot import snapshot
 from tests.cli_inprocess import geodx_in_process
 
 # Runs the pipeline with a writer that, once the outputs are written, announces it and

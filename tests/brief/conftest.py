@@ -15,7 +15,11 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from api.settings import Settings
-from geodx.history import HistoryStore, Vintage, record_vintage
+from geodx.history import (
+    Vintage,
+    record_vintage,
+)
+from geodx.history_store import HistoryStore
 from tests.shared_runs import demo_run
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from geodx.brief import plan_part, trend_part
 from geodx.brief_labels import LABELS
-from geodx.contract import targets_from
+from geodx.brief_parts import (
+    plan_part,
+    trend_part,
+)
+from geodx.contract_figures import targets_from
 
 
 def test_plan_part_without_plan_and_with_an_unreachable_gap() -> None:

@@ -16,7 +16,12 @@ from geodx.counts import estimate_households, read_counts_table
 from geodx.errors import GeodxError, ManifestError
 from geodx.io import read_communes
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import CommunesSpec, CountsSpec, HouseholdsSpec, load_manifest
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import (
+    CommunesSpec,
+    CountsSpec,
+    HouseholdsSpec,
+)
 
 from .world import (
     UTM,

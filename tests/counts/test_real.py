@@ -16,7 +16,10 @@ from rasterio.transform import from_origin
 from geodx.counts import estimate_households
 from geodx.io import read_communes
 from geodx.limits import DEFAULT_LIMITS
-from geodx.manifest import CommunesSpec, CountsSpec
+from geodx.manifest_specs import (
+    CommunesSpec,
+    CountsSpec,
+)
 
 BOUNDARIES = (
     Path(__file__).resolve().parents[3]

@@ -14,7 +14,10 @@ from pyproj import CRS, Transformer
 from geodx.counts import estimate_households
 from geodx.io import read_communes
 from geodx.limits import DEFAULT_LIMITS
-from geodx.manifest import CommunesSpec, CountsSpec
+from geodx.manifest_specs import (
+    CommunesSpec,
+    CountsSpec,
+)
 from geodx.spread import Spread
 
 from .world import (

@@ -13,17 +13,21 @@ import shapely
 from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 
-from geodx.contract import (
+from geodx.contract import input_path
+from geodx.contract_figures import (
+    gap,
+    target_met,
+)
+from geodx.contract_geojson import (
+    collection_bytes,
+    feature_bytes,
+)
+from geodx.contract_names import (
     CELL_COLUMNS,
     COMMUNE_COLUMNS,
     GAP_COLUMNS,
     OUTPUT_FILES,
     SUMMARY_KEYS,
-    collection_bytes,
-    feature_bytes,
-    gap,
-    input_path,
-    target_met,
 )
 from geodx.search import fold
 

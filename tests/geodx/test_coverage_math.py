@@ -11,9 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodx.contract import gap, pct, target_met
+from geodx.contract_figures import (
+    gap,
+    pct,
+    target_met,
+)
 from geodx.coverage import commune_table, sum_by
-from geodx.manifest import Targets
+from geodx.manifest_specs import Targets
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from app.history import read_vintage
-from geodx.history import HistoryStore, Vintage, record_vintage
+from geodx.history import (
+    Vintage,
+    record_vintage,
+)
+from geodx.history_store import HistoryStore
 
 
 def earlier(vintage: Vintage, as_of: dt.date, factor: float) -> Vintage:

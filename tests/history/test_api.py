@@ -26,8 +26,8 @@ from api.routes.history import history_service
 from api.settings import Settings
 from app.cli import app as cli
 from app.history import record_run
-from geodx.history import HistoryStore
-from geodx.outdir import snapshot
+from geodx.history_store import HistoryStore
+from geodx.outdir_snapshot import snapshot
 from geodx.trajectory import DEADLINES
 from tests.oracle.files import box, write_manifest, write_vector
 from tests.oracle.worlds_random import build_basic

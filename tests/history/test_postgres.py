@@ -20,14 +20,16 @@ from typing import Any
 import pytest
 
 from geodx.history import (
-    SCHEMA_VERSION,
-    HistoryError,
-    HistoryStore,
     Vintage,
     commune_history,
     communes_history,
     record_vintage,
     vintages,
+)
+from geodx.history_store import (
+    SCHEMA_VERSION,
+    HistoryError,
+    HistoryStore,
 )
 from geodx.trajectory import trajectory
 from tests.history.test_store import vintage

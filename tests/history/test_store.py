@@ -11,15 +11,17 @@ import pytest
 
 from geodx.errors import UnknownCommune
 from geodx.history import (
-    SCHEMA_VERSION,
-    HistoryError,
-    HistoryStore,
     Vintage,
     commune_history,
     parse_as_of,
     record_vintage,
-    store_url,
     vintages,
+)
+from geodx.history_store import (
+    SCHEMA_VERSION,
+    HistoryError,
+    HistoryStore,
+    store_url,
 )
 
 NAME = "Xã ’{{ <b>=1"

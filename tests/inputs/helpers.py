@@ -8,7 +8,10 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from geodx.manifest import CommunesSpec, HouseholdsSpec
+from geodx.manifest_specs import (
+    CommunesSpec,
+    HouseholdsSpec,
+)
 
 SQUARE = shapely.box(108.00, 12.60, 108.02, 12.62)
 

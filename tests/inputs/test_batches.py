@@ -19,7 +19,7 @@ from app.spill import Spilled, spill_households
 from geodx.errors import GeodxError
 from geodx.io import read_households
 from geodx.limits import DEFAULT_LIMITS, Limits
-from geodx.manifest import HouseholdsSpec
+from geodx.manifest_specs import HouseholdsSpec
 
 N = 500
 BOUNDS = (108.0, 12.5, 108.6, 13.0)  # the region's WGS84 box (communes)

@@ -14,7 +14,7 @@ import pytest
 import shapely
 from pyproj import CRS, Geod, Transformer
 
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
 from layers.vector import NetworkReach
 

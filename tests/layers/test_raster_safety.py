@@ -17,7 +17,7 @@ from rasterio.windows import Window
 
 from geodx.errors import InputFileError, InputTooLarge, UnsupportedFormat
 from geodx.limits import Limits
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
 from layers.registry import open_layer
 from layers.signal import SignalRaster

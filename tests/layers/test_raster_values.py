@@ -18,7 +18,7 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
 from geodx.errors import InputFileError
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
 from layers.signal import SignalRaster
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import shapely
 
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from layers.vector import read_layer_geometries, reads_kept
 
 

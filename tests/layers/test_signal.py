@@ -9,7 +9,7 @@ import rasterio
 from pyproj import CRS
 from rasterio.transform import from_origin
 
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
 from layers.signal import SignalRaster
 

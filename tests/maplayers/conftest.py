@@ -12,7 +12,8 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from geodx.manifest import Manifest, load_manifest
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import Manifest
 from layers.mapdraw import write_map_layers
 from tests.operators.region import COMMUNES, build, manifest
 from tests.sites.naive import UTM_EPSG, Sector

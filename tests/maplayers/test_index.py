@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from geodx.contract import MAP_ENTRY_KEYS, MAP_INDEX_FORMAT, MAP_LAYER_TYPES
+from geodx.contract_names import (
+    MAP_ENTRY_KEYS,
+    MAP_INDEX_FORMAT,
+    MAP_LAYER_TYPES,
+)
 from layers.mapdraw import grown_bounds
 
 from .conftest import Drawn

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from app.pipeline import results_are_current, run_region
-from geodx.outdir import MARKER, snapshot
+from geodx.outdir_check import MARKER
+from geodx.outdir_snapshot import snapshot
 from tests.operators.region import build, manifest
 
 

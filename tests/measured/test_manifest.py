@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from geodx.errors import GeodxError, ManifestError
-from geodx.manifest import DEFAULT_MIN_DOWNLOAD_MBPS, DEFAULT_MIN_TESTS, load_manifest
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import (
+    DEFAULT_MIN_DOWNLOAD_MBPS,
+    DEFAULT_MIN_TESTS,
+)
 from layers.registry import open_layer
 
 HEAD = """

@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 from geodx.errors import GeodxError
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import WGS84, HouseholdPoints
 from geodx.tiles import quadkey_keys, quadkeys, tile_bounds, tile_keys
 from layers.measured import Tiles

@@ -14,9 +14,12 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodx.contract import MARGIN_COLUMNS, OPERATOR_COUNT_COLUMNS
+from geodx.contract_views import (
+    MARGIN_COLUMNS,
+    OPERATOR_COUNT_COLUMNS,
+)
 from geodx.coverage import household_views, sum_by
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 
 OPERATORS = (None, "A", "B", "C", "D")
 

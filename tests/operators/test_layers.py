@@ -14,7 +14,7 @@ import rasterio
 from pyproj import CRS
 from rasterio.transform import from_origin
 
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import WGS84, HouseholdPoints
 from layers.base import answer
 from layers.signal import SignalRaster

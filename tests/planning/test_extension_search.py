@@ -16,7 +16,7 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
 from layers.vector import NetworkReach, ServedArea, nearest_extension_m
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 
-from geodx.manifest import LayerSpec
+from geodx.manifest_specs import LayerSpec
 from geodx.pathloss import (
     Sectors,
     cutoff_radius_km,

@@ -19,7 +19,8 @@ from geodx.errors import (
     MissingColumn,
     UnsupportedFormat,
 )
-from geodx.manifest import LayerSpec, load_manifest
+from geodx.manifest import load_manifest
+from geodx.manifest_specs import LayerSpec
 from layers.registry import open_layer
 from layers.sites import SiteLayer, read_sectors
 

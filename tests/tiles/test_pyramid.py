@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geodx.contract import pyramid_file, roll_up
+from geodx.contract_cells import (
+    pyramid_file,
+    roll_up,
+)
 from geodx.pyramid import pyramid_levels, read_level, write_pyramid
 
 
