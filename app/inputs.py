@@ -31,11 +31,9 @@ from typing import Any
 import orjson
 
 from geodx import __version__
+from geodx.outdir_check import is_store
 
 SEEN_FILE = ".inputs-seen.json"
-STORE_SUFFIX = (
-    ".geodx"  # geodx.outdir_check.store_of: the versions' folder ``.DIR.geodx``
-)
 StatKey = tuple[int, int, int, int, int]
 
 __all__ = ["SeenDigests", "input_stats", "seen_file", "stat_key"]
@@ -50,7 +48,7 @@ def stat_key(path: Path) -> StatKey:
 def seen_file(results_folder: Path) -> Path | None:
     """Where the digests seen are kept for a pinned results version, if in a store."""
     store = Path(os.path.realpath(results_folder)).parent
-    if store.name.startswith(".") and store.name.endswith(STORE_SUFFIX):
+    if is_store(store):
         return store / SEEN_FILE
     return None
 

@@ -42,6 +42,17 @@ def store_of(out: Path) -> Path:
     return out.parent / f".{out.name}.geodx"
 
 
+def is_store(folder: Path) -> bool:
+    """Whether ``folder``'s name is that of a version store (:func:`store_of`).
+
+    Examples
+    --------
+    >>> is_store(Path("/data/.out.geodx")), is_store(Path("/data/out"))
+    (True, False)
+    """
+    return folder.name.startswith(".") and folder.name.endswith(".geodx")
+
+
 def read_marker(folder: Path) -> dict[str, Any] | None:
     """The marker of an output folder, or None when ``folder`` carries none (or a bad one)."""
     try:
@@ -147,7 +158,7 @@ def check_output_dir(
         the region folder without being a marked output folder, or is a file.
     """
     out = absolute(out)
-    if out.parent.name.startswith(".") and out.parent.name.endswith(".geodx"):
+    if is_store(out.parent):
         raise OutputDirError(
             f"--out {out} is inside geodx's version store {out.parent}; name the"
             " output folder itself, beside the store"
