@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-import api.results
+import api.cellcheck
 from api.results import read_cells, trim_heap
 from geodx.contract_names import CELLS_FILE
 from tests.api.conftest import write_results
@@ -60,14 +61,14 @@ def test_arrow_pool_is_trimmed_after_narrowing(
     """The wide columns narrowing replaced go back once the table is narrow."""
     pool = _Pool()
     order: list[str] = []
-    narrow = api.results.narrow_counts
+    narrow = api.cellcheck.narrow_counts
 
     def spy_narrow(cells: pd.DataFrame) -> pd.DataFrame:
         order.append(f"narrow after {pool.released} releases")
         return narrow(cells)
 
     monkeypatch.setattr(pa, "default_memory_pool", lambda: pool)
-    monkeypatch.setattr(api.results, "narrow_counts", spy_narrow)
+    monkeypatch.setattr("api.results.narrow_counts", spy_narrow)
     read_cells(results / CELLS_FILE)
     assert order == ["narrow after 0 releases"]
     assert pool.released == 1  # once, after narrowing
@@ -83,6 +84,6 @@ def test_trim_heap_without_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
         raise OSError(name)
 
     monkeypatch.setattr(pa, "default_memory_pool", lambda: pool)
-    monkeypatch.setattr(api.results.ctypes, "CDLL", no_libc)
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
     trim_heap()
     assert pool.released == 1
