@@ -6,6 +6,9 @@ The lead CLI registers it: ``app.command("serve")(serve_command)``.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -28,6 +31,9 @@ KEEP_ALIVE_S = 5  # idle keep-alive connections close after this (uvicorn's defa
 # libraries, read from a cold disk) and its start-up work hold for seconds on a loaded
 # machine: uvicorn's 5 s killed national workers while they started, again and again.
 WORKER_HEALTHCHECK_S = 60
+#: What a spawned worker runs as its ``__main__`` (:func:`spawned_main`): no more
+#: than the app factory's module, whose imports are all lazy.
+WORKER_MAIN = "app.services"
 
 
 def default_out(region: Path) -> Path:
@@ -182,7 +188,32 @@ def serve_snapshot(
         uvicorn.run(served_app(), **options)
         return
     # several processes: each builds the app from the environment set above
-    uvicorn.run(
-        "app.services:served_app", factory=True, workers=workers,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options,
-    )  # fmt: skip
+    with spawned_main(WORKER_MAIN):
+        uvicorn.run(
+            "app.services:served_app", factory=True, workers=workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options,
+        )  # fmt: skip
+
+
+@contextmanager
+def spawned_main(module: str) -> Iterator[None]:
+    """Processes spawned meanwhile start as ``module``, not as this ``__main__``.
+
+    uvicorn spawns its workers (``multiprocessing``'s spawn: a fresh interpreter), and
+    a spawned child first runs its parent's ``__main__`` again: for ``geodx serve``,
+    the geodx script, so the whole CLI (typer, rich: 0.1-0.4 s of every worker's
+    start). A child runs the module the main module's spec names instead; the spec is
+    given back on leaving.
+    """
+    from importlib.util import find_spec
+
+    main = sys.modules["__main__"]
+    had, old = hasattr(main, "__spec__"), getattr(main, "__spec__", None)
+    main.__spec__ = find_spec(module)
+    try:
+        yield
+    finally:
+        if had:
+            main.__spec__ = old
+        else:
+            del main.__spec__

@@ -3,11 +3,15 @@
 - the cell table read as before (every value, every narrowed column by the plain rule:
   int32 where the column is never negative and totals below 2**31), and the memory the
   read freed handed back by Arrow's pool as well as glibc's (``trim_heap``);
+- ``geodx serve``'s workers are spawned as ``app.services``, not as the geodx script
+  (the whole CLI again), and the main module's spec is given back afterwards;
 """
 
 from __future__ import annotations
 
 import ctypes
+import multiprocessing.spawn
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,9 @@ import pytest
 
 import api.cellcheck
 from api.results import read_cells, trim_heap
+from app.serve import WORKER_MAIN, serve_snapshot, spawned_main
 from geodx.contract_names import CELLS_FILE
+from geodx.outdir_snapshot import snapshot
 from tests.api.conftest import write_results
 
 
@@ -87,3 +93,37 @@ def test_trim_heap_without_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ctypes, "CDLL", no_libc)
     trim_heap()
     assert pool.released == 1
+
+
+def _prepared() -> dict[str, Any]:
+    """What ``multiprocessing`` hands a spawned child to run before its target."""
+    data: dict[str, Any] = multiprocessing.spawn.get_preparation_data("worker")
+    return data
+
+
+def test_spawned_main_names_the_module_then_gives_the_spec_back() -> None:
+    main = sys.modules["__main__"]
+    before = getattr(main, "__spec__", None)
+    with spawned_main("app.services"):
+        got = _prepared()
+        assert got["init_main_from_name"] == "app.services"
+        assert "init_main_from_path" not in got  # the script is not run again
+    assert getattr(main, "__spec__", None) is before
+
+
+def test_serve_spawns_workers_as_the_services_module(
+    results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    for name in ("GEODX_RESULTS_DIR", "GEODX_RESULTS_VERSION", "GEODX_REGION"):
+        monkeypatch.setenv(name, "recorded, so that the test's value is undone")
+    seen: dict[str, Any] = {}
+
+    def run(app: str, **options: Any) -> None:
+        seen.update(app=app, workers=options["workers"], main=_prepared())
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    serve_snapshot(snapshot(results), host="127.0.0.1", port=8123, workers=2)
+    assert seen["app"] == f"{WORKER_MAIN}:served_app" and seen["workers"] == 2
+    assert seen["main"]["init_main_from_name"] == WORKER_MAIN
