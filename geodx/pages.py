@@ -6,7 +6,8 @@ templates, so no value from data or settings may ever reach it (issue 6, C6). A 
 then this page with its data as one ``<script type="application/json">`` blob
 (:meth:`MapPage.render`): a JSON dump, escaped for ``</script>`` and ``<!--``. The
 page's only inline scripts and styles are Folium's own; :class:`MapPage` gives their
-hashes for a Content-Security-Policy.
+hashes for a Content-Security-Policy. Folium and branca are imported by the first
+skeleton built (:func:`map_page`), not by importing this module.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import functools
 import hashlib
 import re
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import folium
 import orjson
-from branca.element import Element, Figure
-from folium.template import Template
+
+if TYPE_CHECKING:
+    import folium
 
 DATA_ELEMENT_ID = "geodx-map-data"
 _SLOT = "@@geodx-map-data@@"  # where a page's JSON goes in the constant skeleton
@@ -57,17 +58,32 @@ class MapPage(NamedTuple):
         return b"".join((self.head, script_json(data), self.tail))
 
 
-class _Tag(Element):
-    """A tag whose template is a constant; the URL it holds is a template variable."""
+@functools.cache
+def _tag_class() -> type[Any]:
+    from branca.element import Element
 
-    def __init__(self, template: Template, url: str) -> None:
-        super().__init__()
-        self._template = template
-        self.url = url
+    class _Tag(Element):
+        """A tag whose template is a constant; the URL it holds is a template variable."""
+
+        def __init__(self, template: Any, url: str) -> None:
+            super().__init__()
+            self._template = template
+            self.url = url
+
+    return _Tag
 
 
-_DEFERRED_SCRIPT = Template('<script defer src="{{ this.url|e }}"></script>')
-_STYLESHEET = Template('<link rel="stylesheet" href="{{ this.url|e }}"/>')
+@functools.cache
+def _tag_templates() -> tuple[Any, Any]:
+    """The deferred script's and the stylesheet's constant templates."""
+    from folium.template import Template
+
+    return (
+        Template('<script defer src="{{ this.url|e }}"></script>'),
+        Template('<link rel="stylesheet" href="{{ this.url|e }}"/>'),
+    )
+
+
 # No favicon request: behind a path prefix the browser's /favicon.ico leaves the app.
 _NO_ICON = '<link rel="icon" href="data:,"/>'
 _DATA = f'<script type="application/json" id="{DATA_ELEMENT_ID}">{_SLOT}</script>'
@@ -107,6 +123,9 @@ def map_page(assets: MapAssets) -> MapPage:
     It holds no data, and its element ids are fixed, so every process renders the
     same bytes (and the same CSP hashes).
     """
+    import folium
+    from branca.element import Element, Figure
+
     m = folium.Map(location=[0, 0], zoom_start=2, tiles=None, control_scale=True)
     m._id = "geodx"  # the map's JS variable is map_geodx, in every process
     m.default_js = [("leaflet", assets.leaflet_js)]
@@ -115,8 +134,10 @@ def map_page(assets: MapAssets) -> MapPage:
     assert isinstance(root, Figure)
     root.title = "geodx"
     root.header.add_child(Element(_NO_ICON), name="geodx_icon")
-    root.header.add_child(_Tag(_STYLESHEET, assets.stylesheet), name="geodx_css")
-    root.header.add_child(_Tag(_DEFERRED_SCRIPT, assets.script), name="geodx_js")
+    script, stylesheet = _tag_templates()
+    tag = _tag_class()
+    root.header.add_child(tag(stylesheet, assets.stylesheet), name="geodx_css")
+    root.header.add_child(tag(script, assets.script), name="geodx_js")
     root.html.add_child(Element(_DATA), name="geodx_data")
     check_offline(m, assets)
     page = str(root.render())
@@ -133,10 +154,11 @@ def map_page(assets: MapAssets) -> MapPage:
 def check_offline(m: folium.Map, assets: MapAssets) -> None:
     """Raise if any element of the map would load a script or stylesheet elsewhere."""
     allowed = set(assets)
+    tag = _tag_class()
     for element in _walk(m.get_root()):
         urls = [u for _, u in getattr(element, "default_js", [])]
         urls += [u for _, u in getattr(element, "default_css", [])]
-        urls += [element.url] if isinstance(element, _Tag) else []
+        urls += [element.url] if isinstance(element, tag) else []
         for url in urls:
             if url not in allowed:
                 raise ValueError(f"map element {type(element).__name__} loads {url}")

@@ -8,6 +8,7 @@ store); without them the brief leaves the plan out and says there is no history.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from typing import Annotated, Any, Literal
@@ -21,24 +22,26 @@ from api.plan import commune_plan
 from api.results import RegionResults
 from api.schemas import ErrorMessage
 from api.schemas_ogc import Link
-from geodx.brief import build_brief, render_brief, style_hash
 from geodx.errors import ServiceUnavailable, UnknownCommune
-from geodx.history import commune_history
-from geodx.history_store import (
-    HistoryError,
-    HistoryStore,
-)
 from geodx.trajectory import trajectory
 
 router = APIRouter(tags=["officials"])
 log = logging.getLogger("geodx.api")
 
-#: No script, no frame, no form, no request anywhere: the page's one stylesheet (by its
-#: hash) and ``data:`` images only.
-BRIEF_CSP = (
-    f"default-src 'none'; style-src {style_hash()}; img-src data:; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+
+@functools.cache
+def brief_csp() -> str:
+    """The brief's CSP: its one stylesheet (by hash) and ``data:`` images, nothing else.
+
+    No script, no frame, no form, no request anywhere. Computed on the first brief: :mod:`geodx.brief` (Jinja) and the history store's
+    SQLAlchemy are imported by the first brief, not by every worker's start.
+    """
+    from geodx.brief import style_hash
+
+    return (
+        f"default-src 'none'; style-src {style_hash()}; img-src data:; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def brief_links(request: Request, code: str) -> list[Link]:
@@ -87,6 +90,8 @@ def commune_brief(
     ] = "vi",
 ) -> HTMLResponse:
     """A commune's printable brief: figures, targets and gap, map, plan, trend, method."""
+    from geodx.brief import build_brief, render_brief
+
     row = results.commune(commune_code)  # UnknownCommune -> 404
     history = history_of(request, results, commune_code)
     brief = build_brief(
@@ -111,7 +116,7 @@ def brief_headers(page: bytes, lang: str, with_history: bool) -> dict[str, str]:
     revalidates (``no-cache``) to see a new vintage at once.
     """
     headers = {
-        "Content-Security-Policy": BRIEF_CSP,
+        "Content-Security-Policy": brief_csp(),
         "Content-Language": lang,
         "ETag": f'W/"b-{hashlib.sha256(page).hexdigest()[:32]}"',
     }
@@ -129,6 +134,11 @@ def history_of(
     not hold, or a store that fails (logged), gives an empty history: "no history".
     """
     store = getattr(request.app.state, "history", None)
+    if store is None:  # no store: SQLAlchemy is never imported
+        return None
+    from geodx.history import commune_history
+    from geodx.history_store import HistoryError, HistoryStore
+
     if not isinstance(store, HistoryStore):
         return None
     try:

@@ -5,12 +5,17 @@
   read freed handed back by Arrow's pool as well as glibc's (``trim_heap``);
 - ``geodx serve``'s workers are spawned as ``app.services``, not as the geodx script
   (the whole CLI again), and the main module's spec is given back afterwards;
+- a worker starts without openpyxl, Folium/branca, Jinja or SQLAlchemy (a fresh
+  interpreter), and each is imported by the first route that needs it, which answers:
+  an .xlsx export, a map page, a brief, the history of a configured store;
 """
 
 from __future__ import annotations
 
 import ctypes
+import json
 import multiprocessing.spawn
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -127,3 +132,65 @@ def test_serve_spawns_workers_as_the_services_module(
     serve_snapshot(snapshot(results), host="127.0.0.1", port=8123, workers=2)
     assert seen["app"] == f"{WORKER_MAIN}:served_app" and seen["workers"] == 2
     assert seen["main"]["init_main_from_name"] == WORKER_MAIN
+
+
+#: Run in a fresh interpreter: what a served worker imports at start, then per route.
+LAZY_SCRIPT = """
+import json, sys
+from fastapi.testclient import TestClient
+from api.main import create_app
+from api.settings import Settings
+from app.services import services
+LAZY = ("openpyxl", "folium", "branca", "jinja2", "sqlalchemy")
+settings = Settings(results_dir=sys.argv[1], warm_maps=False, history=sys.argv[2] or None)
+seen = {}
+with TestClient(create_app(settings, services=services())) as client:
+    seen["start"] = [m for m in LAZY if m in sys.modules]
+    if settings.history:
+        answer = client.get("/history")
+        seen["history"] = [answer.status_code, answer.text[:200], []]
+    first = client.get("/collections/communes/items?limit=1").json()["features"][0]
+    code = first["properties"]["commune_code"]
+    routes = [
+        ("summary", "/summary"),
+        ("xlsx", "/gaps?indicator=fibre&format=xlsx"),
+        ("map", "/maps/coverage?indicator=fibre"),
+        ("brief", f"/communes/{code}/brief"),
+    ]
+    for label, url in [] if settings.history else routes + [("history", "/history")]:
+        answer = client.get(url)
+        seen[label] = [answer.status_code, answer.text[:200] if label == "history" else "",
+                       [m for m in LAZY if m in sys.modules]]
+print(json.dumps(seen))
+"""
+
+
+def _served_imports(results: Path, history: str = "") -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", LAZY_SCRIPT, str(results), history],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    got: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return got
+
+
+def test_a_worker_imports_what_a_route_needs_when_first_called(results: Path) -> None:
+    seen = _served_imports(results)
+    assert seen["start"] == []
+    assert seen["summary"][0] == 200 and seen["summary"][2] == []
+    assert seen["xlsx"][0] == 200 and seen["xlsx"][2] == ["openpyxl"]
+    assert seen["map"][0] == 200
+    assert {"folium", "branca", "jinja2"} <= set(seen["map"][2])
+    assert seen["brief"][0] == 200 and "sqlalchemy" not in seen["brief"][2]
+    status, text, modules = seen["history"]
+    assert status == 503 and "no history store configured" in text
+    assert "sqlalchemy" not in modules  # no store: never imported
+
+
+def test_a_configured_history_store_is_opened_at_its_first_use(
+    results: Path, tmp_path: Path
+) -> None:
+    seen = _served_imports(results, str(tmp_path / "history.sqlite"))
+    assert "sqlalchemy" in seen["start"]  # the service opens the store at start
+    status, text, _ = seen["history"]
+    assert "no history store configured" not in text, (status, text)
