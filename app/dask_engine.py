@@ -34,23 +34,12 @@ import os
 from types import TracebackType
 from typing import Any
 
-from app import engine as _engine
 from app.engine import PartitionResult, PartitionTask, run_partition
+from app.local_pool import file_size, largest_first
 from geodx.errors import GeodxError
-from layers import vector as _vector
 
-
-def _fresh_pools() -> None:
-    """In a forked worker: forget the parent's thread pools, so it makes its own.
-
-    Their threads are not in the child: a task handed to one would wait forever (a
-    process that ran the local engine, then Dask, as the tests do).
-    """
-    _engine._POOLS.clear()
-    _vector._HALVES.clear()
-
-
-os.register_at_fork(after_in_child=_fresh_pools)
+# A forked worker forgets the parent's layer threads (``app.engine._fresh_pools``):
+# a process that ran the local engine, then Dask, as the tests do.
 
 
 class DaskEngine:
@@ -124,29 +113,13 @@ def _connect(client: Any, scheduler: str) -> Any:
         ) from None
 
 
-def largest_first(sizes: list[int]) -> list[int]:
-    """Positions by size, the largest first (ties: in their order).
-
-    >>> largest_first([1, 3, 3, 2])
-    [1, 2, 3, 0]
-    """
-    return sorted(range(len(sizes)), key=lambda i: -sizes[i])
-
-
-def _size(task: PartitionTask) -> int:
-    try:
-        return os.stat(task.path).st_size
-    except OSError:  # not visible here: the workers' storage
-        return 0
-
-
 def run_largest_first(client: Any, tasks: list[PartitionTask]) -> list[PartitionResult]:
     """Submit the largest partitions first; the results in the order of ``tasks``.
 
     Each task has its own priority (the scheduler hands out queued tasks highest
     first), so the order holds whatever the order of the tasks' keys.
     """
-    order = largest_first([_size(task) for task in tasks])
+    order = largest_first([file_size(task.path) for task in tasks])
     futures = [
         client.submit(run_partition, tasks[i], pure=False, priority=len(order) - rank)
         for rank, i in enumerate(order)

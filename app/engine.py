@@ -1,4 +1,4 @@
-"""The partitioned engine: households split by an H3 parent cell, one partition at a time.
+"""The partitioned engine: households split by an H3 parent cell, two partitions at a time.
 
 ``geodx run --engine local`` (the default) and ``--engine dask`` (``app.dask_engine``)
 run the same task, :func:`run_partition`, on each partition file
@@ -9,7 +9,9 @@ carries paths, a parent cell and the region's facts, never households or geometr
 a process reads the manifest, communes and layers once and keeps them for its next
 tasks (``app.partition_region``: what reaches a partition). A region of at most
 :data:`geodx.partition.MAX_POINTS` household points is one partition, read whole and
-run from memory (``app.small``).
+run from memory (``app.small``). The local engine runs the partitions in forked worker
+processes, two at a time on two cores (``app.local_pool``; ``GEODX_PARTITION_WORKERS=1``:
+one after the other in this process).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from app.local_pool import file_size, partition_workers, run_forked
 from app.partition_region import (
     Region,
     RegionFacts,
@@ -68,6 +71,7 @@ from geodx.partition import (
 )
 from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
+from layers import vector as _vector
 from layers.base import LayerAnswer
 from layers.sites import SiteLayer
 
@@ -123,6 +127,18 @@ def _pool(threads: int) -> ThreadPoolExecutor:
     if threads not in _POOLS:
         _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="geodx-layer")
     return _POOLS[threads]
+
+
+def _fresh_pools() -> None:
+    """In a forked child: forget the parent's thread pools, so it makes its own.
+
+    Their threads are not in the child: a task handed to one would wait forever.
+    """
+    _POOLS.clear()
+    _vector._HALVES.clear()
+
+
+os.register_at_fork(after_in_child=_fresh_pools)
 
 
 def partition_overlay(
@@ -254,6 +270,7 @@ def compute_partitioned(
     max_points: int = MAX_POINTS,
     resolution: int | None = None,
     drawing: MapDrawing | None = None,
+    workers: int | None = None,
 ) -> Computed | None:
     """Split the households, run every partition, merge their sums.
 
@@ -261,7 +278,8 @@ def compute_partitioned(
     partition files go into (shared storage when the workers are other machines).
     ``None`` when there are no households at all (the single pass writes that run).
     ``drawing``: the run's map layers, started once the region's layers are read
-    (``app.drawing``; local runs).
+    (``app.drawing``; local runs). ``workers``: the local engine's partitions at
+    once (``app.local_pool``; ``GEODX_PARTITION_WORKERS`` when not given).
     """
     with clock.stage("read communes"):
         communes = read_communes(manifest.communes, limits=limits)
@@ -304,19 +322,16 @@ def compute_partitioned(
             str(manifest.path.resolve()), spilled.crs, spilled.lnglat_bounds,
             spilled.integral, limits, utm, threads=2,
         )  # fmt: skip
-        if engine != "dask":
-            region = region_of(facts, communes)  # read once: the communes are here
-            _starter(drawing, communes_wgs84, utm)(region)
         tasks = [
             PartitionTask(facts, p.parent, str(p.path)) for p in spilled.partitions
         ]
         with clock.stage(f"partitions ({engine}, wall)"):
-            last = len(tasks) - 1
-            results = (
-                dask.run(tasks)
-                if dask
-                else [run_partition(t, release=i < last) for i, t in enumerate(tasks)]
-            )
+            if dask:
+                results = dask.run(tasks)
+            else:
+                region = region_of(facts, communes)  # read once: the communes are here
+                start = _starter(drawing, communes_wgs84, utm)
+                results = _run_local(tasks, lambda: start(region), workers)
         with clock.stage("merge partitions"):
             run, plan = merge_results(results, integral=spilled.integral)
     finally:
@@ -328,6 +343,24 @@ def compute_partitioned(
         communes, communes_wgs84, run, plan, estimate, utm, len(tasks),
         spilled.resolution,
     )  # fmt: skip
+
+
+def _run_local(
+    tasks: list[PartitionTask], started: Callable[[], None], workers: int | None
+) -> list[PartitionResult]:
+    """The partitions in forked workers (``app.local_pool``), or one after the other.
+
+    ``started()`` (the map layers) is called once the workers are forked.
+    """
+    n = partition_workers(os.environ) if workers is None else workers
+    if n > 1 and len(tasks) > 1:
+        sizes = [file_size(t.path) for t in tasks]
+        return run_forked(
+            run_partition, tasks, sizes, workers=min(n, len(tasks)), started=started
+        )
+    started()
+    last = len(tasks) - 1
+    return [run_partition(t, release=i < last) for i, t in enumerate(tasks)]
 
 
 def _run_small(

@@ -10,6 +10,7 @@ which blocks to read and what reaches the threshold.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from types import TracebackType
 
@@ -73,6 +74,7 @@ class SignalRaster:
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.spec, self.dataset = spec, dataset
+        self._pid = os.getpid()  # the process the dataset was opened in
         where = f"{spec.path}: raster of layer '{spec.id}'"
         if dataset.driver != "GTiff":
             raise UnsupportedFormat(f"{where} is {dataset.driver}, not a GeoTIFF")
@@ -224,8 +226,9 @@ class SignalRaster:
             max_pixels=self._chunk_pixels,
         )
         try:
+            dataset = self._own_dataset()
             for w in plan:
-                block = self.dataset.read(
+                block = dataset.read(
                     self.spec.band,
                     window=Window(w.col_off, w.row_off, w.width, w.height),
                     masked=True,
@@ -240,6 +243,17 @@ class SignalRaster:
                 f"{first_line(exc)}"
             ) from None
         return raw * self.scale + self.offset
+
+    def _own_dataset(self) -> DatasetReader:
+        """The dataset, opened again (GTiff alone) in a process forked since it was.
+
+        A forked child shares the parent's file offset: two processes reading one
+        handle would read each other's pixels (the local engine's workers).
+        """
+        if self._pid != os.getpid():
+            self.dataset = rasterio.open(self.dataset.name, driver="GTiff")
+            self._pid = os.getpid()
+        return self.dataset
 
     def _check_range(self, values: NDArray[np.float64]) -> None:
         low, high = RSRP_RANGE_DBM

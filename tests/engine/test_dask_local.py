@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from app.dask_engine import largest_first, run_largest_first
+from app.dask_engine import run_largest_first
 from app.engine import PartitionTask, run_partition
+from app.local_pool import largest_first
 from tests.engine.test_engines import assert_same, run, split_communes
 from tests.oracle.worlds import build_mixed
 

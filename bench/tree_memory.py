@@ -1,0 +1,75 @@
+"""`python -m bench.tree_memory CMD...`: a command's CPU and its process tree's memory.
+
+Runs ``CMD`` and samples, every 0.2 s, the proportional set size (PSS) summed over
+the command and every process under it (psutil ``memory_full_info``): a page shared
+copy-on-write by forked workers counts once in the sum, split between them, where
+the summed RSS (``bench.measure``) counts it once a process. Prints the wall and CPU
+seconds (user + sys of the command and the processes it waited for), its own peak
+RSS (``ru_maxrss``, the largest of the processes), the peak PSS sum and the peak RSS
+sum, and the load average before and after.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+
+
+def _tree(proc: psutil.Process) -> tuple[int, int]:
+    """PSS and RSS summed over ``proc`` and its descendants (bytes)."""
+    pss = rss = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            info = p.memory_full_info()
+        except psutil.Error:
+            continue
+        pss += info.pss
+        rss += info.rss
+    return pss, rss
+
+
+def main(argv: list[str] | None = None) -> None:
+    cmd = sys.argv[1:] if argv is None else argv
+    if not cmd:
+        raise SystemExit("usage: python -m bench.tree_memory CMD [ARGS...]")
+    peak = [0, 0]
+    done = threading.Event()
+    load = os.getloadavg()
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd)
+
+    def sample() -> None:
+        try:
+            proc = psutil.Process(child.pid)
+            while not done.is_set():
+                pss, rss = _tree(proc)
+                peak[0], peak[1] = max(peak[0], pss), max(peak[1], rss)
+                done.wait(0.2)
+        except psutil.Error:
+            return
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    mib = 2**20
+    print(
+        f"exit {os.waitstatus_to_exitcode(status)}  wall {wall:.1f} s  "
+        f"CPU {usage.ru_utime + usage.ru_stime:.1f} s "
+        f"({usage.ru_utime:.1f} + {usage.ru_stime:.1f})  "
+        f"peak RSS (largest process) {usage.ru_maxrss / 1024:,.0f} MiB  "
+        f"tree peak PSS {peak[0] / mib:,.0f} MiB, RSS sum {peak[1] / mib:,.0f} MiB  "
+        f"load {load[0]:.1f} -> {os.getloadavg()[0]:.1f}",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()
