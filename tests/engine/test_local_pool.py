@@ -57,13 +57,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_two_workers_write_what_single_and_one_at_a_time_write(
     world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Partitions at res 8: communes split, both rasters read in both workers."""
+    """Partitions at res 6 (11): communes split, both rasters read in both workers."""
     seen = tmp_path / "seen"
     seen.mkdir()
     monkeypatch.setenv(_SEEN, str(seen))
     monkeypatch.setattr(engine, "run_partition", recorded)
     single = run(world, tmp_path / "single", "single")
-    part = {"resolution": 8}
+    part = {"resolution": 6}
     one = run(world, tmp_path / "one", "local", partition={**part, "workers": 1})
     marks = {p.name for p in seen.iterdir()}
     assert {m.split("-")[0] for m in marks} == {str(os.getpid())}
@@ -72,7 +72,7 @@ def test_two_workers_write_what_single_and_one_at_a_time_write(
     two = run(world, tmp_path / "two", "local", partition={**part, "workers": 2})
     assert_same(single, one)
     assert_same(one, two)
-    assert split_communes(two["cells.parquet"], 8)
+    assert split_communes(two["cells.parquet"], 6)
     pids = {p.name.split("-")[0] for p in seen.iterdir()}
     assert len(pids) == 2 and str(os.getpid()) not in pids  # both children ran some
     read: dict[str, list[bool]] = {}  # per child, per raster: read from its own handle
@@ -220,7 +220,7 @@ def test_an_error_in_a_worker_is_the_one_line_of_one_at_a_time(
         with pytest.raises(InputFileError) as got:
             run_region(
                 region / world.name, tmp_path / f"out{workers}",
-                partition={"resolution": 5, "workers": workers},
+                partition={"resolution": 6, "workers": workers},
             )  # fmt: skip
         errors.append(str(got.value))
     assert errors[0] == errors[1]
