@@ -1,13 +1,17 @@
 """Households split into partition files, read in batches (the partitioned run's first step).
 
-Two passes over the households, a batch at a time (:data:`BATCH` rows):
+Two passes over the households, a batch at a time (:data:`BATCH` rows), each on both
+cores (``app.spill_passes``: the batches read in order, two worker threads):
 
-1. each household's H3 cell at the cell table's resolution (kept in a scratch file),
-   the household points per cell at :data:`geodx.partition.FINEST`, whether every weight
-   is whole, and the WGS84 bounding box of all households;
+1. each household's H3 cell at the cell table's resolution, computed once and kept in a
+   scratch file (8 bytes a household), the household points per cell at
+   :data:`geodx.partition.FINEST`, whether every weight is whole, and the WGS84 bounding
+   box of all households;
 2. with the partition resolution chosen from those counts
-   (:func:`geodx.partition.choose_resolution`), each household appended to its
-   partition's file: ``x, y, weight, row, cell`` (:data:`RECORD`), in the file's order.
+   (:func:`geodx.partition.choose_resolution`) and the partitions packed, the batches
+   read again (the very same batches), their cells taken back from the scratch file,
+   and each household appended to its partition's file: ``x, y, weight, row, cell``
+   (``app.spill_passes.RECORD``), in the file's order.
 
 A lon/lat Parquet table (the bench's and the country's format) is read a batch at a time,
 so no pass holds every household; so are CSV tables and point vector files
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,21 +34,24 @@ from numpy.typing import NDArray
 from pyproj import CRS
 
 from app.batches import Batch, BatchedFile, Refused, batched_file
+from app.spill_passes import (
+    RECORD,
+    Counted,
+    cell_counts,
+    count_pass,
+    read_cells,
+    scatter_pass,
+)
 from geodx.formats import check_content, check_feature_count, check_file_size
-from geodx.grid import points_to_cells
 from geodx.io import is_lonlat_table, read_households
 from geodx.limits import Limits
 from geodx.manifest_specs import HouseholdsSpec
 from geodx.partition import FINEST, MAX_POINTS, choose_resolution, parent_cells
 from geodx.points import WGS84, HouseholdPoints
-from geodx.validate import MARGIN_DEG, MAX_OUTSIDE_SHARE, check_households_in_region
+from geodx.validate import check_households_in_region
 
-#: Rows per batch read from a Parquet table.
+#: Rows per batch read from a Parquet table (and of household points in memory).
 BATCH = 1 << 18
-#: One household in a partition file.
-RECORD = np.dtype(
-    [("x", "<f8"), ("y", "<f8"), ("w", "<f8"), ("row", "<i8"), ("cell", "<u8")]
-)
 
 
 @dataclass
@@ -120,49 +126,6 @@ def _parquet_ok(spec: HouseholdsSpec, limits: Limits) -> bool:
     return True
 
 
-class _Checks:
-    """The reader's value rules and the region check, summed over batches."""
-
-    def __init__(self, limits: Limits, bounds: tuple[float, ...] | None) -> None:
-        self.cap = limits.max_household_weight
-        self.box = None
-        if bounds is not None:
-            west, south, east, north = bounds
-            m = MARGIN_DEG
-            self.box = (west - m, south - m, east + m, north + m)
-        self.total = self.inside = self.swapped = self.weights = 0.0
-
-    def add(self, b: Batch) -> None:
-        fine = np.isfinite(b.lng) & np.isfinite(b.lat) & np.isfinite(b.w)
-        fine &= (np.abs(b.lng) <= 180) & (np.abs(b.lat) <= 90)
-        if not fine.all() or (b.w < 0).any() or (b.w > self.cap).any():
-            raise Refused
-        self.weights += float(b.w.sum())
-        if self.box is None:
-            return
-        weight = np.maximum(b.w, 1e-12)
-        self.total += float(weight.sum())
-        self.inside += float(weight[_in_box(b.lng, b.lat, self.box)].sum())
-        self.swapped += float(weight[_in_box(b.lat, b.lng, self.box)].sum())
-
-    def finish(self) -> None:
-        if not np.isfinite(self.weights):
-            raise Refused
-        if self.box is None or self.total == 0:
-            return
-        outside = 1 - self.inside / self.total
-        if outside > MAX_OUTSIDE_SHARE:
-            raise Refused
-
-
-def _in_box(
-    x: NDArray[np.float64], y: NDArray[np.float64], box: tuple[float, ...]
-) -> NDArray[np.bool_]:
-    west, south, east, north = box
-    inside: NDArray[np.bool_] = (x >= west) & (x <= east) & (y >= south) & (y <= north)
-    return inside
-
-
 def spill_households(
     source: HouseholdsSpec | HouseholdPoints,
     folder: Path,
@@ -223,24 +186,6 @@ def _batches(source: HouseholdsSpec | HouseholdPoints) -> Iterator[Batch]:
     return _parquet_batches(source)
 
 
-_THREADS = ThreadPoolExecutor(2, thread_name_prefix="geodx-split")
-
-
-def _cells(b: Batch, resolution: int) -> NDArray[np.uint64]:
-    """The batch's H3 cells, its two halves computed at once (polars frees the GIL).
-
-    Each cell is computed alone, so the halves give the very cells of one call.
-    """
-    half = len(b.lat) // 2
-    if half < 4096 or (os.cpu_count() or 1) < 2:
-        return points_to_cells(b.lat, b.lng, resolution=resolution)
-    halves = [slice(0, half), slice(half, None)]
-    got = _THREADS.map(
-        lambda s: points_to_cells(b.lat[s], b.lng[s], resolution=resolution), halves
-    )
-    return np.concatenate(list(got))
-
-
 def _spill(
     source: HouseholdsSpec | HouseholdPoints,
     folder: Path,
@@ -252,53 +197,51 @@ def _spill(
     min_partitions: int = 1,
 ) -> Spilled:
     finest = min(FINEST, h3_resolution)
-    cells_path = folder / "cells.u64"
-    checks = _Checks(limits, region_bounds)
-    counts: dict[int, int] = {}
-    integral, points = True, 0
-    lo = np.array([np.inf, np.inf])
-    hi = -lo
-    with cells_path.open("wb") as cells_file:
-        for b in _batches(source):
-            checks.add(b)
-            cells = _cells(b, h3_resolution)
-            cells_file.write(cells.tobytes())
-            keys, n = np.unique(parent_cells(cells, finest), return_counts=True)
-            for key, k in zip(keys.tolist(), n.tolist(), strict=True):
-                counts[key] = counts.get(key, 0) + k
-            integral = integral and bool(np.all(np.mod(b.w, 1) == 0))
-            points += len(b.w)
-            if len(b.w):
-                lo = np.minimum(lo, [b.lng.min(), b.lat.min()])
-                hi = np.maximum(hi, [b.lng.max(), b.lat.max()])
-    checks.finish()
-    if resolution is None:
-        parents = np.fromiter(counts, dtype=np.uint64, count=len(counts))
-        n_at = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
-        resolution = choose_resolution(
-            parents,
-            n_at,
-            finest=finest,
-            max_points=min(max_points, max(1, -(-points // min_partitions))),
-        )
-        chosen = True
-    else:
-        chosen = False
-    resolution = min(resolution, h3_resolution)
-    parts = _parents(counts, finest, resolution, cells_path)
-    if chosen:  # a forced resolution keeps one partition per parent cell
-        parts = pack_partitions(
-            parts, min(max_points, max(1, -(-points // min_partitions)))
-        )
-    parts = _write_partitions(source, cells_path, resolution, parts)
-    cells_path.unlink()
+    scratch = folder / "cells.u64"
+    fd = os.open(scratch, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        counted = count_pass(
+            _batches(source), fd, h3_resolution=h3_resolution,
+            counts_resolution=finest, limits=limits, region_bounds=region_bounds,
+        )  # fmt: skip
+        counts = counted.finish(region_bounds is not None)
+        points = counted.points
+        cap = min(max_points, max(1, -(-points // min_partitions)))
+        chosen = resolution is None
+        if resolution is None:
+            parents = np.fromiter(counts, dtype=np.uint64, count=len(counts))
+            n_at = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+            resolution = choose_resolution(parents, n_at, finest=finest, max_points=cap)
+        resolution = min(resolution, h3_resolution)
+        parts = _parents(counts, finest, resolution, fd, points, folder)
+        if chosen:  # a forced resolution keeps one partition per parent cell
+            parts = pack_partitions(parts, cap)
+        heads = np.array([p.parent for p in parts], dtype=np.uint64)
+        sizes = scatter_pass(
+            _batches(source), fd, heads=heads, resolution=resolution,
+            paths=[p.path for p in parts],
+        )  # fmt: skip
+    finally:
+        os.close(fd)
+        scratch.unlink()
+    parts = [
+        Partition(p.parent, p.path, n)
+        for p, n in zip(parts, sizes.tolist(), strict=True)
+        if n > 0
+    ]
     crs = source.crs if isinstance(source, HouseholdPoints | BatchedFile) else WGS84
+    lo, hi = counted.lo, counted.hi
     bounds = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-    return Spilled(crs, resolution, parts, integral, bounds, points)
+    return Spilled(crs, resolution, parts, counted.integral, bounds, points)
 
 
 def _parents(
-    counts: dict[int, int], finest: int, resolution: int, cells_path: Path
+    counts: dict[int, int],
+    finest: int,
+    resolution: int,
+    fd: int,
+    points: int,
+    folder: Path,
 ) -> list[Partition]:
     """One partition per parent cell at ``resolution`` (its points from pass 1).
 
@@ -306,13 +249,13 @@ def _parents(
     from the households' cells (the scratch file).
     """
     if resolution > finest:
-        counts = {}
-        with cells_path.open("rb") as cells_file:
-            while len(chunk := np.fromfile(cells_file, np.uint64, count=BATCH)):
-                keys, n = np.unique(parent_cells(chunk, resolution), return_counts=True)
-                for key, k in zip(keys.tolist(), n.tolist(), strict=True):
-                    counts[key] = counts.get(key, 0) + k
-    folder = cells_path.parent
+        again = Counted()
+        for row in range(0, points, BATCH):
+            cells = read_cells(fd, row, min(BATCH, points - row))
+            fine, n = cell_counts(cells, resolution)
+            again.keys.append(fine)
+            again.counts.append(n)
+        counts = again.finish(False)
     cells = np.fromiter(counts, dtype=np.uint64, count=len(counts))
     n_at = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
     keys, index = np.unique(parent_cells(cells, resolution), return_inverse=True)
@@ -320,46 +263,6 @@ def _parents(
     return [
         Partition(k, _part_path(folder, k), n)
         for k, n in zip(keys.tolist(), sizes.tolist(), strict=True)
-    ]
-
-
-def _write_partitions(
-    source: HouseholdsSpec | HouseholdPoints,
-    cells_path: Path,
-    resolution: int,
-    parts: list[Partition],
-) -> list[Partition]:
-    """Pass 2: append each batch's households to their partition's file.
-
-    A partition holds the parent cells from its own up to the next partition's
-    (``parts`` in parent order, runs of consecutive parents); its file keeps the
-    households in the order of the household file.
-    """
-    heads = np.array([p.parent for p in parts], dtype=np.uint64)
-    sizes = np.zeros(len(parts), dtype=np.int64)
-    row = 0
-    with cells_path.open("rb") as cells_file:
-        for b in _batches(source):
-            n = len(b.w)
-            cells = np.fromfile(cells_file, dtype=np.uint64, count=n)
-            part = np.searchsorted(heads, parent_cells(cells, resolution), "right") - 1
-            order = np.argsort(part, kind="stable")
-            keys, starts = np.unique(part[order], return_index=True)
-            records = np.empty(n, dtype=RECORD)
-            records["x"], records["y"], records["w"] = b.x, b.y, b.w
-            records["row"] = np.arange(row, row + n)
-            records["cell"] = cells
-            records = records[order]
-            ends = np.r_[starts[1:], n]
-            for key, a, z in zip(keys.tolist(), starts, ends, strict=True):
-                with parts[key].path.open("ab") as fh:
-                    fh.write(records[a:z].tobytes())
-                sizes[key] += z - a
-            row += n
-    return [
-        Partition(p.parent, p.path, n)
-        for p, n in zip(parts, sizes.tolist(), strict=True)
-        if n > 0
     ]
 
 
