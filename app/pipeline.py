@@ -60,6 +60,7 @@ from geodx.outputs import write_outputs
 from geodx.partition import RunSums
 from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
+from geodx.utm_zone import estimate_utm_crs
 from geodx.validate import check_households_in_region
 from layers.base import LayerAnswer, answer
 from layers.mapdraw import write_map_layers
@@ -100,8 +101,12 @@ class _Clock:
 
 
 def metric_crs(communes_wgs84: np.ndarray) -> Any:
-    """The region's metric CRS: the UTM zone ``estimate_utm_crs`` gives for the communes."""
-    return gpd.GeoSeries(communes_wgs84, crs=WGS84).estimate_utm_crs()
+    """The region's metric CRS: the UTM zone ``estimate_utm_crs`` gives for the communes.
+
+    The same CRS as geopandas' estimate, read without its database scan
+    (:func:`geodx.utm_zone.estimate_utm_crs`).
+    """
+    return estimate_utm_crs(communes_wgs84)
 
 
 def _layer_task(
@@ -244,13 +249,16 @@ def run_region(
             Path(out_dir), inputs=input_files(manifest), region_root=manifest.root
         ) as target,
         _drawing(manifest, limits, Path(out_dir), engine) as drawing,
+        ThreadPoolExecutor(1, thread_name_prefix="geodx-checksums") as hashing,
     ):
+        # The inputs' SHA-256 read in a thread from the start (hashlib frees the GIL).
+        checksums = hashing.submit(input_checksums, manifest)
         communes, communes_wgs84, result, plan, estimate, utm = _computed(
             manifest, clock, limits, engine, scheduler, Path(out_dir), partition,
             drawing,
         )  # fmt: skip
         with clock.stage("checksum inputs"):
-            inputs = input_checksums(manifest)
+            inputs = checksums.result()
         with target.write(engine=__version__) as tmp:
             with clock.stage("write outputs"), ThreadPoolExecutor(1) as writer:
                 planned = writer.submit(write_table, tmp / PLAN_FILE, plan)
