@@ -61,7 +61,7 @@ from geodx.manifest_specs import (
     slugify,
 )
 from geodx.partition import RunSums, commune_sums, overlap_total, run_sums
-from geodx.pyramid import write_pyramid
+from geodx.pyramid import write_pyramid_of_ints
 from geodx.spread import Estimate
 
 
@@ -130,13 +130,22 @@ def _write_cells(
     *,
     pyramid: bool,
 ) -> None:
-    """Write ``cells.parquet`` and, with ``pyramid``, the pyramid rolled up from it."""
+    """Write ``cells.parquet`` and, with ``pyramid``, the pyramid rolled up from it.
+
+    The table is written in a thread while the pyramid is rolled up from the rows'
+    H3 integers (the table's own cells, its names never parsed back).
+    """
     cells = cell_table(run, communes, slugs=slugs)
-    write_table(out / CELLS_FILE, cells, metadata=meta)
-    if pyramid:
-        frame = cells.to_pandas()
-        del cells  # a country's table is 0.35 GB: not kept while the levels are made
-        write_pyramid(out, frame)
+    if not pyramid:
+        write_table(out / CELLS_FILE, cells, metadata=meta)
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="geodx-cells") as pool:
+        written = pool.submit(write_table, out / CELLS_FILE, cells, metadata=meta)
+        # Equal labels exactly where the rows' commune_code is equal (-1: none).
+        codes = pd.factorize(communes["commune_code"].to_numpy(dtype=object))[0]
+        labels = np.r_[codes, [-1]].astype(np.int64)[run.rows.commune]
+        write_pyramid_of_ints(out, cells, run.rows.cells, labels)
+        written.result()
 
 
 def _write_areas(
