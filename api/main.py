@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import integers_are_integers
 from api.errors import register_error_handlers
-from api.middleware import Gzip, HeadAsGet, SecurityHeaders, VersionETag
+from api.middleware import Gzip, HeadAsGet, SecurityHeaders, TrimHeap, VersionETag
 from api.openapi import bound_resolution, errors_as_json, to_openapi_30
 from api.results import RegionResults, load_results, trim_heap
 from api.routes import (
@@ -151,7 +151,7 @@ def create_app(
         expose_headers=["ETag"],
     )
     # added innermost first: the ETag and security headers wrap every other answer
-    for middleware in (Gzip, HeadAsGet, SecurityHeaders, VersionETag):
+    for middleware in (Gzip, HeadAsGet, SecurityHeaders, VersionETag, TrimHeap):
         app.add_middleware(middleware)
     for module in (ogc, items, coverage, brief, maps, health, docs, planning, history):
         app.include_router(module.router)

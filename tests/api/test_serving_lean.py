@@ -8,6 +8,8 @@
 - a worker starts without openpyxl, Folium/branca, Jinja or SQLAlchemy (a fresh
   interpreter), and each is imported by the first route that needs it, which answers:
   an .xlsx export, a map page, a brief, the history of a configured store;
+- after a request that took long the heap is trimmed, after a fast one it is not, and
+  the answers are the same bytes either way;
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import multiprocessing.spawn
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +27,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from fastapi.testclient import TestClient
 
 import api.cellcheck
+from api.main import create_app
 from api.results import read_cells, trim_heap
+from api.settings import Settings
 from app.serve import WORKER_MAIN, serve_snapshot, spawned_main
 from geodx.contract_names import CELLS_FILE
 from geodx.outdir_snapshot import snapshot
@@ -194,3 +200,33 @@ def test_a_configured_history_store_is_opened_at_its_first_use(
     assert "sqlalchemy" in seen["start"]  # the service opens the store at start
     status, text, _ = seen["history"]
     assert "no history store configured" not in text, (status, text)
+
+
+PAGES = (
+    "/summary",
+    "/gaps?indicator=fibre&format=csv",
+    "/maps/coverage?indicator=fibre",
+)
+
+
+def _answers(results: Path, after_s: float, monkeypatch: pytest.MonkeyPatch) -> Any:
+    trims: list[str] = []
+    monkeypatch.setattr("api.middleware.TRIM_AFTER_S", after_s)
+    app = create_app(Settings(results_dir=results, warm_maps=False))
+    with TestClient(app) as client:
+        for thread in threading.enumerate():
+            if thread.name == "results":  # start-up's own trim, in the background
+                thread.join()
+        monkeypatch.setattr("api.results.trim_heap", lambda: trims.append("trim"))
+        bodies = [client.get(url).content for url in PAGES]
+    return bodies, len(trims)
+
+
+def test_the_heap_is_trimmed_after_slow_requests_only(
+    results: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every, trimmed = _answers(results, 0.0, monkeypatch)  # every request is "slow"
+    assert trimmed == len(PAGES)
+    never, none = _answers(results, 1e9, monkeypatch)
+    assert none == 0
+    assert every == never
