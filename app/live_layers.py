@@ -3,7 +3,9 @@
 A :class:`app.live.LiveRegion` kept every layer as the run's adapter: the national
 fibre areas, routes and splitters held 305 MB a worker as GEOS geometries with their
 indexes and pieces. :class:`NearLayer` keeps each feature as WKB with its bounds (in
-the layer's CRS and in the region's UTM zone: 30 MB for those three) and, per lookup,
+the layer's CRS and in the region's UTM zone: 30 MB for those three), the WKB of a
+layer packed in one buffer (:class:`PackedWKB`: no Python object per feature, which
+held 20 MB more over the national 220,000 features) and, per lookup,
 gives the run's own adapter (:class:`layers.vector.ServedArea` or
 :class:`layers.vector.NetworkReach`) only the features whose bounds reach the point,
 so every answer is the one the whole layer gives:
@@ -36,7 +38,39 @@ if TYPE_CHECKING:
 #: The nearest feature is first sought among this many, nearest by their boxes.
 FIRST_NEAREST = 32
 
-__all__ = ["NearLayer", "held_small"]
+__all__ = ["NearLayer", "PackedWKB", "held_small"]
+
+
+class PackedWKB:
+    """Geometries as WKB in one buffer, each found by its start and end offsets.
+
+    ``shapely.to_wkb`` of each geometry, joined; :meth:`geoms` reads back those asked
+    for with ``shapely.from_wkb``: the geometries a WKB round trip gives (a missing
+    geometry stays None).
+
+    >>> packed = PackedWKB(np.asarray([shapely.Point(1, 2), None,
+    ...                                shapely.LineString([(0, 0), (3, 4)])]))
+    >>> len(packed), [None if g is None else g.wkt for g in packed.geoms([2, 1, 0])]
+    (3, ['LINESTRING (0 0, 3 4)', None, 'POINT (1 2)'])
+    """
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        wkb = shapely.to_wkb(geoms)
+        sizes = np.asarray([0 if w is None else len(w) for w in wkb], dtype=np.int64)
+        self.ends = np.cumsum(sizes)  # a WKB is never empty: 0 bytes is None
+        self.starts = self.ends - sizes
+        self.buffer = b"".join(w for w in wkb if w is not None)
+
+    def __len__(self) -> int:
+        return len(self.ends)
+
+    def geoms(self, rows: NDArray[np.intp] | list[int]) -> np.ndarray:
+        """The geometries of ``rows``, in that order."""
+        at = np.asarray(rows, dtype=np.intp)
+        spans = zip(self.starts[at].tolist(), self.ends[at].tolist(), strict=True)
+        buf = self.buffer
+        wkb = np.asarray([buf[a:b] if b > a else None for a, b in spans], dtype=object)
+        return np.asarray(shapely.from_wkb(wkb), dtype=object)
 
 
 def _slack(r: float) -> float:
@@ -74,18 +108,17 @@ class NearLayer:
         self.reach_m: float = adapter.reach_m
         self.polygons = isinstance(adapter, ServedArea)
         geoms = np.asarray(adapter.geoms, dtype=object)
-        self.wkb = np.asarray(shapely.to_wkb(geoms), dtype=object)
+        self.wkb = PackedWKB(geoms)
         self.bounds = np.asarray(shapely.bounds(geoms), dtype=np.float64)
         # In the UTM zone too, moved as the run's adapters move the whole layer
         # (geodx.crs.reproject, vertex by vertex): the same coordinates.
         moved = reproject(geoms, self.crs, metric_crs)
         self.metric_bounds = np.asarray(shapely.bounds(moved), dtype=np.float64)
         same = moved is geoms
-        self.metric_wkb = self.wkb if same else np.asarray(shapely.to_wkb(moved))
+        self.metric_wkb = self.wkb if same else PackedWKB(np.asarray(moved))
 
     def _geoms(self, rows: NDArray[np.intp], *, metric: bool) -> np.ndarray:
-        wkb = self.metric_wkb if metric else self.wkb
-        return np.asarray(shapely.from_wkb(wkb[rows]), dtype=object)
+        return (self.metric_wkb if metric else self.wkb).geoms(rows)
 
     def _network(self, rows: NDArray[np.intp], *, metric: bool) -> NetworkReach:
         crs = self.metric_crs if metric else self.crs

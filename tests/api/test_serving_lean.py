@@ -10,6 +10,9 @@
   an .xlsx export, a map page, a brief, the history of a configured store;
 - after a request that took long the heap is trimmed, after a fast one it is not, and
   the answers are the same bytes either way;
+- ``/lookup``'s held layers pack their WKB in one buffer: every geometry read back
+  is the one a WKB round trip of the feature gives (points, lines, polygons with
+  holes, multi-parts, missing ones), rows in any order and repeated.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 import api.cellcheck
 from api.main import create_app
 from api.results import read_cells, trim_heap
 from api.settings import Settings
+from app.live_layers import PackedWKB
 from app.serve import WORKER_MAIN, serve_snapshot, spawned_main
 from geodx.contract_names import CELLS_FILE
 from geodx.outdir_snapshot import snapshot
@@ -230,3 +235,40 @@ def test_the_heap_is_trimmed_after_slow_requests_only(
     never, none = _answers(results, 1e9, monkeypatch)
     assert none == 0
     assert every == never
+
+
+def _features(rng: np.random.Generator, n: int) -> np.ndarray:
+    out: list[Any] = []
+    for i in range(n):
+        x, y = rng.uniform(-1e6, 1e6, 2)
+        ring = [(x, y), (x + 5, y), (x + 5, y + 5), (x, y + 5)]
+        hole = [(x + 1, y + 1), (x + 2, y + 1), (x + 2, y + 2)]
+        kinds = (
+            shapely.Point(x, y),
+            shapely.LineString(rng.uniform(-1e3, 1e3, (int(rng.integers(2, 9)), 2))),
+            shapely.Polygon(ring, [hole]),
+            shapely.MultiPolygon(
+                [shapely.Polygon(ring), shapely.box(x + 9, y, x + 10, y + 1)]
+            ),
+            None,
+        )
+        out.append(kinds[i % len(kinds)])
+    return np.asarray(out, dtype=object)
+
+
+def test_packed_wkb_reads_back_each_features_round_trip() -> None:
+    rng = np.random.default_rng(9)
+    geoms = _features(rng, 200)
+    packed = PackedWKB(geoms)
+    assert len(packed) == len(geoms) and isinstance(packed.buffer, bytes)
+    rows = rng.integers(0, len(geoms), 500)  # any order, repeated
+    got = packed.geoms(rows)
+    for row, geom in zip(rows.tolist(), got.tolist(), strict=True):
+        want = geoms[row]
+        if want is None:
+            assert geom is None
+        else:
+            assert shapely.to_wkb(geom) == shapely.to_wkb(
+                shapely.from_wkb(shapely.to_wkb(want))
+            )
+    assert len(packed.geoms(np.arange(0))) == 0
