@@ -46,8 +46,9 @@ from app.partition_region import (
     forget_region,
     region_of,
 )
-from app.pipeline import add_measured, fold, metric_crs
+from app.pipeline import metric_crs
 from app.planning import plan_table
+from app.single_pass import add_measured, fold
 from app.small import lnglat_bounds, small_households, start_cells
 from app.spill import read_partition, spill_households
 from geodx.contract_views import ViewColumn
@@ -355,6 +356,7 @@ def _run_local(
     n = partition_workers(os.environ) if workers is None else workers
     if n > 1 and len(tasks) > 1:
         sizes = [file_size(t.path) for t in tasks]
+        release_memory()  # the split's freed heap: not inherited by the workers
         return run_forked(
             run_partition, tasks, sizes, workers=min(n, len(tasks)), started=started
         )
