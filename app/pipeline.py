@@ -6,8 +6,7 @@ coverage layers (``layers``), runs the core math and writes the outputs atomical
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import pyarrow as pa
 import shapely
 
 from app.planning import plan_table
+from app.single_pass import Progress, StageClock, compute
 from geodx import __version__
 from geodx.contract import input_path
 from geodx.contract_names import (
@@ -29,28 +29,16 @@ from geodx.contract_names import (
     MAP_LAYERS_DIR,
     PLAN_FILE,
 )
-from geodx.contract_views import (
-    MARGIN_COLUMNS,
-    MEASURED_BELOW_COLUMN,
-    measured_columns,
-)
-from geodx.counts import estimate_households
-from geodx.coverage import Assignment, Overlay, assign_communes, household_views
-from geodx.crs import reproject
+from geodx.coverage import Overlay
 from geodx.errors import GeodxError
-from geodx.grid import points_to_cells
 from geodx.io import (
     file_sha256,
-    read_communes,
-    read_households,
     sidecar_files,
     write_table,
 )
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import load_manifest
 from geodx.manifest_specs import (
-    CountsSpec,
-    LayerSpec,
     Manifest,
 )
 from geodx.outdir import locked_output_dir
@@ -58,20 +46,14 @@ from geodx.outdir_check import store_of
 from geodx.outdir_snapshot import snapshot
 from geodx.outputs import write_outputs
 from geodx.partition import RunSums
-from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
 from geodx.utm_zone import estimate_utm_crs
-from geodx.validate import check_households_in_region
-from layers.base import LayerAnswer, answer
 from layers.mapdraw import write_map_layers
-from layers.measured import Tiles
-from layers.registry import is_raster, open_layer
 from layers.vector import reads_kept
 
 if TYPE_CHECKING:
     from app.drawing import MapDrawing
 
-Progress = Callable[[str], None]
 #: ``geodx run --engine``: partitioned here or on Dask, or every household at once.
 ENGINES = ("local", "dask", "single")
 
@@ -86,20 +68,6 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-class _Clock:
-    def __init__(self, progress: Progress | None) -> None:
-        self.timings: dict[str, float] = {}
-        self.progress = progress
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress:
-            self.progress(name)
-        start = time.perf_counter()
-        yield
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-
 def metric_crs(communes_wgs84: np.ndarray) -> Any:
     """The region's metric CRS: the UTM zone ``estimate_utm_crs`` gives for the communes.
 
@@ -107,99 +75,6 @@ def metric_crs(communes_wgs84: np.ndarray) -> Any:
     (:func:`geodx.utm_zone.estimate_utm_crs`).
     """
     return estimate_utm_crs(communes_wgs84)
-
-
-def _layer_task(
-    spec: LayerSpec, households: HouseholdPoints, utm: Any, limits: Limits
-) -> tuple[LayerAnswer, str, float]:
-    """Open a layer and answer at its threshold, at the margins and indoors."""
-    start = time.perf_counter()
-    layer = open_layer(spec, metric_crs=utm, limits=limits)
-    got = answer(layer, households, tuple(MARGIN_COLUMNS.values()))
-    return got, layer.source, time.perf_counter() - start
-
-
-def overlay(
-    manifest: Manifest,
-    communes: gpd.GeoDataFrame,
-    households: HouseholdPoints,
-    clock: _Clock,
-    *,
-    utm: Any,
-    workers: int = 2,
-    limits: Limits = DEFAULT_LIMITS,
-) -> Overlay:
-    """Answer every per-household question of the manifest.
-
-    Layers run in a small thread pool: shapely, pyproj, numpy and polars release the
-    GIL in their heavy loops, so two cores do two layers at once.
-    """
-    households.xy(communes.crs)  # warm the transform cache before threads share it
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        lng, lat = households.lng_lat
-        cells_job = pool.submit(
-            points_to_cells, lat, lng, resolution=manifest.h3_resolution
-        )
-        # Vector layers first (networks are the slowest), rasters last: the pool
-        # ends with short jobs and both cores stay busy to the end.
-        first = sorted(manifest.layers, key=is_raster)
-        futures = {
-            spec.id: pool.submit(_layer_task, spec, households, utm, limits)
-            for spec in first
-        }
-        jobs = [futures[spec.id] for spec in manifest.layers]
-        with clock.stage("assign communes"):
-            assignment = assign_communes(households, communes)
-        with clock.stage("index households on H3"):
-            cells = cells_job.result()
-        answers: dict[str, LayerAnswer] = {}
-        sources: dict[str, str] = {}
-        for spec, job in zip(manifest.layers, jobs, strict=True):
-            if clock.progress:
-                clock.progress(f"layer {spec.id}")
-            answers[spec.slug], sources[spec.slug], seconds = job.result()
-            clock.timings[f"layer {spec.id} (thread)"] = seconds
-    return fold(manifest.layers, households, assignment, cells, answers, sources)
-
-
-def fold(
-    layers: Sequence[LayerSpec],
-    households: HouseholdPoints,
-    assignment: Assignment,
-    cells: np.ndarray,
-    answers: dict[str, LayerAnswer],
-    sources: dict[str, str],
-) -> Overlay:
-    """The layers' answers (by slug) OR-ed into the indicators, with every view.
-
-    A scenario (``app.scenarios``) folds the baseline's answers and its new layers'
-    with this same function, so it equals a run with those layers in the manifest.
-    """
-    n = len(households)
-    indicators, per_layer = _indicators(layers, answers, n)
-    shifted = {slug: got.shifted for slug, got in answers.items()}
-    indoor = {s: got.indoor for s, got in answers.items() if got.indoor is not None}
-    views, columns = household_views(layers, per_layer, shifted, indoor, n)
-    return Overlay(
-        households, assignment, cells, indicators, per_layer, sources, views, columns
-    )
-
-
-def _indicators(
-    layers: Sequence[LayerSpec], answers: dict[str, LayerAnswer], n: int
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The indicators (fibre, mobile, mobile_5g) and each layer's answer per household."""
-    indicators = {k: np.zeros(n, dtype=bool) for k in ("fibre", "mobile", "mobile_5g")}
-    per_layer: dict[str, np.ndarray] = {}
-    for spec in layers:
-        covered = per_layer[spec.slug] = answers[spec.slug].covered
-        if spec.kind == "fibre":
-            indicators["fibre"] |= covered
-        else:
-            indicators["mobile"] |= covered
-            if spec.technology == "5G":
-                indicators["mobile_5g"] |= covered
-    return indicators, per_layer
 
 
 def run_region(
@@ -240,7 +115,7 @@ def run_region(
         Any problem with the inputs, with a one-line message naming file and field;
         ``OutputDirError`` when ``out_dir`` must not be replaced or another run writes it.
     """
-    clock = _Clock(progress)
+    clock = StageClock(progress)
     with clock.stage("read manifest"):
         manifest = load_manifest(region)
     with (
@@ -312,7 +187,7 @@ def _scratch(out_dir: Path) -> Path:
 
 def _computed(
     manifest: Manifest,
-    clock: _Clock,
+    clock: StageClock,
     limits: Limits,
     engine: str,
     scheduler: str | None,
@@ -337,76 +212,11 @@ def _computed(
         if got is not None:
             done = got.communes, got.communes_wgs84, got.run, got.plan, got.estimate
             return (*done, got.utm)
-    communes, communes_wgs84, result, estimate = _compute(manifest, clock, limits)
+    communes, communes_wgs84, result, estimate = compute(manifest, clock, limits)
     with clock.stage("plan extensions"):
         utm = metric_crs(communes_wgs84)
         plan = plan_table(manifest, communes, result, utm=utm, limits=limits)
     return communes, communes_wgs84, result, plan, estimate, utm
-
-
-def prepare(
-    manifest: Manifest,
-    *,
-    progress: Progress | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-) -> tuple[gpd.GeoDataFrame, np.ndarray, Overlay, Estimate | None]:
-    """A run's computation without writing: communes, their WGS84 shapes, the overlay."""
-    return _compute(manifest, _Clock(progress), limits)
-
-
-def _compute(
-    manifest: Manifest, clock: _Clock, limits: Limits = DEFAULT_LIMITS
-) -> tuple[gpd.GeoDataFrame, np.ndarray, Overlay, Estimate | None]:
-    """Read communes and households and answer every layer's question per household."""
-    with clock.stage("read communes"):
-        communes = read_communes(manifest.communes, limits=limits)
-        geoms = np.asarray(communes.geometry.values, dtype=object)
-        communes_wgs84 = reproject(geoms, communes.crs, WGS84)
-    utm = metric_crs(communes_wgs84)
-    estimate: Estimate | None = None
-    with clock.stage("read households"):
-        spec = manifest.households
-        if isinstance(spec, CountsSpec):
-            spread, matched = estimate_households(
-                spec, communes, utm=utm, limits=limits
-            )
-            households = spread.points
-            estimate = Estimate.of(spec, spread, matched, root=manifest.root)
-        else:
-            households = read_households(spec, limits=limits)
-            bounds = tuple(shapely.total_bounds(communes_wgs84).tolist())
-            check_households_in_region(households, bounds, path=spec.path)
-    with clock.stage("overlay (wall)"):
-        result = overlay(manifest, communes, households, clock, utm=utm, limits=limits)
-    if manifest.measured:
-        with clock.stage("measured speeds"):
-            add_measured(manifest, result, limits)
-    return communes, communes_wgs84, result, estimate
-
-
-def add_measured(
-    manifest: Manifest,
-    result: Overlay,
-    limits: Limits,
-    tiles: dict[str, Tiles] | None = None,
-) -> None:
-    """Add the measured layers' views; no indicator or layer figure changes.
-
-    ``tiles``: the measured layers already open, by slug (else each file is read).
-    """
-    n = len(result.households)
-    below = np.zeros(n, dtype=bool)
-    for spec in manifest.measured:
-        opened = tiles.get(spec.slug) if tiles else None
-        layer = opened or Tiles.open(spec, limits=limits)
-        got = layer.classify(result.households)
-        stem = f"measured_{spec.slug}"
-        result.views[f"{stem}_households"] = got["above"]
-        for part in ("below", "too_few_tests", "untested"):
-            result.views[f"{stem}_{part}_households"] = got[part]
-        below |= got["below"]
-    result.views[MEASURED_BELOW_COLUMN] = below & result.indicators["mobile"]
-    result.columns += measured_columns([spec.slug for spec in manifest.measured])
 
 
 def _roles(manifest: Manifest) -> list[tuple[str, Path]]:

@@ -5,7 +5,7 @@ construction: the baseline's per-household answers (households, commune assignme
 H3 cells, every layer's answer) are computed once and kept (:class:`Baseline`); a
 scenario answers only its new layers on the same households with the same adapters
 (``layers.registry.open_layer``, ``layers.base.answer``), folds every answer with the
-run's own fold (``app.pipeline.fold``) and writes with the run's writer
+run's own fold (``app.single_pass.fold``) and writes with the run's writer
 (``geodx.outputs.write_outputs``). Only the new layers' files are read and hashed.
 
 The web service's store of scenarios is :mod:`app.scenario_store`; the command line's
@@ -25,8 +25,9 @@ import geopandas as gpd
 import numpy as np
 import orjson
 
-from app.pipeline import Progress, fold, input_checksums, input_entry, metric_crs
-from app.pipeline import prepare as prepare_run
+from app.pipeline import input_checksums, input_entry, metric_crs
+from app.single_pass import Progress, fold
+from app.single_pass import prepare as prepare_run
 from geodx import __version__
 from geodx.contract_names import COMMUNES_FILE
 from geodx.contract_views import (
@@ -138,7 +139,7 @@ def scenario_overlay(
 def _measured_views(base: Overlay, result: Overlay, manifest: Manifest) -> None:
     """The measured views of the baseline, and covered-but-measured-below anew.
 
-    The run's rule (``app.pipeline.add_measured``): below any measured layer, and
+    The run's rule (``app.single_pass.add_measured``): below any measured layer, and
     covered by 4G/5G — the only measured figure new coverage changes.
     """
     below = np.zeros(len(base.households), dtype=bool)
