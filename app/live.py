@@ -25,7 +25,7 @@ from pyproj import CRS, Transformer
 
 from api.results import trim_heap
 from app.inputs import SeenDigests, seen_file
-from app.live_layers import NearLayer, held_small
+from app.live_layers import NearLayer, PackedWKB, boxes_near, held_small
 from app.pipeline import input_checksums, metric_crs
 from geodx.contract import public_inputs
 from geodx.contract_geojson import clean
@@ -120,13 +120,18 @@ class LiveRegion:
 
     def __init__(self, manifest: Manifest, *, limits: Limits = DEFAULT_LIMITS) -> None:
         self.manifest = manifest
-        self.communes: gpd.GeoDataFrame = read_communes(
-            manifest.communes, limits=limits
-        )
-        geoms = np.asarray(self.communes.geometry.values, dtype=object)
-        wgs84 = reproject(geoms, self.communes.crs, WGS84)
+        communes: gpd.GeoDataFrame = read_communes(manifest.communes, limits=limits)
+        geoms = np.asarray(communes.geometry.values, dtype=object)
+        wgs84 = reproject(geoms, communes.crs, WGS84)
         self.bounds = tuple(float(v) for v in shapely.total_bounds(wgs84))
         self.utm = metric_crs(wgs84)
+        # The communes as WKB and boxes, their properties apart (the national polygons
+        # as GEOS objects held 50 MB a worker): see :meth:`_commune_of`.
+        self.commune_crs: CRS = communes.crs
+        self.commune_rows = communes.drop(columns=communes.geometry.name)
+        self._commune_wkb = PackedWKB(geoms)
+        self._commune_boxes = np.asarray(shapely.bounds(geoms), dtype=np.float64)
+        del communes, geoms, wgs84
         # Vector layers are held as WKB and bounds, each lookup answered by the run's
         # adapter of the features near it (app.live_layers): the same answers.
         self.layers = [
@@ -164,7 +169,7 @@ class LiveRegion:
                 np.ones(1),
                 transformers=self._transformers,
             )
-            commune = int(assign_communes(point, self.communes).commune[0])
+            commune = self._commune_of(point)
             covered = {
                 layer.spec.id: bool(answer(layer.adapter, point, ()).covered[0])
                 for layer in self.layers
@@ -172,7 +177,7 @@ class LiveRegion:
             networks = self._networks(point)
         # h3's own call: what points_to_cells computes for a run, without its frame.
         cell = h3.latlng_to_cell(float(lat), float(lon), self.manifest.h3_resolution)
-        row = self.communes.iloc[commune] if commune >= 0 else None
+        row = self.commune_rows.iloc[commune] if commune >= 0 else None
         west, south, east, north = self.bounds
         return {
             "lon": float(lon),
@@ -190,6 +195,25 @@ class LiveRegion:
             "fibre_networks": networks,
             "synthetic": self.synthetic,
         }
+
+    def _commune_of(self, point: LookupPoint) -> int:
+        """The row :func:`assign_communes` gives the point among all the communes.
+
+        It is asked of the communes whose box holds the point, in their order: a
+        commune covering the point (boundary included) has its box around it, and the
+        smallest row among those covering it is the smallest among all (-1: none).
+        """
+        import geopandas as gpd
+
+        x, y = point.xy(self.commune_crs)
+        rows = boxes_near(self._commune_boxes, float(x[0]), float(y[0]), 0.0)
+        if not len(rows):
+            return -1
+        near = gpd.GeoDataFrame(
+            geometry=self._commune_wkb.geoms(rows), crs=self.commune_crs
+        )
+        found = int(assign_communes(point, near).commune[0])
+        return int(rows[found]) if found >= 0 else -1
 
     def _indicators(self, covered: dict[str, bool]) -> dict[str, bool]:
         out = {"fibre": False, "mobile": False, "mobile_5g": False}

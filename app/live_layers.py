@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 #: The nearest feature is first sought among this many, nearest by their boxes.
 FIRST_NEAREST = 32
 
-__all__ = ["NearLayer", "PackedWKB", "held_small"]
+__all__ = ["NearLayer", "PackedWKB", "boxes_near", "held_small"]
 
 
 class PackedWKB:
@@ -78,7 +78,7 @@ def _slack(r: float) -> float:
     return 1e-6 * max(1.0, abs(r))
 
 
-def _near(
+def boxes_near(
     bounds: NDArray[np.float64], x: float, y: float, r: float
 ) -> NDArray[np.intp]:
     """Rows of ``bounds`` (minx, miny, maxx, maxy) meeting the square ``x, y`` ± ``r``."""
@@ -137,7 +137,7 @@ class NearLayer:
     def _covers_one(self, point: HouseholdPoints) -> NDArray[np.bool_]:
         if self.polygons:  # inside a polygon, in the layer's own CRS
             x, y = point.xy(self.crs)
-            rows = _near(self.bounds, float(x[0]), float(y[0]), 0.0)
+            rows = boxes_near(self.bounds, float(x[0]), float(y[0]), 0.0)
             return ServedArea(
                 self.spec, self._geoms(rows, metric=False), self.crs
             ).covers(point)
@@ -147,7 +147,7 @@ class NearLayer:
         metric = crs is self.metric_crs
         x, y = point.xy(self.metric_crs if metric else self.crs)
         bounds = self.metric_bounds if metric else self.bounds
-        rows = _near(bounds, float(x[0]), float(y[0]), self.reach_m)
+        rows = boxes_near(bounds, float(x[0]), float(y[0]), self.reach_m)
         return self._network(rows, metric=metric).covers(point)
 
     def distances_m(

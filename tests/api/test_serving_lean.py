@@ -12,7 +12,10 @@
   the answers are the same bytes either way;
 - ``/lookup``'s held layers pack their WKB in one buffer: every geometry read back
   is the one a WKB round trip of the feature gives (points, lines, polygons with
-  holes, multi-parts, missing ones), rows in any order and repeated.
+  holes, multi-parts, missing ones), rows in any order and repeated;
+- ``/lookup`` holds the communes as WKB and boxes: each point's commune is the one the
+  plain rule gives (the smallest code among the communes covering it, boundary
+  included), on shared edges and vertices, in an overlap, beside and far outside.
 """
 
 from __future__ import annotations
@@ -37,11 +40,13 @@ import api.cellcheck
 from api.main import create_app
 from api.results import read_cells, trim_heap
 from api.settings import Settings
+from app.live import LiveRegion
 from app.live_layers import PackedWKB
 from app.serve import WORKER_MAIN, serve_snapshot, spawned_main
 from geodx.contract_names import CELLS_FILE
 from geodx.outdir_snapshot import snapshot
 from tests.api.conftest import write_results
+from tests.planning.region import Region, build
 
 
 @pytest.fixture(scope="module")
@@ -272,3 +277,39 @@ def test_packed_wkb_reads_back_each_features_round_trip() -> None:
                 shapely.from_wkb(shapely.to_wkb(want))
             )
     assert len(packed.geoms(np.arange(0))) == 0
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory: pytest.TempPathFactory) -> Region:
+    return build(tmp_path_factory.mktemp("lean-region"), n=200, seed=3)
+
+
+def _commune_probes(region: Region) -> list[tuple[float, float]]:
+    points: list[tuple[float, float]] = []
+    for geom in region.communes.values():
+        ring = np.asarray(geom.exterior.coords)
+        points += [(float(x), float(y)) for x, y in ring]  # vertices
+        points += [
+            ((a + c) / 2, (b + d) / 2)
+            for (a, b), (c, d) in zip(ring[:-1], ring[1:], strict=True)
+        ]
+        inside = geom.representative_point()
+        points.append((inside.x, inside.y))
+    west, south, east, north = shapely.total_bounds(list(region.communes.values()))
+    points += [(west - 1e-9, south), (east + 0.001, north), (west, north + 1e-7)]
+    points += [(0.0, 0.0), (179.9, -89.9), (108.3, 12.9)]  # far from every commune
+    return points
+
+
+def test_lookup_communes_are_the_plain_rules(region: Region) -> None:
+    live = LiveRegion.open(region.folder)
+    codes = sorted(region.communes)
+    hits = 0
+    for lon, lat in _commune_probes(region):
+        point = shapely.Point(lon, lat)
+        covering = [c for c in codes if region.communes[c].covers(point)]
+        want = covering[0] if covering else None
+        got = live.lookup(lon, lat)
+        assert got["commune_code"] == want, (lon, lat, covering)
+        hits += len(covering) > 1
+    assert hits > 4  # shared edges, vertices and the overlap were asked
