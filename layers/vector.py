@@ -19,6 +19,7 @@ from geodx.errors import GeometryError
 from geodx.io import read_vector, repair_geometries
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest_specs import LayerSpec
+from geodx.nearest import least_gap
 from geodx.overlay import covered_by_polygons, network_pieces, within_distance
 from geodx.points import HouseholdPoints
 
@@ -354,29 +355,18 @@ def _in_halves(
     )
 
 
-def _nearest_of(
-    tree: shapely.STRtree, points: np.ndarray, lo: int, hi: int
-) -> tuple[np.ndarray, ...]:
-    """Households ``lo:hi`` (their indexes), their nearest pieces and distances."""
-    (point, piece), dist = tree.query_nearest(
-        points[lo:hi], return_distance=True, all_matches=False
-    )
-    return point + lo, piece, dist
-
-
 def nearest_extension_m(
     layers: Sequence[ServedArea | NetworkReach],
     households: HouseholdPoints,
     *,
     metric_crs: CRS,
 ) -> NDArray[np.float64]:
-    """``max(0, min over layers of (distance - reach))`` per household, in one search.
+    """``max(0, min over layers of (distance - reach))`` per household.
 
     The same number as :func:`geodx.plan.extension_m` of each layer's
-    ``distances_m`` (polygons reach 0), found with one nearest query over every layer's
-    pieces: the nearest piece bounds the answer by ``best = d - reach``; only pieces
-    within ``best + max reach`` can do better, and those are measured exactly. inf when
-    no layer has a feature.
+    ``distances_m`` (polygons reach 0): the least ``d - reach`` over every layer's
+    pieces at once (:func:`geodx.nearest.least_gap`), 0 inside a polygon. inf when no
+    layer has a feature.
     """
     out = np.full(len(households), np.inf)
     indexes = [layer.nearest_index(metric_crs) for layer in layers]
@@ -392,25 +382,17 @@ def nearest_extension_m(
     x, y = households.xy(metric_crs)
     points = shapely.points(x, y)
     tree = _joint_tree(indexes, geoms)
-    point, piece, dist = _in_halves(
-        lambda lo, hi: _nearest_of(tree, points, lo, hi), len(points)
-    )
-    out[point] = dist - reach[piece]
-    # A farther piece with a longer reach may need less, but only when the nearest
-    # piece's reach is not already the longest (d' >= d and r' <= r give d' - r' >=
-    # d - r, rounding included): only those households are searched again.
-    short = point[reach[piece] < reach.max()]
-    if len(short):
-        pair_p, pair_g = tree.query(
-            points[short], predicate="dwithin", distance=out[short] + reach.max()
-        )
-        pair_p = short[pair_p]
-        need = shapely.distance(points[pair_p], geoms[pair_g]) - reach[pair_g]
-        np.minimum.at(out, pair_p, need)
+
+    def half(lo: int, hi: int) -> tuple[np.ndarray]:
+        cut = slice(lo, hi)
+        return (least_gap(x[cut], y[cut], geoms, reach, tree=tree, points=points[cut]),)
+
+    (out,) = _in_halves(half, len(x))
     for index in indexes:
-        if len(index.areas):
-            inside, _ = index.area_tree.query(points, predicate="intersects")
-            out[inside] = np.minimum(out[inside], 0.0)
+        if not len(index.areas):
+            continue
+        inside, _ = index.area_tree.query(points, predicate="intersects")
+        out[inside] = np.minimum(out[inside], 0.0)
     floored: NDArray[np.float64] = np.maximum(out, 0.0)
     return floored
 
