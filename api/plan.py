@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from api.errors import BadRequest
-from api.results import RegionResults
+from api.plan_table import PlanTable
+from api.results import RegionResults, trim_heap
 from geodx.contract_figures import count
 from geodx.contract_geojson import clean
 from geodx.contract_names import (
@@ -28,7 +28,6 @@ from geodx.contract_names import (
     ESTIMATED_MEMBER,
     EXTENSION_COL,
     GAP_COLUMNS,
-    PLAN_COLUMNS,
     PLAN_FILE,
     TARGET_KEYS,
 )
@@ -52,12 +51,12 @@ MOBILE_RULE = (
     "households without 4G/5G, most such households first"
 )
 
-_tables: dict[tuple[str, str], pd.DataFrame] = {}
+_tables: dict[tuple[str, str], PlanTable] = {}
 _lock = threading.Lock()
 
 
-def plan_rows(results: RegionResults) -> pd.DataFrame:
-    """``plan.parquet`` of the results, read once per results version.
+def plan_rows(results: RegionResults) -> PlanTable:
+    """``plan.parquet`` of the results, read once per results version (held small).
 
     Raises
     ------
@@ -71,15 +70,15 @@ def plan_rows(results: RegionResults) -> pd.DataFrame:
         return _tables[key]
 
 
-def _read_plan(path: Path) -> pd.DataFrame:
+def _read_plan(path: Path) -> PlanTable:
     try:
-        table = pd.read_parquet(path, columns=list(PLAN_COLUMNS))
+        table = PlanTable.read(path)
     except (OSError, ValueError, KeyError):
         raise ServiceUnavailable(
             f"{PLAN_FILE} is missing from these results or unreadable; run geodx run "
             "again to plan"
         ) from None
-    table[EXTENSION_COL] = table[EXTENSION_COL].astype(float).fillna(np.inf)
+    trim_heap()  # the frame it was read as goes back to the system
     return table
 
 
@@ -213,8 +212,7 @@ def commune_plan(
         body.pop("commune_code")
         body.pop("commune_name")
         return {**head, "indicator": "mobile", **body, "rule": MOBILE_RULE}
-    rows = plan_rows(results)
-    mine = rows[rows["commune_code"] == code]
+    mine = plan_rows(results).of(code)
     gap = int(clean(row.get(GAP_COLUMNS["fibre"])) or 0)
     return {
         **head,
@@ -250,8 +248,7 @@ def province_plan(results: RegionResults, indicator: str = "fibre") -> dict[str,
             "rule": MOBILE_RULE,
             "source": CELLS_FILE,
         }
-    rows = plan_rows(results)
-    assigned = rows[rows["commune_code"].notna()]
+    assigned = plan_rows(results).assigned()
     gap = int(clean(summary.get(GAP_COLUMNS["fibre"])) or 0)
     return {
         **head,

@@ -15,7 +15,10 @@
   holes, multi-parts, missing ones), rows in any order and repeated;
 - ``/lookup`` holds the communes as WKB and boxes: each point's commune is the one the
   plain rule gives (the smallest code among the communes covering it, boundary
-  included), on shared edges and vertices, in an overlap, beside and far outside.
+  included), on shared edges and vertices, in an overlap, beside and far outside;
+- the plan table held small gives each commune's rows and the assigned rows as the
+  frame's selections did (file order, values, NaN extensions as infinite), with H3 ids
+  held as bytes or, when any is not plain, as read.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from fastapi.testclient import TestClient
 
 import api.cellcheck
 from api.main import create_app
+from api.plan_table import PlanTable
 from api.results import read_cells, trim_heap
 from api.settings import Settings
 from app.live import LiveRegion
@@ -313,3 +317,44 @@ def test_lookup_communes_are_the_plain_rules(region: Region) -> None:
         assert got["commune_code"] == want, (lon, lat, covering)
         hits += len(covering) > 1
     assert hits > 4  # shared edges, vertices and the overlap were asked
+
+
+def _plan_frame(rng: np.random.Generator, n: int, odd_h3: bool) -> pd.DataFrame:
+    codes = rng.choice(np.asarray(["A01", "B02", "C3", None], dtype=object), n)
+    h3 = [f"89{rng.integers(0, 16**13):013x}" for _ in range(n)]
+    if odd_h3:
+        h3[3] = h3[3].upper()
+    ext = rng.uniform(0, 500, n)
+    ext[rng.random(n) < 0.2] = np.nan
+    frame = pd.DataFrame(
+        {"commune_code": codes, "h3": h3, "households": rng.integers(1, 9, n)}
+    )
+    return frame.assign(extension_m=ext).astype({"commune_code": "str", "h3": "str"})
+
+
+@pytest.mark.parametrize("odd_h3", [False, True])
+def test_plan_table_rows_are_the_frames_selections(
+    odd_h3: bool, tmp_path: Path
+) -> None:
+    path = tmp_path / "plan.parquet"
+    _plan_frame(np.random.default_rng(4), 300, odd_h3).to_parquet(path)
+    frame = pd.read_parquet(
+        path, columns=["commune_code", "h3", "households", "extension_m"]
+    )
+    frame["extension_m"] = frame["extension_m"].astype(float).fillna(np.inf)
+    table = PlanTable.read(path)
+    assert (table.h3.dtype.kind == "S") is not odd_h3
+    wanted = {
+        code: frame[frame["commune_code"] == code] for code in ("A01", "B02", "C3", "X")
+    }
+    wanted["assigned"] = frame[frame["commune_code"].notna()]
+    for key, want in wanted.items():
+        got = table.assigned() if key == "assigned" else table.of(key)
+        for col in ("h3", "households", "extension_m"):
+            assert got[col].tolist() == want[col].tolist(), (key, col)
+        assert (
+            got["households"].to_numpy(float).tolist()
+            == want["households"].to_numpy(float).tolist()
+        )
+        assert float(got["households"].sum()) == float(want["households"].sum())
+    assert len(wanted["X"]) == 0 and len(wanted["assigned"]) < len(frame)

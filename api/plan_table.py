@@ -1,0 +1,106 @@
+"""``plan.parquet`` held small: plain columns and each commune's rows by position.
+
+The national plan table (1.67M households without fibre) held as pandas took 97 MB a
+worker, its commune and H3 columns as strings. :class:`PlanTable` keeps ``extension_m``
+and ``households`` as read, each H3 id as 15 bytes (when every id is 15 lower-case
+hex digits, else as the strings read) and, per commune code, the positions of its
+rows: 55 MB. :meth:`PlanTable.of` and :meth:`PlanTable.assigned` give the rows the
+frame's ``rows[rows["commune_code"] == code]`` and ``rows[rows["commune_code"].notna()]``
+gave, in file order, with the same values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from geodx.contract_names import EXTENSION_COL, PLAN_COLUMNS
+
+__all__ = ["PlanTable"]
+
+_H3 = "^[0-9a-f]{15}$"  # a plain H3 id: its 15 bytes decode to the very string
+
+
+def _h3_ids(values: pd.Series) -> np.ndarray:
+    """``S15`` bytes when every id is plain (no null), else the values as objects."""
+    arr = pa.array(values, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    is_text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+    plain = is_text and arr.null_count == 0
+    if plain and len(arr):
+        plain = bool(pc.all(pc.match_substring_regex(arr, _H3)).as_py())
+    if not plain or not len(arr):
+        return values.to_numpy(dtype=object)
+    fixed = pc.cast(arr, pa.binary(15))
+    ids = np.frombuffer(
+        fixed.buffers()[1], dtype="S15", count=len(fixed), offset=fixed.offset * 15
+    )
+    return ids.copy()  # its own memory: Arrow's buffers go back
+
+
+def _positions(codes: pd.Series) -> dict[str, NDArray[np.int32]]:
+    """Rows of each commune code (a string), ascending: what ``== code`` selects."""
+    groups = codes.groupby(codes, sort=False).indices  # positions in ``codes``; no null
+    return {
+        c: np.asarray(p, dtype=np.int32)
+        for c, p in groups.items()
+        if isinstance(c, str)
+    }
+
+
+@dataclass(frozen=True)
+class PlanTable:
+    """The plan's rows: ``extension_m`` (NaN read as infinite), households, H3 ids."""
+
+    extension: NDArray[np.float64]
+    households: np.ndarray
+    h3: np.ndarray
+    communes: dict[str, NDArray[np.int32]]
+    with_commune: NDArray[np.int32]
+
+    @classmethod
+    def of_frame(cls, table: pd.DataFrame) -> PlanTable:
+        """From the frame of ``plan.parquet``'s plan columns, as read."""
+        codes = table["commune_code"]
+        return cls(
+            extension=np.asarray(
+                table[EXTENSION_COL].astype(float).fillna(np.inf), dtype=np.float64
+            ),
+            households=table["households"].to_numpy(),
+            h3=_h3_ids(table["h3"]),
+            communes=_positions(codes),
+            with_commune=np.flatnonzero(codes.notna().to_numpy()).astype(np.int32),
+        )
+
+    @classmethod
+    def read(cls, path: Path) -> PlanTable:
+        """Read ``path``'s plan columns (errors as ``pd.read_parquet`` raises them)."""
+        return cls.of_frame(pd.read_parquet(path, columns=list(PLAN_COLUMNS)))
+
+    def _rows(self, at: NDArray[Any]) -> pd.DataFrame:
+        h3 = self.h3[at]
+        if h3.dtype.kind == "S":
+            h3 = np.asarray([b.decode() for b in h3.tolist()], dtype=object)
+        return pd.DataFrame(
+            {
+                "h3": h3,
+                "households": self.households[at],
+                EXTENSION_COL: self.extension[at],
+            }
+        )
+
+    def of(self, code: str) -> pd.DataFrame:
+        """The rows of commune ``code``, in file order (none: no rows)."""
+        return self._rows(self.communes.get(code, np.zeros(0, dtype=np.int32)))
+
+    def assigned(self) -> pd.DataFrame:
+        """The rows with a commune, in file order."""
+        return self._rows(self.with_commune)
