@@ -15,6 +15,7 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import shapely
+from numpy.typing import NDArray
 
 from geodx.contract_geojson import (
     clean,
@@ -210,6 +211,23 @@ def district_table(
     return pd.DataFrame(records)
 
 
+def h3_column(cells: NDArray[np.uint64]) -> pa.Array:
+    """``geodx.grid.cells_to_str``'s names as one Arrow string array, from the bytes.
+
+    >>> h3_column(np.array([0x8965B2C0017FFFF], dtype=np.uint64)).to_pylist()
+    ['8965b2c0017ffff']
+    """
+    n = len(cells)
+    if 15 * n >= 2**31:  # past 32-bit offsets: one Python string a cell
+        return pa.array(cells_to_str(cells), type=pa.string())
+    # A cell's top four bits are zero: its name is 15 of its 16 hexadecimal digits.
+    text = np.asarray(cells, dtype=">u8").tobytes().hex().encode("ascii")
+    digits = np.frombuffer(text, dtype=np.uint8).reshape(n, 16)[:, 1:]
+    offsets = np.arange(0, 15 * n + 1, 15, dtype=np.int32)
+    data = np.ascontiguousarray(digits)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
 def cell_table(
     run: RunSums, communes: gpd.GeoDataFrame, *, slugs: list[str]
 ) -> pa.Table:
@@ -225,10 +243,11 @@ def cell_table(
             np.round(values).astype(np.int64) if integral else values, type=dtype
         )
 
+    # commune -1 (unassigned) picks the trailing None.
+    named = pa.array(np.r_[codes, [None]], type=pa.string())
     columns: dict[str, pa.Array] = {
-        H3_COL: pa.array(cells_to_str(rows.cells), type=pa.string()),
-        # commune -1 (unassigned) picks the trailing None.
-        "commune_code": pa.array(np.r_[codes, [None]][rows.commune], type=pa.string()),
+        H3_COL: h3_column(rows.cells),
+        "commune_code": named.take(pa.array(rows.commune % len(named))),
         "households": col(sums.households),
         **{f"{i}{COUNT_SUFFIX}": col(sums.indicators[i]) for i in INDICATORS},
     }
