@@ -178,6 +178,11 @@ def spill_households(
     )
 
 
+def batches_of(spec: HouseholdsSpec, limits: Limits) -> Iterator[Batch]:
+    """A households file's batches as the split reads them (``bench.split``)."""
+    return _batches(batched_file(spec, limits))
+
+
 def _batches(source: HouseholdsSpec | HouseholdPoints) -> Iterator[Batch]:
     if isinstance(source, HouseholdPoints):
         return _memory_batches(source)
@@ -308,4 +313,10 @@ def read_partition(
     return points, column("row"), column("cell")
 
 
-__all__ = ["Partition", "Spilled", "read_partition", "spill_households"]
+__all__ = [
+    "Partition",
+    "Spilled",
+    "batches_of",
+    "read_partition",
+    "spill_households",
+]
