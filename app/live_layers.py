@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geodx.crs import reproject
 from geodx.points import HouseholdPoints
@@ -111,14 +111,29 @@ class NearLayer:
         self.wkb = PackedWKB(geoms)
         self.bounds = np.asarray(shapely.bounds(geoms), dtype=np.float64)
         # In the UTM zone too, moved as the run's adapters move the whole layer
-        # (geodx.crs.reproject, vertex by vertex): the same coordinates.
+        # (geodx.crs.reproject, vertex by vertex): the same coordinates, whether the
+        # whole layer or a lookup's few features are moved. Only their boxes are kept
+        # (the national fibre areas' moved WKB held 23 MB a worker).
         moved = reproject(geoms, self.crs, metric_crs)
         self.metric_bounds = np.asarray(shapely.bounds(moved), dtype=np.float64)
-        same = moved is geoms
-        self.metric_wkb = self.wkb if same else PackedWKB(np.asarray(moved))
+        # reproject's transformation, its transformer built once (a lookup moves a
+        # few features several times); used under the live region's lock
+        self._to_metric = (
+            Transformer.from_crs(self.crs, metric_crs, always_xy=True)
+            if moved is not geoms
+            else None
+        )
 
     def _geoms(self, rows: NDArray[np.intp], *, metric: bool) -> np.ndarray:
-        return (self.metric_wkb if metric else self.wkb).geoms(rows)
+        found = self.wkb.geoms(rows)
+        if not metric or self._to_metric is None:
+            return found
+        # geodx.crs.reproject of these features, vertex by vertex: every vertex was
+        # moved once already with the whole layer, so all are finite
+        coords = shapely.get_coordinates(found)
+        x, y = self._to_metric.transform(coords[:, 0], coords[:, 1])
+        moved = shapely.set_coordinates(found.copy(), np.column_stack([x, y]))
+        return np.asarray(moved, dtype=object)
 
     def _network(self, rows: NDArray[np.intp], *, metric: bool) -> NetworkReach:
         crs = self.metric_crs if metric else self.crs

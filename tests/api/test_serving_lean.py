@@ -18,7 +18,9 @@
   included), on shared edges and vertices, in an overlap, beside and far outside;
 - the plan table held small gives each commune's rows and the assigned rows as the
   frame's selections did (file order, values, NaN extensions as infinite), with H3 ids
-  held as bytes or, when any is not plain, as read.
+  held as bytes or, when any is not plain, as read;
+- a held layer keeps no moved copy: its features moved to the UTM zone a few at a
+  time are the very coordinates of the whole layer moved at once.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import shapely
+import shapely.affinity
 from fastapi.testclient import TestClient
+from pyproj import CRS
 
 import api.cellcheck
 from api.main import create_app
@@ -45,10 +49,13 @@ from api.plan_table import PlanTable
 from api.results import read_cells, trim_heap
 from api.settings import Settings
 from app.live import LiveRegion
-from app.live_layers import PackedWKB
+from app.live_layers import NearLayer, PackedWKB
 from app.serve import WORKER_MAIN, serve_snapshot, spawned_main
 from geodx.contract_names import CELLS_FILE
+from geodx.crs import reproject
+from geodx.manifest import load_manifest
 from geodx.outdir_snapshot import snapshot
+from layers.vector import NetworkReach
 from tests.api.conftest import write_results
 from tests.planning.region import Region, build
 
@@ -358,3 +365,31 @@ def test_plan_table_rows_are_the_frames_selections(
         )
         assert float(got["households"].sum()) == float(want["households"].sum())
     assert len(wanted["X"]) == 0 and len(wanted["assigned"]) < len(frame)
+
+
+def test_features_moved_a_few_at_a_time_are_the_whole_layer_moved(
+    region: Region,
+) -> None:
+    rng = np.random.default_rng(12)
+    to_degrees = [1e-5, 0.0, 0.0, 1e-5, 108.0, 12.6]  # around the region
+    geoms = np.asarray(
+        [
+            None if g is None else shapely.affinity.affine_transform(g, to_degrees)
+            for g in _features(rng, 300)
+        ],
+        dtype=object,
+    )
+    wgs84, utm = CRS.from_epsg(4326), CRS.from_epsg(32649)
+    spec = next(s for s in load_manifest(region.folder).layers if s.id == "routes")
+    layer = NearLayer(
+        NetworkReach(spec, geoms, wgs84, source="lines", metric_crs=utm), metric_crs=utm
+    )
+    whole = reproject(geoms, wgs84, utm)
+    for rows in (rng.integers(0, len(geoms), 40), np.arange(3), np.arange(0)):
+        few = layer._geoms(rows, metric=True)
+        want = [None if g is None else shapely.to_wkb(g) for g in whole[rows]]
+        assert [None if g is None else shapely.to_wkb(g) for g in few] == want
+        own = layer._geoms(rows, metric=False)
+        assert [None if g is None else shapely.to_wkb(g) for g in own] == [
+            None if g is None else shapely.to_wkb(g) for g in geoms[rows]
+        ]
