@@ -202,18 +202,18 @@ class RegionResults:
             return self.cells_from
 
     def prepare(self) -> None:
-        """Read the cell table and build the collections now (start-up's background).
+        """Read the cell table, build the communes and districts collections now.
+
+        Start-up's background; the gaps collections are built by their first page.
 
         Pages then need not wait for them; a file that cannot be read is said by the
         pages that need it.
         """
         try:
             self.cells  # noqa: B018 - read now, not on the first page
-            for name in (
-                "communes",
-                "districts",
-                *(f"gaps:{i}" for i in GAP_INDICATORS),
-            ):
+            # the gaps collections (communes' polygons serialised again: nationally
+            # 12 MB a worker for fibre's) wait for their first page
+            for name in ("communes", "districts"):
                 self._built(name)
         except GeodxError:
             log.exception("results: could not read the cell table")

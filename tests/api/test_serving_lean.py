@@ -19,6 +19,8 @@
 - the plan table held small gives each commune's rows and the assigned rows as the
   frame's selections did (file order, values, NaN extensions as infinite), with H3 ids
   held as bytes or, when any is not plain, as read;
+- start-up's background builds the communes and districts collections, not the gaps
+  ones: those are built by their first page, the same features;
 - a held layer keeps no moved copy: its features moved to the UTM zone a few at a
   time are the very coordinates of the whole layer moved at once.
 """
@@ -46,7 +48,7 @@ from pyproj import CRS
 import api.cellcheck
 from api.main import create_app
 from api.plan_table import PlanTable
-from api.results import read_cells, trim_heap
+from api.results import load_results, read_cells, trim_heap
 from api.settings import Settings
 from app.live import LiveRegion
 from app.live_layers import NearLayer, PackedWKB
@@ -393,3 +395,20 @@ def test_features_moved_a_few_at_a_time_are_the_whole_layer_moved(
         assert [None if g is None else shapely.to_wkb(g) for g in own] == [
             None if g is None else shapely.to_wkb(g) for g in geoms[rows]
         ]
+
+
+def test_gaps_collections_wait_for_their_first_page(results: Path) -> None:
+    prepared = load_results(results)
+    prepared.prepare()
+    assert set(prepared._indexes) == {"communes", "districts"}
+    fresh = load_results(results)
+    for indicator in ("fibre", "mobile"):
+        got = prepared.collection("gaps", indicator=indicator)
+        want = fresh.collection("gaps", indicator=indicator)
+        assert list(got.features) == list(want.features) and len(got.features) > 0
+    assert set(prepared._indexes) == {
+        "communes",
+        "districts",
+        "gaps:fibre",
+        "gaps:mobile",
+    }
