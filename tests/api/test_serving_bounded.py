@@ -90,12 +90,7 @@ def test_the_cell_table_is_read_on_first_use(run: RunResult, tmp_path: Path) -> 
     for col in naive.columns:
         assert got[col].tolist() == naive[col].tolist(), col
     results.prepare()
-    assert set(results._indexes) == {
-        "communes",
-        "districts",
-        "gaps:fibre",
-        "gaps:mobile",
-    }
+    assert set(results._indexes) == {"communes", "districts"}  # gaps: on first use
     # A cell table of ids that are not H3 cells: said when it is first needed.
     bad = tmp_path / "bad"
     shutil.copytree(results.folder, bad)
