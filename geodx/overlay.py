@@ -170,7 +170,11 @@ def _pairs(
     """:func:`polygon_pairs` on a grid refined ``depth`` times already."""
     shapely.prepare(polygons)
     tree = shapely.STRtree(polygons)
-    cell, geom = tree.query(grid.boxes, predicate="intersects")
+    # The pairs (and their order) of ``query(boxes, predicate="intersects")``, the
+    # predicate evaluated by the prepared polygons (3x faster for communes).
+    cell, geom = tree.query(grid.boxes)
+    meets = shapely.intersects(polygons[geom], grid.boxes[cell])
+    cell, geom = cell[meets], geom[meets]
     whole = shapely.covers(polygons[geom], grid.boxes[cell])
     partial = ~whole
     if any_only:
