@@ -21,6 +21,8 @@ from typing import Any
 import h3
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
@@ -47,6 +49,32 @@ def keys_of(values: Any) -> np.ndarray | None:
     if not all(isinstance(v, str) and len(v) == 15 and v == v.lower() for v in arr):
         return None
     return arr.astype(_KEY)
+
+
+def column_keys(column: Any) -> np.ndarray | None:
+    """:func:`keys_of` of an Arrow or pandas string column, read in Arrow.
+
+    Without a Python string per id (the national 1.2M ids, twice, left 40 MB of
+    Python's small-object heap behind them): when every id is 15 ASCII characters,
+    lower-case, none missing, its 15 bytes are the key ``keys_of`` gives; any other
+    column goes through :func:`keys_of` itself.
+    """
+    found = (
+        pa.array(column, from_pandas=True) if isinstance(column, pd.Series) else column
+    )
+    arr = found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
+    text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+    if not text or arr.null_count or not len(arr):
+        return keys_of(arr.to_pylist())
+    plain = pc.and_(pc.string_is_ascii(arr), pc.equal(pc.utf8_length(arr), 15))
+    plain = pc.and_(plain, pc.equal(pc.utf8_lower(arr), arr))
+    if not pc.all(plain).as_py():
+        return keys_of(arr.to_pylist())
+    fixed = pc.cast(arr, pa.binary(15))
+    keys = np.frombuffer(
+        fixed.buffers()[1], dtype=_KEY, count=len(fixed), offset=fixed.offset * 15
+    )
+    return keys.copy()  # its own memory: Arrow's buffers go back
 
 
 def descendants(cell: str, base: int) -> tuple[bytes, bytes]:
@@ -126,13 +154,12 @@ class LazyCells:
         members: Mapping[str, Any] | None = None,
     ) -> LazyCells | None:
         """The lazy collection, or None when the ids are not all plain lower-case."""
-        ids = pq.read_table(level_path, columns=["h3"]).column("h3").to_pylist()
-        keys = keys_of(ids)
+        keys = column_keys(pq.read_table(level_path, columns=["h3"]).column("h3"))
         if keys is None:
             return None
         if len(keys) > 1 and not bool(np.all(keys[1:] > keys[:-1])):
             return None  # a level is sorted by h3, as cell_totals sorts
-        table = keys_of(cells["h3"].to_numpy(dtype=object))
+        table = column_keys(cells["h3"])
         if table is None:
             return None
         return cls(cells, level_path, keys, table, res=res, base=base, members=members)

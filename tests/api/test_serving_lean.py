@@ -21,6 +21,8 @@
   held as bytes or, when any is not plain, as read;
 - start-up's background builds the communes and districts collections, not the gaps
   ones: those are built by their first page, the same features;
+- the lazy cells collection's keys read in Arrow are :func:`keys_of`'s (plain ids,
+  upper case, other lengths, non-ASCII, missing, not strings, chunked, empty);
 - a held layer keeps no moved copy: its features moved to the UTM zone a few at a
   time are the very coordinates of the whole layer moved at once.
 """
@@ -46,6 +48,7 @@ from fastapi.testclient import TestClient
 from pyproj import CRS
 
 import api.cellcheck
+from api.lazycells import column_keys, keys_of
 from api.main import create_app
 from api.plan_table import PlanTable
 from api.results import load_results, read_cells, trim_heap
@@ -167,6 +170,7 @@ def test_serve_spawns_workers_as_the_services_module(
 LAZY_SCRIPT = """
 import json, sys
 from fastapi.testclient import TestClient
+from api.lazycells import column_keys, keys_of
 from api.main import create_app
 from api.settings import Settings
 from app.services import services
@@ -412,3 +416,36 @@ def test_gaps_collections_wait_for_their_first_page(results: Path) -> None:
         "gaps:fibre",
         "gaps:mobile",
     }
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["8928308280fffff", "89283082807ffff", "8928308280bffff"],
+        ["8928308280fffff", "8928308280FFFFF"],
+        ["8928308280fffff", "8928308280ffff"],
+        ["8928308280fffff", "8928308280ffffff"],
+        ["8928308280fffff", "8928308280fffé"],
+        ["8928308280fffff", None],
+        [1, 2],
+        [],
+    ],
+)
+def test_arrow_keys_are_keys_of(values: list[Any]) -> None:
+    want = keys_of(values)
+    whole = pa.array(values, type=None if values else pa.string())
+    kind = "str" if all(isinstance(v, str) for v in values) else object
+    for column in (
+        whole,
+        pa.chunked_array([whole.slice(0, 1), whole.slice(1)]),
+        pd.Series(values, dtype=kind),
+    ):
+        got = column_keys(column)
+        if want is None:
+            assert got is None
+        else:
+            assert (
+                got is not None
+                and got.dtype == want.dtype
+                and got.tolist() == want.tolist()
+            )
