@@ -145,7 +145,7 @@ class RegionResults:
             ind: gap_table(self._rows, ind, self.targets[TARGET_KEYS[ind]])
             for ind in GAP_INDICATORS
         }
-        self._search = NameSearch.build(self.communes)
+        self._search: NameSearch | None = None  # built by the first search (0.2 s)
         self._code_pos = {
             str(c): i for i, c in enumerate(self.communes["commune_code"])
         }
@@ -320,7 +320,11 @@ class RegionResults:
 
     def search(self, query: str) -> pd.DataFrame:
         """Communes whose name, code or district name matches ``query`` (see fold)."""
-        return self.communes.iloc[self._search.find(query)]
+        with self._index_lock:
+            if self._search is None:
+                self._search = NameSearch.build(self.communes)
+            found = self._search
+        return self.communes.iloc[found.find(query)]
 
     def gaps(self, indicator: str) -> pd.DataFrame:
         """The gap table for ``fibre`` or ``mobile`` (without geometry)."""

@@ -23,6 +23,7 @@
   ones: those are built by their first page, the same features;
 - the lazy cells collection's keys read in Arrow are :func:`keys_of`'s (plain ids,
   upper case, other lengths, non-ASCII, missing, not strings, chunked, empty);
+- the name search is built by the first search, with the same answers;
 - a held layer keeps no moved copy: its features moved to the UTM zone a few at a
   time are the very coordinates of the whole layer moved at once.
 """
@@ -60,6 +61,7 @@ from geodx.contract_names import CELLS_FILE
 from geodx.crs import reproject
 from geodx.manifest import load_manifest
 from geodx.outdir_snapshot import snapshot
+from geodx.search import NameSearch
 from layers.vector import NetworkReach
 from tests.api.conftest import write_results
 from tests.planning.region import Region, build
@@ -449,3 +451,13 @@ def test_arrow_keys_are_keys_of(values: list[Any]) -> None:
                 and got.dtype == want.dtype
                 and got.tolist() == want.tolist()
             )
+
+
+def test_the_name_search_is_built_by_the_first_search(results: Path) -> None:
+    loaded = load_results(results)
+    assert loaded._search is None
+    plain = NameSearch.build(loaded.communes)
+    for query in ("a", "xa", "Ea", "01", "zzz", ""):
+        want = loaded.communes.iloc[plain.find(query)]
+        assert loaded.search(query).equals(want), query
+    assert loaded._search is not None
