@@ -142,7 +142,7 @@ class Gzip:
         minimum_size: int = 1024,
         level: int = 6,
         inline_below: int = 64 * 1024,
-        cache_bytes: int = 128 * 1024 * 1024,
+        cache_bytes: int = 32 * 1024 * 1024,  # of a worker's 1 GB; was 128 MB
     ) -> None:
         self.app = app
         self.minimum_size = minimum_size

@@ -24,6 +24,8 @@
 - the lazy cells collection's keys read in Arrow are :func:`keys_of`'s (plain ids,
   upper case, other lengths, non-ASCII, missing, not strings, chunked, empty);
 - the name search is built by the first search, with the same answers;
+- the gzip cache keeps at most 32 MB of bodies (the busiest national worker's
+  bound), the least recently used going first;
 - a held layer keeps no moved copy: its features moved to the UTM zone a few at a
   time are the very coordinates of the whole layer moved at once.
 """
@@ -51,6 +53,7 @@ from pyproj import CRS
 import api.cellcheck
 from api.lazycells import column_keys, keys_of
 from api.main import create_app
+from api.middleware import Gzip
 from api.plan_table import PlanTable
 from api.results import load_results, read_cells, trim_heap
 from api.settings import Settings
@@ -174,6 +177,7 @@ import json, sys
 from fastapi.testclient import TestClient
 from api.lazycells import column_keys, keys_of
 from api.main import create_app
+from api.middleware import Gzip
 from api.settings import Settings
 from app.services import services
 LAZY = ("openpyxl", "folium", "branca", "jinja2", "sqlalchemy")
@@ -461,3 +465,13 @@ def test_the_name_search_is_built_by_the_first_search(results: Path) -> None:
         want = loaded.communes.iloc[plain.find(query)]
         assert loaded.search(query).equals(want), query
     assert loaded._search is not None
+
+
+def test_the_gzip_cache_is_bounded_by_bytes() -> None:
+    cache = Gzip(lambda *_: None).cache  # type: ignore[arg-type,return-value]
+    assert cache.max_bytes == 32 * 2**20
+    bodies = [bytes([i]) * (4 * 2**20) for i in range(12)]  # 48 MB in all
+    for body in bodies:
+        cache.put(body, b"z")
+    kept = [b for b in bodies if cache.get(b) is not None]
+    assert kept == bodies[-8:]  # 32 MB, the newest
