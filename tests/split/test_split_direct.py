@@ -11,6 +11,7 @@ boundaries fall inside parent cells (the households are in runs of one town each
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +25,7 @@ import shapely
 
 from app import spill
 from app.spill import Spilled, read_partition, spill_households
+from app.spill_passes import DEPTH, ordered
 from geodx.errors import GeodxError
 from geodx.io import read_households
 from geodx.limits import Limits
@@ -116,6 +118,13 @@ def test_parquet_partitions_equal_the_direct_rule(
     )  # fmt: skip
     lon, lat, w = (frame[c].to_numpy() for c in ("lon", "lat", "so_ho"))
     check_against_direct(got, lon, lat, lon, lat, w, max_points)
+    cells = [h3.latlng_to_cell(la, lo, 9) for lo, la in zip(lon, lat, strict=True)]
+    batch_of: dict[str, set[int]] = {}
+    for row, cell in enumerate(cells):
+        batch_of.setdefault(h3.cell_to_parent(cell, got.resolution), set()).add(
+            row // 1000
+        )
+    assert max(len(b) for b in batch_of.values()) > 1  # a parent cut by batches
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         p.path.name for p in got.partitions
     )  # the scratch file is gone
@@ -197,3 +206,28 @@ def test_no_households_no_partitions(tmp_path: Path) -> None:
     )
     assert (got.points, got.partitions) == (0, [])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["households.parquet"]
+
+
+def test_results_come_in_order_and_an_error_stops_the_rest() -> None:
+    """``ordered``: results in the items' order; on an error no started item runs on."""
+    started: list[int] = []
+    finished: list[int] = []
+
+    def work(i: int) -> int:
+        started.append(i)
+        time.sleep(0.02 * (3 - i % 3))  # later items finish first
+        if i == 4:
+            raise ValueError("item 4")
+        finished.append(i)
+        return i * i
+
+    assert list(ordered(work, range(4))) == [0, 1, 4, 9]
+    started.clear()
+    finished.clear()
+    got = []
+    with pytest.raises(ValueError, match="item 4"):
+        for value in ordered(work, range(20)):
+            got.append(value)
+    assert got == [0, 1, 4, 9]
+    assert max(started) < 4 + DEPTH  # items past the window never started
+    assert sorted(finished) == sorted(set(started) - {4})  # none left running
