@@ -342,7 +342,8 @@ class TrimHeap:
     The allocators (Arrow's, glibc's) keep what a page's build freed (the plan table's
     read, a pyramid level, a map's cells): the national worker that answered every kind
     of page held 90 MB more than it used. :func:`api.results.trim_heap` runs in a
-    worker thread once the response is sent; the response is not touched.
+    thread of its own once the answer is sent (never one of the pool's: a full pool
+    must not hold the request), one trim at a time; the response is not touched.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -356,6 +357,23 @@ class TrimHeap:
         started = time.perf_counter()
         await self.app(scope, receive, send)
         if time.perf_counter() - started >= TRIM_AFTER_S:
-            from api.results import trim_heap
+            trim_in_background()
 
-            await run_in_threadpool(trim_heap)
+
+_trimming = threading.Lock()
+
+
+def trim_in_background() -> None:
+    """:func:`api.results.trim_heap` in a thread named ``trim-heap``, unless one runs."""
+    if not _trimming.acquire(blocking=False):
+        return  # the running trim hands back this request's memory too
+
+    def run() -> None:
+        from api.results import trim_heap
+
+        try:
+            trim_heap()
+        finally:
+            _trimming.release()
+
+    threading.Thread(target=run, name="trim-heap", daemon=True).start()
