@@ -3,21 +3,21 @@
 Pass 1 (:func:`count_pass`) reads the households once. The batches are read in order
 by the calling thread; two worker threads check each batch against the reader's value
 rules, compute its H3 cells at the cell table's resolution (``polars-h3`` frees the
-GIL), count its household points per cell at the partition counts' resolution, and
-write its households as partition records (``app.spill.RECORD``: ``x, y, weight,
-row, cell``) at their rows' place in one scratch file. The batches' facts are then
-summed in the order of the batches, so every sum is the same additions as one batch
-after the other.
+GIL), write the cells at their rows' place in a scratch file (8 bytes a household),
+and count the batch's household points per cell at the partition counts' resolution.
+The batches' facts are then summed in the order of the batches, so every sum is the
+same additions as one batch after the other.
 
-Pass 2 (:func:`scatter_pass`) never reads the households file again: the workers read
-the scratch file back a chunk at a time, find each record's partition (the runs of
-parent cells, ``app.spill.pack_partitions``), and order the chunk by partition with a
-stable sort (the household file's order within a partition); the calling thread
-appends each partition's slice to its file, chunk after chunk, so a partition file
-keeps the household file's order.
+Pass 2 (:func:`scatter_pass`) reads the very same batches again (decoding a Parquet
+batch costs less than writing every household's record into the scratch file and
+reading it back); the workers take each batch's cells back from the scratch file, find
+each household's partition (the runs of parent cells, ``app.spill.pack_partitions``)
+and order the batch by partition with a stable sort (the household file's order within
+a partition); the calling thread appends each partition's slice to its file, batch
+after batch, so a partition file keeps the household file's order.
 
 At most :data:`DEPTH` batches are in flight, so memory stays a few batches whatever the
-region's size; the scratch file holds every household (40 bytes each) on disk.
+region's size.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from geodx.limits import Limits
 from geodx.partition import parent_cells
 from geodx.validate import MARGIN_DEG, MAX_OUTSIDE_SHARE
 
-#: One household in a partition file (and in the scratch file, in the file's order).
+#: One household in a partition file.
 RECORD = np.dtype(
     [("x", "<f8"), ("y", "<f8"), ("w", "<f8"), ("row", "<i8"), ("cell", "<u8")]
 )
@@ -293,7 +293,7 @@ def scatter_pass(
         part = part.astype(small)
         wide = np.empty((n, len(RECORD.names or ())), dtype=np.uint64)
         for i, column in enumerate((b.x, b.y, b.w)):
-            wide[:, i] = column.view(np.uint64)
+            wide[:, i] = np.asarray(column, dtype=np.float64).view(np.uint64)
         wide[:, 3] = np.arange(row, row + n, dtype=np.uint64)
         wide[:, 4] = cells
         if n and np.any(part[1:] < part[:-1]):
