@@ -14,25 +14,28 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
 from api.errors import BadRequest
-from api.plan_table import PlanTable
+from api.plan_table import PlanRows, PlanTable
 from api.results import RegionResults, trim_heap
 from geodx.contract_figures import count
 from geodx.contract_geojson import clean
 from geodx.contract_names import (
     CELLS_FILE,
     ESTIMATED_MEMBER,
-    EXTENSION_COL,
     GAP_COLUMNS,
     PLAN_FILE,
     TARGET_KEYS,
 )
 from geodx.errors import ServiceUnavailable
 from geodx.plan import Plan, take_until
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 PLAN_INDICATORS = ("fibre", "mobile")
 #: Uncovered cells listed per commune in the province's 4G/5G plan (all in a commune's).
@@ -101,14 +104,13 @@ def _marks(results: RegionResults) -> dict[str, Any]:
     return marks
 
 
-def _fibre_answer(
-    results: RegionResults, rows: pd.DataFrame, gap: int
-) -> dict[str, Any]:
+def _fibre_answer(results: RegionResults, rows: PlanRows, gap: int) -> dict[str, Any]:
     integral = _integral(results)
     plan: Plan = take_until(
-        rows[EXTENSION_COL].to_numpy(dtype=float),
-        rows["households"].to_numpy(dtype=float),
-        rows["h3"].to_numpy(dtype=object),
+        rows.extension,
+        rows.households.to_numpy(dtype=float),
+        # NumPy strings: take_until compares and groups them as str
+        cast("NDArray[np.object_]", rows.h3),
         gap=gap,
     )
     frame = plan.steps
@@ -134,7 +136,7 @@ def _fibre_answer(
         "points_planned": plan.points_planned,
         "max_extension_m": plan.max_extension_m,
         "reachable": plan.reachable,
-        "households_without_fibre": count(float(rows["households"].sum()), integral),
+        "households_without_fibre": count(float(rows.households.sum()), integral),
         "steps": steps,
         "curve": [[count(h, integral), m] for h, m in plan.curve],
         "curve_columns": ["households_connected", "extension_m"],

@@ -64,6 +64,7 @@ from geodx.contract_names import CELLS_FILE
 from geodx.crs import reproject
 from geodx.manifest import load_manifest
 from geodx.outdir_snapshot import snapshot
+from geodx.plan import take_until
 from geodx.search import NameSearch
 from layers.vector import NetworkReach
 from tests.api.conftest import write_results
@@ -374,13 +375,12 @@ def test_plan_table_rows_are_the_frames_selections(
     wanted["assigned"] = frame[frame["commune_code"].notna()]
     for key, want in wanted.items():
         got = table.assigned() if key == "assigned" else table.of(key)
-        for col in ("h3", "households", "extension_m"):
-            assert got[col].tolist() == want[col].tolist(), (key, col)
-        assert (
-            got["households"].to_numpy(float).tolist()
-            == want["households"].to_numpy(float).tolist()
-        )
-        assert float(got["households"].sum()) == float(want["households"].sum())
+        assert got.h3.tolist() == want["h3"].tolist(), key
+        assert got.households.tolist() == want["households"].tolist(), key
+        assert got.extension.tolist() == want["extension_m"].tolist(), key
+        as_float = got.households.to_numpy(float).tolist()
+        assert as_float == want["households"].to_numpy(float).tolist()
+        assert float(got.households.sum()) == float(want["households"].sum())
     assert len(wanted["X"]) == 0 and len(wanted["assigned"]) < len(frame)
 
 
@@ -480,3 +480,22 @@ def test_the_gzip_cache_is_bounded_by_bytes() -> None:
         cache.put(body, b"z")
     kept = [b for b in bodies if cache.get(b) is not None]
     assert kept == bodies[-8:]  # 32 MB, the newest
+
+
+def test_a_plan_taken_from_numpy_strings_is_the_plan_from_python_strings() -> None:
+    rng = np.random.default_rng(8)
+    n = 2000
+    cells = np.asarray([f"89{v:013x}" for v in rng.integers(0, 40, n)], dtype=object)
+    ext = np.round(rng.uniform(0, 300, n), 0)  # ties: the cell, then the position
+    ext[rng.random(n) < 0.1] = np.inf
+    weight = rng.integers(1, 4, n).astype(float)
+    for gap in (0, 1, 500, 3000, 10**6):
+        want = take_until(ext, weight, cells, gap=gap)
+        got = take_until(ext, weight, cells.astype("U15"), gap=gap)  # type: ignore[arg-type]
+        assert got.steps.equals(want.steps) and got.curve == want.curve, gap
+        assert got.steps["h3"].map(type).eq(str).all()
+        assert (got.households_planned, got.max_extension_m, got.points_planned) == (
+            want.households_planned,
+            want.max_extension_m,
+            want.points_planned,
+        )
