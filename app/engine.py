@@ -307,10 +307,13 @@ def compute_partitioned(
                 return None
             run, plan = got
             return Computed(communes, communes_wgs84, run, plan, estimate, utm, 1, 0)
+        n = 1 if dask else partition_workers(os.environ) if workers is None else workers
         with clock.stage("split households"):
             spilled = spill_households(
                 source, folder, h3_resolution=manifest.h3_resolution,
-                region_bounds=bounds, limits=limits, max_points=max_points,
+                region_bounds=bounds, limits=limits,
+                # n partitions at once: each 1/n of the points (the memory of one)
+                max_points=max(1, max_points // n),
                 resolution=resolution,
                 # Dask: two partitions a core at least, so every worker has work.
                 min_partitions=2 * (os.cpu_count() or 1) if engine == "dask" else 1,
@@ -332,7 +335,7 @@ def compute_partitioned(
             else:
                 region = region_of(facts, communes)  # read once: the communes are here
                 start = _starter(drawing, communes_wgs84, utm)
-                results = _run_local(tasks, lambda: start(region), workers)
+                results = _run_local(tasks, lambda: start(region), n)
         with clock.stage("merge partitions"):
             run, plan = merge_results(results, integral=spilled.integral)
     finally:
@@ -347,13 +350,13 @@ def compute_partitioned(
 
 
 def _run_local(
-    tasks: list[PartitionTask], started: Callable[[], None], workers: int | None
+    tasks: list[PartitionTask], started: Callable[[], None], n: int
 ) -> list[PartitionResult]:
-    """The partitions in forked workers (``app.local_pool``), or one after the other.
+    """The partitions in ``n`` forked workers (``app.local_pool``), or in this process.
 
+    One after the other here when ``n`` is 1 or there is one partition.
     ``started()`` (the map layers) is called once the workers are forked.
     """
-    n = partition_workers(os.environ) if workers is None else workers
     if n > 1 and len(tasks) > 1:
         sizes = [file_size(t.path) for t in tasks]
         release_memory()  # the split's freed heap: not inherited by the workers
