@@ -5,8 +5,10 @@ the command and every process under it (psutil ``memory_full_info``): a page sha
 copy-on-write by forked workers counts once in the sum, split between them, where
 the summed RSS (``bench.measure``) counts it once a process. Prints the wall and CPU
 seconds (user + sys of the command and the processes it waited for), its own peak
-RSS (``ru_maxrss``, the largest of the processes), the peak PSS sum and the peak RSS
-sum, and the load average before and after.
+RSS (``ru_maxrss``, the largest of the processes), the peaks of the PSS sum, of the RSS
+sum and of the command's RSS plus its workers' USS (memory only they hold: what the
+tree holds, with libraries shared with other programs counted whole, as a lone
+process's RSS counts them), and the load average before and after.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ import time
 import psutil
 
 
-def _tree(proc: psutil.Process) -> tuple[int, int]:
-    """PSS and RSS summed over ``proc`` and its descendants (bytes)."""
-    pss = rss = 0
+def _tree(proc: psutil.Process) -> tuple[int, int, int]:
+    """PSS summed, RSS summed, and ``proc``'s RSS plus its descendants' USS (bytes).
+
+    The last counts the pages forked workers share with ``proc`` once (in its RSS),
+    and libraries shared with unrelated processes whole, as a lone process's RSS does.
+    """
+    pss = rss = own = 0
     for p in [proc, *proc.children(recursive=True)]:
         try:
             info = p.memory_full_info()
@@ -30,14 +36,15 @@ def _tree(proc: psutil.Process) -> tuple[int, int]:
             continue
         pss += info.pss
         rss += info.rss
-    return pss, rss
+        own += info.rss if p.pid == proc.pid else info.uss
+    return pss, rss, own
 
 
 def main(argv: list[str] | None = None) -> None:
     cmd = sys.argv[1:] if argv is None else argv
     if not cmd:
         raise SystemExit("usage: python -m bench.tree_memory CMD [ARGS...]")
-    peak = [0, 0]
+    peak = [0, 0, 0]
     done = threading.Event()
     load = os.getloadavg()
     start = time.perf_counter()
@@ -47,8 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             proc = psutil.Process(child.pid)
             while not done.is_set():
-                pss, rss = _tree(proc)
-                peak[0], peak[1] = max(peak[0], pss), max(peak[1], rss)
+                peak[:] = [max(a, b) for a, b in zip(peak, _tree(proc), strict=True)]
                 done.wait(0.2)
         except psutil.Error:
             return
@@ -65,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         f"CPU {usage.ru_utime + usage.ru_stime:.1f} s "
         f"({usage.ru_utime:.1f} + {usage.ru_stime:.1f})  "
         f"peak RSS (largest process) {usage.ru_maxrss / 1024:,.0f} MiB  "
-        f"tree peak PSS {peak[0] / mib:,.0f} MiB, RSS sum {peak[1] / mib:,.0f} MiB  "
+        f"tree peak PSS {peak[0] / mib:,.0f} MiB, RSS sum {peak[1] / mib:,.0f} MiB, "
+        f"RSS + workers' USS {peak[2] / mib:,.0f} MiB  "
         f"load {load[0]:.1f} -> {os.getloadavg()[0]:.1f}",
         file=sys.stderr,
     )
