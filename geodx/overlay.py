@@ -22,6 +22,9 @@ from numpy.typing import NDArray
 # grid of a quarter the cell size, at most REFINE_LEVELS times (500 m -> 125 m -> 31 m).
 CROWDED = 256
 REFINE_LEVELS = 2
+# Polygons of this many vertices on average meet the grid's boxes through their prepared
+# selves (see _meeting).
+PREPARED_FROM = 64
 # Boxes are grown by this share of the cell size so that float rounding in the
 # point -> cell computation can never place a point outside its own box.
 _BOX_EPS = 1e-7
@@ -170,11 +173,7 @@ def _pairs(
     """:func:`polygon_pairs` on a grid refined ``depth`` times already."""
     shapely.prepare(polygons)
     tree = shapely.STRtree(polygons)
-    # The pairs (and their order) of ``query(boxes, predicate="intersects")``, the
-    # predicate evaluated by the prepared polygons (3x faster for communes).
-    cell, geom = tree.query(grid.boxes)
-    meets = shapely.intersects(polygons[geom], grid.boxes[cell])
-    cell, geom = cell[meets], geom[meets]
+    cell, geom = _meeting(tree, polygons, grid.boxes)
     whole = shapely.covers(polygons[geom], grid.boxes[cell])
     partial = ~whole
     if any_only:
@@ -208,6 +207,27 @@ def _pairs(
     out_p.append(test_p[hit])
     out_g.append(test_g[hit])
     return np.concatenate(out_p), np.concatenate(out_g)
+
+
+def _meeting(
+    tree: shapely.STRtree, polygons: NDArray[np.object_], boxes: NDArray[np.object_]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The (box, polygon) pairs that intersect, as ``tree.query(boxes, "intersects")``.
+
+    Polygons of :data:`PREPARED_FROM` vertices or more on average (a country's
+    communes: 136) are tested by their prepared selves, after an envelope query: the
+    same pairs in the same order, 3x faster there; small ones (buffers of network
+    pieces) are faster through the query's own test, whose envelope pairs are fewer.
+    """
+    if (
+        len(polygons) == 0
+        or shapely.get_num_coordinates(polygons).mean() < PREPARED_FROM
+    ):
+        cell, geom = tree.query(boxes, predicate="intersects")
+        return cell, geom
+    cell, geom = tree.query(boxes)
+    meets = shapely.intersects(polygons[geom], boxes[cell])
+    return cell[meets], geom[meets]
 
 
 def _first_hits(

@@ -1,7 +1,8 @@
 """Two kernels that changed how they compute, not what: checked against the plain rule.
 
-- ``geodx.overlay.polygon_pairs`` finds the (cell box, polygon) pairs by envelope and
-  then the prepared polygons' ``intersects``: every (point, polygon) pair GEOS's
+- ``geodx.overlay.polygon_pairs`` finds the (cell box, polygon) pairs of detailed
+  polygons by envelope and then the prepared polygons' ``intersects`` (of simple ones
+  by the query's own test): either way every (point, polygon) pair GEOS's
   ``intersects_xy`` gives, for communes with holes and several parts, points on edges
   and vertices, in a UTM CRS and in degrees.
 - ``geodx.partition._unique`` (the rows' sort) is ``np.unique(return_inverse=True)``.
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 import shapely
 
+from geodx import overlay
 from geodx.overlay import build_grid, polygon_pairs
 from geodx.partition import _unique
 
@@ -47,14 +49,21 @@ def world(
     return xy[:, 0], xy[:, 1], polys
 
 
+@pytest.mark.parametrize("prepared_from", [0, 10**9], ids=["prepared", "query"])
 @pytest.mark.parametrize(
     ("x0", "y0", "unit", "cell"),
     [(800_000.0, 1_400_000.0, 300.0, 500.0), (108.0, 12.5, 0.003, 0.005)],
     ids=["utm", "degrees"],
 )
 def test_polygon_pairs_are_every_covering_pair(
-    x0: float, y0: float, unit: float, cell: float
+    x0: float,
+    y0: float,
+    unit: float,
+    cell: float,
+    prepared_from: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(overlay, "PREPARED_FROM", prepared_from)
     x, y, polys = world(np.random.default_rng(5), x0, y0, unit)
     p, g = polygon_pairs(x, y, polys, grid=build_grid(x, y, cell_size=cell))
     got = list(zip(p.tolist(), g.tolist(), strict=True))
