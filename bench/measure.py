@@ -1,4 +1,4 @@
-"""Measuring a child process: wall and CPU time, its own and its process tree's peak RSS.
+"""Measuring a child process: wall and CPU time, its own and its process tree's peak memory.
 
 Shared by the benches that time whole ``geodx`` commands (``bench.partitions``,
 ``bench.country``).
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import psutil
 
 from bench.runner import REPO
+from bench.tree_memory import tree_bytes
 
 
 @dataclass
@@ -27,17 +28,9 @@ class Measured:
     wall_s: float
     cpu_s: float  # user + system of the child and the processes it waited for
     peak_mib: float  # the child's own peak RSS (ru_maxrss)
-    tree_mib: float  # peak of the RSS summed over the child and its descendants
-
-
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    for p in [proc, *proc.children(recursive=True)]:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
+    # Peak of the child's RSS plus its descendants' USS (their own pages): a page a
+    # forked worker shares copy-on-write with the child counts once, as in one process.
+    tree_mib: float
 
 
 def measure(cmd: list[str]) -> Measured:
@@ -55,7 +48,7 @@ def measure(cmd: list[str]) -> Measured:
             try:
                 proc = psutil.Process(child.pid)
                 while not done.is_set():
-                    peak[0] = max(peak[0], _tree_rss(proc))
+                    peak[0] = max(peak[0], tree_bytes(proc)[2])
                     done.wait(0.1)
             except psutil.Error:
                 return

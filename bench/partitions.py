@@ -4,12 +4,12 @@ Each run is `geodx run REGION --out DIR --engine E --quiet` in a child process, 
 bench's generated regions (`bench.region.ensure_region`: 1M and 10M households by
 default). Printed per region and engine, medians over `--repeat` runs: wall seconds,
 CPU seconds (the child and the processes it waited for), the child's own peak RSS
-(`ru_maxrss`), and the peak RSS summed over the child's whole process tree (sampled
-every 0.1 s with psutil: the Dask workers count there). Then the issue's two ratios:
+(`ru_maxrss`), and the peak memory of the child's whole process tree (sampled every
+0.1 s with psutil: the child's RSS plus its workers' USS, so the pages forked workers
+share with the run count once; the workers of the local engine and of Dask count there). Then the issue's two ratios:
 peak memory of the 10M local run over the 1M local run, and Dask wall over local wall.
 The 1-minute load average is printed beside each line: on a shared machine the wall
-ratio is noise under load, CPU time is not. Forked Dask workers share the run's pages
-(imports), which the tree's summed RSS counts once per process.
+ratio is noise under load, CPU time is not.
 """
 
 from __future__ import annotations

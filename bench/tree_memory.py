@@ -22,7 +22,7 @@ import time
 import psutil
 
 
-def _tree(proc: psutil.Process) -> tuple[int, int, int]:
+def tree_bytes(proc: psutil.Process) -> tuple[int, int, int]:
     """PSS summed, RSS summed, and ``proc``'s RSS plus its descendants' USS (bytes).
 
     The last counts the pages forked workers share with ``proc`` once (in its RSS),
@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             proc = psutil.Process(child.pid)
             while not done.is_set():
-                peak[:] = [max(a, b) for a, b in zip(peak, _tree(proc), strict=True)]
+                peak[:] = [
+                    max(a, b) for a, b in zip(peak, tree_bytes(proc), strict=True)
+                ]
                 done.wait(0.2)
         except psutil.Error:
             return
