@@ -73,10 +73,11 @@ def test_serve_reuses_current_results(calls: dict[str, Any], tmp_path: Path) -> 
 
 
 def test_serve_pins_one_version_for_every_worker(
-    calls: dict[str, Any], tmp_path: Path
+    calls: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import os
 
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     out = tmp_path / "out"
     r = CliRunner().invoke(cli(), ["serve", "region", "-o", str(out), "--workers", "2"])
     assert r.exit_code == 0, r.output
@@ -89,6 +90,20 @@ def test_serve_pins_one_version_for_every_worker(
     assert calls["timeout_worker_healthcheck"] >= 30
     assert os.environ["GEODX_REGION"] == str(Path("region").resolve())
     assert calls["http"] == HTTP_PROTOCOL  # the header timeout
+    assert os.environ["MALLOC_ARENA_MAX"] == "2"  # inherited by the spawned workers
+
+
+@pytest.mark.usefixtures("calls")  # uvicorn and the run replaced
+def test_serve_keeps_the_users_malloc_arenas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    out = tmp_path / "out"
+    r = CliRunner().invoke(cli(), ["serve", "region", "-o", str(out), "--workers", "2"])
+    assert r.exit_code == 0, r.output
+    assert os.environ["MALLOC_ARENA_MAX"] == "4"
 
 
 def test_serve_without_results_is_one_line(
