@@ -11,14 +11,10 @@ import signal
 import statistics
 import subprocess
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 
-import psutil
-
 from bench.runner import REPO
-from bench.tree_memory import tree_bytes
+from bench.tree_memory import wait_sampled
 
 
 @dataclass
@@ -36,29 +32,11 @@ class Measured:
 def measure(cmd: list[str]) -> Measured:
     """Run ``cmd`` from the repository: wall, CPU, own and process-tree peak RSS."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    peak = [0]
-    done = threading.Event()
     with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
         child = subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err
         )
-
-        def sample() -> None:
-            try:
-                proc = psutil.Process(child.pid)
-                while not done.is_set():
-                    peak[0] = max(peak[0], tree_bytes(proc)[2])
-                    done.wait(0.1)
-            except psutil.Error:
-                return
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-        done.set()
-        sampler.join()
+        status, wall, usage, peak = wait_sampled(child)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
             err.seek(0)
@@ -68,7 +46,7 @@ def measure(cmd: list[str]) -> Measured:
             )
     own = usage.ru_maxrss / 1024
     return Measured(
-        wall, usage.ru_utime + usage.ru_stime, own, max(own, peak[0] / 2**20)
+        wall, usage.ru_utime + usage.ru_stime, own, max(own, peak[2] / 2**20)
     )
 
 

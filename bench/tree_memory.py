@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any
 
 import psutil
 
@@ -40,15 +41,17 @@ def tree_bytes(proc: psutil.Process) -> tuple[int, int, int]:
     return pss, rss, own
 
 
-def main(argv: list[str] | None = None) -> None:
-    cmd = sys.argv[1:] if argv is None else argv
-    if not cmd:
-        raise SystemExit("usage: python -m bench.tree_memory CMD [ARGS...]")
+def wait_sampled(
+    child: subprocess.Popen[bytes], every_s: float = 0.1
+) -> tuple[int, float, Any, list[int]]:
+    """Wait for ``child``, sampling :func:`tree_bytes` of its tree every ``every_s``.
+
+    Returns its wait status, the wall seconds since this call, its resource usage
+    (``os.wait4``: it and the processes it waited for) and the three peaks.
+    """
     peak = [0, 0, 0]
     done = threading.Event()
-    load = os.getloadavg()
     start = time.perf_counter()
-    child = subprocess.Popen(cmd)
 
     def sample() -> None:
         try:
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
                 peak[:] = [
                     max(a, b) for a, b in zip(peak, tree_bytes(proc), strict=True)
                 ]
-                done.wait(0.2)
+                done.wait(every_s)
         except psutil.Error:
             return
 
@@ -67,6 +70,15 @@ def main(argv: list[str] | None = None) -> None:
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
+    return status, wall, usage, peak
+
+
+def main(argv: list[str] | None = None) -> None:
+    cmd = sys.argv[1:] if argv is None else argv
+    if not cmd:
+        raise SystemExit("usage: python -m bench.tree_memory CMD [ARGS...]")
+    load = os.getloadavg()
+    status, wall, usage, peak = wait_sampled(subprocess.Popen(cmd), every_s=0.2)
     mib = 2**20
     print(
         f"exit {os.waitstatus_to_exitcode(status)}  wall {wall:.1f} s  "
