@@ -20,7 +20,7 @@ from api.deps import integers_are_integers
 from api.errors import register_error_handlers
 from api.middleware import Gzip, HeadAsGet, SecurityHeaders, TrimHeap, VersionETag
 from api.openapi import bound_resolution, errors_as_json, to_openapi_30
-from api.results import RegionResults, load_results, trim_heap
+from api.results import RegionResults, load_results
 from api.routes import (
     brief,
     coverage,
@@ -36,6 +36,7 @@ from api.routes import (
 )
 from api.settings import Settings
 from geodx.errors import InputFileError
+from geodx.heap import trim_heap
 from geodx.outdir_snapshot import snapshot
 
 log = logging.getLogger("geodx.api")

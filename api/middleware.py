@@ -341,7 +341,7 @@ class TrimHeap:
 
     The allocators (Arrow's, glibc's) keep what a page's build freed (the plan table's
     read, a pyramid level, a map's cells): the national worker that answered every kind
-    of page held 90 MB more than it used. :func:`api.results.trim_heap` runs in a
+    of page held 90 MB more than it used. :func:`geodx.heap.trim_heap` runs in a
     thread of its own once the answer is sent (never one of the pool's: a full pool
     must not hold the request), one trim at a time; the response is not touched.
     """
@@ -364,12 +364,12 @@ _trimming = threading.Lock()
 
 
 def trim_in_background() -> None:
-    """:func:`api.results.trim_heap` in a thread named ``trim-heap``, unless one runs."""
+    """:func:`geodx.heap.trim_heap` in a thread named ``trim-heap``, unless one runs."""
     if not _trimming.acquire(blocking=False):
         return  # the running trim hands back this request's memory too
 
     def run() -> None:
-        from api.results import trim_heap
+        from geodx.heap import trim_heap
 
         try:
             trim_heap()

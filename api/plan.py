@@ -20,7 +20,7 @@ import pandas as pd
 
 from api.errors import BadRequest
 from api.plan_table import PlanRows, PlanTable
-from api.results import RegionResults, trim_heap
+from api.results import RegionResults
 from geodx.contract_figures import count
 from geodx.contract_geojson import clean
 from geodx.contract_names import (
@@ -31,6 +31,7 @@ from geodx.contract_names import (
     TARGET_KEYS,
 )
 from geodx.errors import ServiceUnavailable
+from geodx.heap import trim_heap
 from geodx.plan import Plan, take_until
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ The service reads only these files; it never recomputes coverage. Everything els
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import math
 import threading
@@ -19,7 +18,6 @@ from typing import Any
 import h3
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
@@ -52,6 +50,7 @@ from geodx.contract_names import (
     TARGET_KEYS,
 )
 from geodx.errors import GeodxError, InputFileError, MissingColumn, UnknownCommune
+from geodx.heap import trim_heap
 from geodx.outdir_snapshot import snapshot
 from geodx.pyramid import read_level
 from geodx.search import NameSearch, fold
@@ -65,7 +64,6 @@ __all__ = [
     "fold",
     "load_results",
     "read_features",
-    "trim_heap",
     "valid_cells",
 ]
 
@@ -420,21 +418,6 @@ def level_rows(folder: Path, res: int) -> int | None:
         return int(pq.ParquetFile(path).metadata.num_rows)
     except (OSError, ValueError):
         return None
-
-
-def trim_heap() -> None:
-    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``).
-
-    Reading the national files leaves hundreds of MB freed but held by the allocators
-    (Arrow's and glibc's) in every worker; elsewhere than glibc only Arrow's is trimmed.
-    """
-    # Arrow's own pool (mimalloc) keeps what it freed too: the national cell table's
-    # int64 columns, once narrowed, held 330 MB a worker until released.
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        return
 
 
 def load_results(folder: Path) -> RegionResults:

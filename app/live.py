@@ -23,7 +23,6 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 
-from api.results import trim_heap
 from app.inputs import SeenDigests, seen_file
 from app.live_layers import NearLayer, PackedWKB, boxes_near, held_small
 from app.pipeline import input_checksums, metric_crs
@@ -33,6 +32,7 @@ from geodx.contract_names import SUMMARY_FILE
 from geodx.coverage import assign_communes
 from geodx.crs import reproject
 from geodx.errors import GeodxError, ServiceUnavailable
+from geodx.heap import trim_heap
 from geodx.io import read_communes
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest import load_manifest

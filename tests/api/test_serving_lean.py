@@ -55,13 +55,14 @@ from api.lazycells import column_keys, keys_of
 from api.main import create_app
 from api.middleware import Gzip
 from api.plan_table import PlanTable
-from api.results import load_results, read_cells, trim_heap
+from api.results import load_results, read_cells
 from api.settings import Settings
 from app.live import LiveRegion
 from app.live_layers import NearLayer, PackedWKB
 from app.serve import WORKER_MAIN, serve_snapshot, spawned_main
 from geodx.contract_names import CELLS_FILE
 from geodx.crs import reproject
+from geodx.heap import trim_heap
 from geodx.manifest import load_manifest
 from geodx.outdir_snapshot import snapshot
 from geodx.plan import take_until
@@ -251,7 +252,7 @@ def _answers(results: Path, after_s: float, monkeypatch: pytest.MonkeyPatch) -> 
         for thread in threading.enumerate():
             if thread.name == "results":  # start-up's own trim, in the background
                 thread.join()
-        monkeypatch.setattr("api.results.trim_heap", lambda: trims.append("trim"))
+        monkeypatch.setattr("geodx.heap.trim_heap", lambda: trims.append("trim"))
         bodies = []
         for url in PAGES:
             bodies.append(client.get(url).content)
