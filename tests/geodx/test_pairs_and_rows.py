@@ -5,7 +5,7 @@
   by the query's own test): either way every (point, polygon) pair GEOS's
   ``intersects_xy`` gives, for communes with holes and several parts, points on edges
   and vertices, in a UTM CRS and in degrees.
-- ``geodx.partition._unique`` (the rows' sort) is ``np.unique(return_inverse=True)``.
+- ``geodx.partition.sort_unique`` (the rows' sort) is ``np.unique(return_inverse=True)``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import shapely
 
 from geodx import overlay
 from geodx.overlay import build_grid, polygon_pairs
-from geodx.partition import _unique
+from geodx.partition import sort_unique
 
 
 def plain_pairs(
@@ -78,7 +78,7 @@ def test_unique_is_numpy_unique(n: int) -> None:
     key = np.sort(rng.integers(0, 200, n)).astype(np.uint64)
     swap = rng.integers(0, max(n, 1), n // 10)
     key[swap] = rng.integers(0, 200, len(swap)).astype(np.uint64)
-    keys, inverse = _unique(key)
+    keys, inverse = sort_unique(key)
     want_keys, want_inverse = np.unique(key, return_inverse=True)
     assert keys.dtype == key.dtype and inverse.dtype == np.int64
     assert np.array_equal(keys, want_keys)
