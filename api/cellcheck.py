@@ -6,14 +6,27 @@ answer is the one H3 (:func:`api.cells.cells_are_valid`) or the int64 column giv
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from numpy.typing import NDArray
 
 from api.cells import cells_are_valid, count_columns
 
-__all__ = ["narrow_counts", "valid_cells"]
+__all__ = [
+    "PLAIN_ID",
+    "arrow_column",
+    "id_bytes",
+    "is_text",
+    "narrow_counts",
+    "valid_cells",
+]
+
+#: A plain H3 id: 15 lower-case hex digits (its 15 bytes decode to the very string).
+PLAIN_ID = "^[0-9a-f]{15}$"
 
 _PENTAGON_BASES = np.asarray([4, 14, 24, 38, 49, 58, 63, 72, 83, 97, 107, 117])
 _HEX = np.full(256, 255, dtype=np.uint8)
@@ -46,21 +59,45 @@ def _plain_cells(codes: np.ndarray) -> np.ndarray:
     return np.asarray(ok, dtype=bool)
 
 
+def arrow_column(column: Any) -> pa.Array:
+    """A pandas or Arrow column as one Arrow array (an arrow-backed column: no copy)."""
+    found = (
+        column
+        if isinstance(column, pa.Array | pa.ChunkedArray)
+        else pa.array(column, from_pandas=True)
+    )
+    return found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
+
+
+def is_text(arr: pa.Array) -> bool:
+    """Whether an Arrow array holds strings."""
+    return bool(pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type))
+
+
+def id_bytes(arr: pa.Array) -> NDArray[np.bytes_]:
+    """A string array of 15-byte values as ``S15`` ids: a view of Arrow's buffer.
+
+    >>> id_bytes(pa.array(["89283082803ffff", "89283082807ffff"])[1:]).tolist()
+    [b'89283082807ffff']
+    """
+    fixed = pc.cast(arr, pa.binary(15))
+    ids: NDArray[np.bytes_] = np.frombuffer(
+        fixed.buffers()[1], dtype="S15", count=len(fixed), offset=fixed.offset * 15
+    )
+    return ids
+
+
 def valid_cells(cells: pd.Series) -> bool:
     """:func:`api.cells.cells_are_valid`, the plain ids checked by their bits at once.
 
     The others (pentagons, other spellings, anything the bits refuse) go through H3
     one by one, so the answer is H3's.
     """
-    found = pa.array(cells, from_pandas=True)  # no copy of an arrow-backed column
-    arr = found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+    arr = arrow_column(cells)
+    if not is_text(arr):
         return cells_are_valid(cells)
-    plain = pc.fill_null(pc.match_substring_regex(arr, "^[0-9a-f]{15}$"), False)
-    fixed = pc.cast(arr.filter(plain), pa.binary(15))
-    codes = np.frombuffer(
-        fixed.buffers()[1], dtype="S15", count=len(fixed), offset=fixed.offset * 15
-    )
+    plain = pc.fill_null(pc.match_substring_regex(arr, PLAIN_ID), False)
+    codes = id_bytes(arr.filter(plain))
     fast = np.zeros(len(arr), dtype=bool)
     fast[plain.to_numpy(zero_copy_only=False)] = _plain_cells(codes)
     if fast.all():

@@ -21,11 +21,11 @@ from typing import Any
 import h3
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
 
+from api.cellcheck import arrow_column, id_bytes, is_text
 from api.cells import cell_polygons, roll_up
 from api.errors import BadRequest
 from api.features import BBox, _column_kind, _split_antimeridian, parse_filter_value
@@ -59,22 +59,14 @@ def column_keys(column: Any) -> np.ndarray | None:
     lower-case, none missing, its 15 bytes are the key ``keys_of`` gives; any other
     column goes through :func:`keys_of` itself.
     """
-    found = (
-        pa.array(column, from_pandas=True) if isinstance(column, pd.Series) else column
-    )
-    arr = found.combine_chunks() if isinstance(found, pa.ChunkedArray) else found
-    text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
-    if not text or arr.null_count or not len(arr):
+    arr = arrow_column(column)
+    if not is_text(arr) or arr.null_count or not len(arr):
         return keys_of(arr.to_pylist())
     plain = pc.and_(pc.string_is_ascii(arr), pc.equal(pc.utf8_length(arr), 15))
     plain = pc.and_(plain, pc.equal(pc.utf8_lower(arr), arr))
     if not pc.all(plain).as_py():
         return keys_of(arr.to_pylist())
-    fixed = pc.cast(arr, pa.binary(15))
-    keys = np.frombuffer(
-        fixed.buffers()[1], dtype=_KEY, count=len(fixed), offset=fixed.offset * 15
-    )
-    return keys.copy()  # its own memory: Arrow's buffers go back
+    return id_bytes(arr).copy()  # its own memory: Arrow's buffers go back
 
 
 def descendants(cell: str, base: int) -> tuple[bytes, bytes]:

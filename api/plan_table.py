@@ -18,33 +18,24 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from api.cellcheck import PLAIN_ID, arrow_column, id_bytes, is_text
 from geodx.contract_names import EXTENSION_COL, PLAN_COLUMNS
 
 __all__ = ["PlanRows", "PlanTable"]
 
-_H3 = "^[0-9a-f]{15}$"  # a plain H3 id: its 15 bytes decode to the very string
-
 
 def _h3_ids(values: pd.Series) -> np.ndarray:
     """``S15`` bytes when every id is plain (no null), else the values as objects."""
-    arr = pa.array(values, from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    is_text = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
-    plain = is_text and arr.null_count == 0
-    if plain and len(arr):
-        plain = bool(pc.all(pc.match_substring_regex(arr, _H3)).as_py())
-    if not plain or not len(arr):
+    arr = arrow_column(values)
+    plain = is_text(arr) and arr.null_count == 0 and len(arr) > 0
+    if plain:
+        plain = bool(pc.all(pc.match_substring_regex(arr, PLAIN_ID)).as_py())
+    if not plain:
         return values.to_numpy(dtype=object)
-    fixed = pc.cast(arr, pa.binary(15))
-    ids = np.frombuffer(
-        fixed.buffers()[1], dtype="S15", count=len(fixed), offset=fixed.offset * 15
-    )
-    return ids.copy()  # its own memory: Arrow's buffers go back
+    return id_bytes(arr).copy()  # its own memory: Arrow's buffers go back
 
 
 def _positions(codes: pd.Series) -> dict[str, NDArray[np.int32]]:
