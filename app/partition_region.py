@@ -6,7 +6,7 @@ is still the exact per-household GEOS test):
 
 - communes: those whose shape meets the bounding box of its households (:func:`assign`);
 - polygons: those that meet that box; lines and points: the pieces
-  (:func:`geodx.overlay.network_pieces`) that meet the box grown by the service
+  (:func:`geodx.reach.network_pieces`) that meet the box grown by the service
   distance, in the CRS distances are measured in, which is chosen once for the region
   (as a single pass chooses it, from all households' WGS84 box) (:class:`CutLayer`);
 - rasters, sector lists and measured tiles: the layer as a whole (rasters are read by
@@ -33,8 +33,8 @@ from geodx.io import read_communes
 from geodx.limits import Limits
 from geodx.manifest import load_manifest
 from geodx.manifest_specs import Manifest
-from geodx.overlay import network_pieces
 from geodx.points import WGS84, HouseholdPoints
+from geodx.reach import network_pieces
 from layers.base import CoverageLayer, LayerAnswer, answer
 from layers.measured import Tiles
 from layers.registry import open_layer

@@ -20,8 +20,9 @@ from geodx.io import read_vector, repair_geometries
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest_specs import LayerSpec
 from geodx.nearest import least_gap
-from geodx.overlay import covered_by_polygons, network_pieces, within_distance
+from geodx.overlay import covered_by_polygons
 from geodx.points import HouseholdPoints
+from geodx.reach import network_pieces, within_distance
 
 #: Up to this many households, a layer answers point by point against a spatial index
 #: kept between calls (a point lookup); more, with the grid and the buffers of a run.

@@ -16,7 +16,7 @@ import shapely
 
 from geodx import nearest
 from geodx.nearest import least_gap
-from geodx.overlay import network_pieces
+from geodx.reach import network_pieces
 
 
 def plain_least(

@@ -8,14 +8,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geodx import overlay
-from geodx.overlay import (
-    build_grid,
-    covered_by_polygons,
-    network_pieces,
-    polygon_pairs,
-    within_distance,
-)
+from geodx import reach
+from geodx.overlay import build_grid, covered_by_polygons, polygon_pairs
+from geodx.reach import network_pieces, within_distance
 
 
 def _brute_polygons(x, y, polys):
@@ -134,7 +129,7 @@ def test_dense_cells_are_refined_and_pairs_stay_unique() -> None:
     assert set(keys.tolist()) == expected
 
 
-# --- The band factors (issue 6 G): derived in geodx/overlay.py, tested where they bind.
+# --- The band factors (issue 6 G): derived in geodx/reach.py, tested where they bind.
 
 D = 250.0
 
@@ -182,8 +177,8 @@ def test_an_outer_factor_below_the_derived_bound_misses_households(
 ) -> None:
     # 1.04 < 1 / cos(3 pi / 32) = 1.045: at a 33.7 deg turn households within D are
     # outside the outer buffer and answered "not covered".
-    assert overlay._OUTER_MIN > 1.04
-    monkeypatch.setattr(overlay, "_OUTER", 1.04)
+    assert reach._OUTER_MIN > 1.04
+    monkeypatch.setattr(reach, "_OUTER", 1.04)
     assert _sweep_misses(np.array([33.0, 33.5, 33.7])) > 0
 
 
@@ -216,7 +211,7 @@ def _spike_case(
 
 @pytest.mark.parametrize("angle", [-105.0, -60.0, 60.0, 90.0, 105.0, 150.0])
 def test_points_inside_the_inner_buffer_are_truly_within_d(angle: float) -> None:
-    x, y, line = _spike_case(angle, overlay._INNER)
+    x, y, line = _spike_case(angle, reach._INNER)
     got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
     assert (got == shapely.dwithin(line, shapely.points(x, y), D)).all()
 
@@ -225,14 +220,12 @@ def test_an_inner_factor_above_the_derived_bound_covers_too_much(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # 0.995 > 1 / 1.01: the simplified line's buffer reaches past D.
-    assert overlay._INNER_MAX < 0.995
-    monkeypatch.setattr(overlay, "_INNER", 0.995)
+    assert reach._INNER_MAX < 0.995
+    monkeypatch.setattr(reach, "_INNER", 0.995)
     x, y, line = _spike_case(105.0, 0.995)
     got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
     assert (got & ~shapely.dwithin(line, shapely.points(x, y), D)).any()
 
 
 def test_the_factors_keep_their_derived_margins() -> None:
-    assert (
-        overlay._INNER <= overlay._INNER_MAX < 1 < overlay._OUTER_MIN <= overlay._OUTER
-    )
+    assert reach._INNER <= reach._INNER_MAX < 1 < reach._OUTER_MIN <= reach._OUTER

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import shapely
 
-from geodx import overlay
-from geodx.overlay import build_grid, network_pieces, within_distance
+from geodx import overlay, reach
+from geodx.overlay import build_grid
+from geodx.reach import network_pieces, within_distance
 
 
 def brute(x: np.ndarray, y: np.ndarray, feats: np.ndarray, d: float) -> np.ndarray:
@@ -47,7 +48,7 @@ def test_far_pieces_dropped_and_every_answer_the_same(seed: int) -> None:
     d = 250.0
     grid = build_grid(x, y, cell_size=500.0)
     pieces = network_pieces(feats)
-    kept = overlay._near_cells(pieces, grid, d * overlay._OUTER)
+    kept = reach._near_cells(pieces, grid, d * reach._OUTER)
     assert 0 < len(kept) < len(pieces) / 2  # most are far from every town
     got = within_distance(x, y, feats, distance=d, cell_size=500.0, grid=grid)
     want = brute(x, y, feats, d)

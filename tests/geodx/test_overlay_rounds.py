@@ -15,7 +15,8 @@ import pytest
 import shapely
 
 from geodx import overlay
-from geodx.overlay import build_grid, covered_by_polygons, within_distance
+from geodx.overlay import build_grid, covered_by_polygons
+from geodx.reach import within_distance
 
 
 def plain_cover(x: np.ndarray, y: np.ndarray, polys: np.ndarray) -> np.ndarray:
