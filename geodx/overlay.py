@@ -16,6 +16,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geodx.kernels_sort import stable_argsort
+
 # A cell of more points than this that a polygon covers only in part is split into a
 # grid of a quarter the cell size, at most REFINE_LEVELS times (500 m -> 125 m -> 31 m).
 CROWDED = 256
@@ -109,8 +111,7 @@ def build_grid(
     ix = ((x - x0) / cell_size).astype(np.int64)
     iy = ((y - y0) / cell_size).astype(np.int64)
     key = ix * (int(iy.max()) + 1) + iy
-    # Stable: faster on keys already clustered (households come sorted by H3 cell).
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)
     sorted_key = key[order]
     first = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     starts = np.r_[first, n].astype(np.int64)
@@ -122,7 +123,7 @@ def build_grid(
     side = cell_size + 2 * grow
     boxes = shapely.box(xmin, ymin, xmin + side, ymin + side)
     return GridIndex(
-        order=order.astype(np.int64),
+        order=order,
         starts=starts,
         boxes=boxes,
         cell_size=cell_size,

@@ -11,6 +11,8 @@ import numpy as np
 from affine import Affine
 from numpy.typing import NDArray
 
+from geodx.kernels_sort import stable_argsort
+
 
 class PixelWindow(NamedTuple):
     """A window of whole blocks to read, and the points whose pixels it holds.
@@ -106,7 +108,7 @@ def pixel_windows(
     bh, bw = block_shape
     per_row = -(-width // bw)  # blocks per block row
     key = (row // bh) * per_row + col // bw
-    order = np.argsort(key, kind="stable")
+    order = stable_argsort(key)
     ordered = key[order]
     first = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     blocks = ordered[first]
