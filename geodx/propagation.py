@@ -24,7 +24,8 @@ from geodx.pathloss import (
     reach_km,
     rsrp_pairs,
 )
-from geodx.sector_bounds import prune_sectors
+from geodx.propagation_blocks import split_blocks
+from geodx.sector_bounds import prune_pairs
 
 # Households per block edge (metres), and household x sector pairs per evaluation: a
 # few arrays of this many float64 (2 MB each) stay in the processor's cache, where
@@ -37,6 +38,9 @@ MAX_CELLS = 262_144
 # partitions: 1.8 s with 2 km blocks split from 250,000 pairs, 1.4 s with these).
 SPLIT_CELLS = 30_000
 MIN_BLOCK_M = 250.0
+# With a cap (see predict_rsrp), a block of at least this many sectors evaluates its
+# likeliest best sector first.
+LEAD_SECTORS = 3
 # A sector is kept for a block when within its reach plus this slack (metres): the
 # reach is exact, the slack absorbs rounding of the distance to the block's box.
 REACH_SLACK_M = 1.0
@@ -51,6 +55,7 @@ def predict_rsrp(
     *,
     environment: str,
     floor_dbm: float,
+    cap_dbm: float = np.inf,
     block_size_m: float = BLOCK_SIZE_M,
     max_cells: int = MAX_CELLS,
     index: SectorIndex | None = None,
@@ -58,14 +63,20 @@ def predict_rsrp(
     """Best RSRP (dBm) at each household, exact wherever it is ``>= floor_dbm``.
 
     Households are grouped in square blocks of ``block_size_m`` (a block with more
-    than :data:`SPLIT_CELLS` household x sector pairs split into blocks of half the
-    edge, down to :data:`MIN_BLOCK_M`); each block is
+    than :data:`SPLIT_CELLS` household x sector pairs split into its quarters, down
+    to :data:`MIN_BLOCK_M`; :mod:`geodx.propagation_blocks`); each block is
     evaluated against the sectors whose reach (for ``floor_dbm``) touches the block,
     less those its bounds show cannot give an answer at or above the floor
-    (:func:`geodx.sector_bounds.prune_sectors`), in chunks of at most ``max_cells`` household x sector pairs (at least one
-    household a chunk). A household no kept sector reaches gets ``-inf``; below the
-    floor values may be lower than the true RSRP (sectors that cannot reach the floor
-    are not evaluated), never higher.
+    (:func:`geodx.sector_bounds.prune_pairs`), in chunks of at most ``max_cells``
+    household x sector pairs (at least one household a chunk). A household no kept
+    sector reaches gets ``-inf``; below the floor values may be lower than the true
+    RSRP (sectors that cannot reach the floor are not evaluated), never higher.
+
+    With ``cap_dbm``, where the best RSRP is at least the cap the value may be any
+    one sector's RSRP that is at least the cap (never more than the best): a block
+    with :data:`LEAD_SECTORS` or more sectors first evaluates its likeliest best
+    sector (the greatest sum of its bounds), and the households it gives the cap
+    skip the other sectors. Below the cap the values are those without it.
 
     Parameters
     ----------
@@ -76,6 +87,8 @@ def predict_rsrp(
         urban, suburban or rural.
     floor_dbm : float
         The lowest threshold any answer is compared with (``min_rsrp_dbm``).
+    cap_dbm : float, optional
+        A value above which no answer needs the exact best (default: none).
     index : SectorIndex, optional
         :func:`index_sectors` of the same sectors, environment and floor, if made.
 
@@ -97,34 +110,86 @@ def predict_rsrp(
         raise ValueError("index was made for another floor or environment")
     if len(x) == 0 or len(index.sectors) == 0:
         return out
-    sectors, k = index.sectors, index.k
-    blocks, near_each = _split_blocks(
-        x, y, block_size_m, sectors, index.reach_m, tree=index.tree
-    )
-    near_each = prune_sectors(
-        x, y, blocks, near_each, index.bounds, floor_dbm=floor_dbm
-    )
-    for house, sector, starts in _pairs(blocks, near_each, max_cells):
-        rx = rsrp_pairs(x[house], y[house], sectors, k, index.bounds[-1], sector)
-        out[house[starts]] = np.maximum.reduceat(rx, starts)
+    blocks = split_blocks(
+        x, y, size=block_size_m, min_size=MIN_BLOCK_M, split_cells=SPLIT_CELLS,
+        sx=index.sectors.x, sy=index.sectors.y, reach_m=index.reach_m,
+        tree=index.tree,
+    )  # fmt: skip
+    keep, upper, lower = prune_pairs(
+        blocks.box, blocks.block, blocks.sector, index.bounds, blocks=len(blocks),
+        floor_dbm=floor_dbm,
+    )  # fmt: skip
+    block, sector = blocks.block[keep], blocks.sector[keep]
+    lens = blocks.stop - blocks.start
+    where = np.repeat(blocks.start - (np.cumsum(lens) - lens), lens)
+    rows = blocks.order[where + np.arange(len(blocks.order))]
+    row_block = np.repeat(np.arange(len(blocks), dtype=np.intp), lens)
+    count = np.bincount(block, minlength=len(blocks))
+    todo = np.ones(len(rows), dtype=bool)
+    if np.isfinite(cap_dbm):
+        lead = count >= LEAD_SECTORS
+        top = _likeliest(block, upper[keep] + lower[keep], lead)
+        led = lead[row_block]
+        house, first = rows[led], sector[top[row_block[led]]]
+        for lo in range(0, len(house), max_cells):
+            h = house[lo : lo + max_cells]
+            out[h] = _evaluate(x[h], y[h], index, first[lo : lo + max_cells])
+        todo[led] = out[house] < cap_dbm
+        rest = np.ones(len(block), dtype=bool)
+        rest[top[lead]] = False
+        block, sector = block[rest], sector[rest]
+        count = np.bincount(block, minlength=len(blocks))
+    todo &= count[row_block] > 0
+    offset = (np.cumsum(count) - count)[row_block[todo]]
+    pairs = _pairs(rows[todo], count[row_block[todo]], offset, sector, max_cells)
+    for house, near, starts in pairs:
+        rx = _evaluate(x[house], y[house], index, near)
+        got = house[starts]
+        out[got] = np.maximum(out[got], np.maximum.reduceat(rx, starts))
     return out
 
 
-def _pairs(
-    blocks: list[NDArray[np.intp]], near: list[NDArray[np.intp]], max_cells: int
-) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]]:
-    """Every block's (household, sector) pairs, in chunks of about ``max_cells``.
+def _evaluate(
+    x: FloatArray, y: FloatArray, index: SectorIndex, sector: NDArray[np.intp]
+) -> FloatArray:
+    return rsrp_pairs(x, y, index.sectors, index.k, index.bounds[-1], sector)
 
-    Yields ``(house, sector, starts)``: the pairs grouped by household (each
-    household's pairs consecutive, one chunk holding all of them), and where each
-    household's pairs start. Households without a sector are left out.
+
+def _likeliest(
+    block: NDArray[np.intp], score: FloatArray, lead: NDArray[np.bool_]
+) -> NDArray[np.intp]:
+    """Per block, the first of its pairs (``block`` sorted) with the greatest score.
+
+    Only the blocks where ``lead`` holds (each with at least one pair) are filled.
     """
-    sizes = np.array([len(n) for n in near], dtype=np.int64)
-    rows = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.intp)
-    per_row = np.repeat(sizes, [len(b) for b in blocks])
-    offset = np.repeat(np.cumsum(sizes) - sizes, [len(b) for b in blocks])
-    rows, per_row, offset = rows[per_row > 0], per_row[per_row > 0], offset[per_row > 0]
-    flat = np.concatenate(near) if near else np.zeros(0, dtype=np.intp)
+    top = np.zeros(len(lead), dtype=np.intp)
+    if not lead.any():
+        return top
+    count = np.bincount(block, minlength=len(lead))
+    first = np.cumsum(count) - count
+    has = count > 0
+    best = np.full(len(lead), -np.inf)
+    best[has] = np.maximum.reduceat(score, first[has])
+    hit = np.flatnonzero((score == best[block]) & lead[block])
+    once = np.r_[True, block[hit[1:]] != block[hit[:-1]]]
+    top[block[hit[once]]] = hit[once]
+    return top
+
+
+def _pairs(
+    rows: NDArray[np.intp],
+    per_row: NDArray[np.int64],
+    offset: NDArray[np.int64],
+    flat: NDArray[np.intp],
+    max_cells: int,
+) -> Iterator[tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]]:
+    """The (household, sector) pairs of ``rows``, in chunks of about ``max_cells``.
+
+    Row ``i`` pairs household ``rows[i]`` with ``flat[offset[i]:offset[i] +
+    per_row[i]]`` (``per_row`` > 0). Yields ``(house, sector, starts)``: the pairs
+    grouped by household (one chunk holds all of a household's pairs), and where
+    each household's pairs start.
+    """
     ends = np.cumsum(per_row)
     cut = np.searchsorted(
         ends, np.arange(max_cells, int(ends[-1]) if len(ends) else 0, max_cells)
@@ -154,7 +219,7 @@ class SectorIndex:
     sectors: Sectors  # the live ones
     k: FloatArray  # rs_eirp_dbm - A
     reach_m: FloatArray  # with REACH_SLACK_M
-    tree: shapely.STRtree  # of the reach squares (see _near_sectors)
+    tree: shapely.STRtree  # of the reach squares (see _reach_tree)
     bounds: tuple[FloatArray, ...]  # x, y, azimuth, beamwidth, k, B
 
     def __len__(self) -> int:
@@ -176,102 +241,6 @@ def index_sectors(
         environment, floor_dbm, sectors, k, reach_m, _reach_tree(sectors, reach_m),
         bounds,
     )  # fmt: skip
-
-
-def _blocks(x: FloatArray, y: FloatArray, size: float) -> list[NDArray[np.intp]]:
-    """Household indices grouped by square blocks of ``size`` metres."""
-    ix = np.floor((x - x.min()) / size).astype(np.int64)
-    iy = np.floor((y - y.min()) / size).astype(np.int64)
-    key = ix * (int(iy.max()) + 1) + iy
-    order = np.argsort(key, kind="stable")
-    cuts = np.flatnonzero(np.diff(key[order])) + 1
-    return list(np.split(order, cuts))
-
-
-def _split_blocks(
-    x: FloatArray,
-    y: FloatArray,
-    size: float,
-    sectors: Sectors,
-    reach_m: FloatArray,
-    *,
-    tree: shapely.STRtree | None = None,
-) -> tuple[list[NDArray[np.intp]], list[NDArray[np.intp]]]:
-    """Blocks of ``size`` and their sectors, the crowded ones split (see SPLIT_CELLS).
-
-    Every block keeps the sectors whose reach touches its own bounding box, so the
-    answers are those of any other grouping.
-    """
-    blocks = _blocks(x, y, size)
-    near = _near_sectors(x, y, blocks, sectors, reach_m, tree=tree)
-    kept_blocks: list[NDArray[np.intp]] = []
-    kept_near: list[NDArray[np.intp]] = []
-    while True:
-        crowded = [
-            len(b) * len(n) > SPLIT_CELLS for b, n in zip(blocks, near, strict=True)
-        ]
-        if size / 2 < MIN_BLOCK_M or not any(crowded):
-            return kept_blocks + blocks, kept_near + near
-        size /= 2
-        split: list[NDArray[np.intp]] = []
-        for b, n, c in zip(blocks, near, crowded, strict=True):
-            if c:
-                split.extend(b[part] for part in _blocks(x[b], y[b], size))
-            else:
-                kept_blocks.append(b)
-                kept_near.append(n)
-        blocks = split
-        near = _near_sectors(x, y, blocks, sectors, reach_m, tree=tree)
-
-
-def _within_reach(
-    bx: FloatArray, by: FloatArray, sectors: Sectors, reach_m: FloatArray
-) -> NDArray[np.intp]:
-    """Sectors whose reach touches the bounding box of the block's households.
-
-    The rule, one block against every sector; :func:`_near_sectors` gives the same
-    sectors for every block at once through a spatial index.
-    """
-    gap_x = np.maximum(np.maximum(bx.min() - sectors.x, sectors.x - bx.max()), 0.0)
-    gap_y = np.maximum(np.maximum(by.min() - sectors.y, sectors.y - by.max()), 0.0)
-    return np.flatnonzero(np.hypot(gap_x, gap_y) <= reach_m)
-
-
-def _near_sectors(
-    x: FloatArray,
-    y: FloatArray,
-    blocks: list[NDArray[np.intp]],
-    sectors: Sectors,
-    reach_m: FloatArray,
-    *,
-    tree: shapely.STRtree | None = None,
-) -> list[NDArray[np.intp]]:
-    """:func:`_within_reach` of every block, in ascending sector order.
-
-    Candidates come from an STRtree of the sectors' reach squares, grown by a margin
-    far above any rounding, so they hold every sector the rule keeps; the rule itself,
-    the same float operations on the same numbers, then decides each candidate.
-    ``tree``: :func:`_reach_tree` of the same sectors and reach, if made.
-    """
-    starts = np.r_[0, np.cumsum([len(b) for b in blocks])]
-    order = np.concatenate(blocks)
-    bounds = [
-        np.minimum.reduceat(x[order], starts[:-1]),
-        np.minimum.reduceat(y[order], starts[:-1]),
-        np.maximum.reduceat(x[order], starts[:-1]),
-        np.maximum.reduceat(y[order], starts[:-1]),
-    ]
-    tree = _reach_tree(sectors, reach_m) if tree is None else tree
-    block, sector = tree.query(shapely.box(*bounds))
-    xmin, ymin, xmax, ymax = (b[block] for b in bounds)
-    sx, sy = sectors.x[sector], sectors.y[sector]
-    gap_x = np.maximum(np.maximum(xmin - sx, sx - xmax), 0.0)
-    gap_y = np.maximum(np.maximum(ymin - sy, sy - ymax), 0.0)
-    keep = np.hypot(gap_x, gap_y) <= reach_m[sector]
-    block, sector = block[keep], sector[keep]
-    pick = np.lexsort((sector, block))
-    cuts = np.searchsorted(block[pick], np.arange(1, len(blocks)))
-    return list(np.split(sector[pick].astype(np.intp), cuts))
 
 
 def _reach_tree(sectors: Sectors, reach_m: FloatArray) -> shapely.STRtree:

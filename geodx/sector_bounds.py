@@ -134,6 +134,31 @@ def block_bounds(
     )
 
 
+def prune_pairs(
+    box: tuple[FloatArray, ...],
+    block: NDArray[np.intp],
+    sector: NDArray[np.intp],
+    sectors: tuple[FloatArray, ...],
+    *,
+    blocks: int,
+    floor_dbm: float,
+) -> tuple[NDArray[np.bool_], FloatArray, FloatArray]:
+    """Which (block, sector) pairs to keep, with each pair's upper and lower bound.
+
+    ``box`` is ``(xmin, ymin, xmax, ymax)`` per block, ``sectors`` is ``(x, y,
+    azimuth_deg, beamwidth_deg, k, b)`` per sector. A pair is dropped when its upper
+    bound is below the floor or below the lower bound of another sector of its block
+    (see the module).
+    """
+    pair_box = tuple(v[block] for v in box)
+    sx, sy, azimuth, beamwidth, k, b = (v[sector] for v in sectors)
+    upper, lower = rsrp_bounds(pair_box, sx, sy, azimuth, beamwidth, k, b)
+    best = np.full(blocks, -np.inf)
+    np.maximum.at(best, block, lower)
+    keep = upper >= np.maximum(floor_dbm, best[block])
+    return np.asarray(keep), upper, lower
+
+
 def prune_sectors(
     x: FloatArray,
     y: FloatArray,
@@ -145,21 +170,16 @@ def prune_sectors(
 ) -> list[NDArray[np.intp]]:
     """Each block's sectors (``near``, ascending) without those it can do without.
 
-    ``sectors`` is ``(x, y, azimuth_deg, beamwidth_deg, k, b)`` per sector. A sector
-    is dropped when its upper bound over the block is below the floor or below the
-    lower bound of another sector of the block (see the module); the order of the
-    rest is kept.
+    :func:`prune_pairs` for blocks given as lists of household indices.
     """
     sizes = np.array([len(n) for n in near], dtype=np.int64)
     if len(blocks) == 0 or sizes.sum() == 0:
         return near
     block = np.repeat(np.arange(len(blocks)), sizes)
     sector = np.concatenate(near)
-    box = tuple(v[block] for v in block_bounds(x, y, blocks))
-    sx, sy, azimuth, beamwidth, k, b = (v[sector] for v in sectors)
-    upper, lower = rsrp_bounds(box, sx, sy, azimuth, beamwidth, k, b)
-    best = np.full(len(blocks), -np.inf)
-    np.maximum.at(best, block, lower)
-    keep = upper >= np.maximum(floor_dbm, best[block])
+    keep, _, _ = prune_pairs(
+        block_bounds(x, y, blocks), block, sector, sectors,
+        blocks=len(blocks), floor_dbm=floor_dbm,
+    )  # fmt: skip
     counts = np.bincount(block[keep], minlength=len(blocks))
     return list(np.split(sector[keep], np.cumsum(counts)[:-1]))

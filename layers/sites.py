@@ -67,6 +67,7 @@ from geodx.propagation import (
     index_sectors,
     predict_rsrp,
 )
+from geodx.sites_cap import answer_cap
 from layers.base import LayerAnswer
 
 REQUIRED = ("height_m", "frequency_mhz", "rs_eirp_dbm")
@@ -328,16 +329,30 @@ class SiteLayer:
         return cls(spec, sectors, metric_crs=metric_crs)
 
     def rsrp(
-        self, households: HouseholdPoints, *, margin_db: float = 0.0
+        self,
+        households: HouseholdPoints,
+        *,
+        margin_db: float = 0.0,
+        cap_dbm: float = np.inf,
     ) -> NDArray[np.float64]:
-        """Predicted RSRP (dBm), exact wherever it is ``>= min_rsrp_dbm - margin_db``."""
+        """Predicted RSRP (dBm), exact wherever it is ``>= min_rsrp_dbm - margin_db``.
+
+        Where the best RSRP is at least ``cap_dbm``, the value is at least the cap
+        and at most the best (:func:`geodx.propagation.predict_rsrp`).
+        """
         x, y = households.xy(self.metric_crs)
         return self.rsrp_at(
-            x, y, floor_dbm=self.spec.min_rsrp_dbm - max(margin_db, 0.0)
-        )
+            x, y, floor_dbm=self.spec.min_rsrp_dbm - max(margin_db, 0.0),
+            cap_dbm=cap_dbm,
+        )  # fmt: skip
 
     def rsrp_at(
-        self, x: NDArray[np.float64], y: NDArray[np.float64], *, floor_dbm: float
+        self,
+        x: NDArray[np.float64],
+        y: NDArray[np.float64],
+        *,
+        floor_dbm: float,
+        cap_dbm: float = np.inf,
     ) -> NDArray[np.float64]:
         """Predicted RSRP (dBm) at points ``x, y`` of ``metric_crs``, exact ``>= floor_dbm``.
 
@@ -353,7 +368,7 @@ class SiteLayer:
             self._indexes[floor_dbm] = index
         return predict_rsrp(
             x, y, self.sectors, environment=self.environment, floor_dbm=floor_dbm,
-            index=index,
+            cap_dbm=cap_dbm, index=index,
         )  # fmt: skip
 
     def answer(
@@ -361,12 +376,16 @@ class SiteLayer:
     ) -> LayerAnswer:
         """Covered, covered with every RSRP ``delta`` dB higher, and indoors.
 
-        RSRP is predicted once, exact down to the lowest shifted threshold; each answer
-        is one comparison (``rsrp + delta >= min_rsrp_dbm``,
+        RSRP is predicted once, exact down to the lowest shifted threshold and up to
+        :func:`answer_cap` (above it every answer is yes whatever the exact value);
+        each answer is one comparison (``rsrp + delta >= min_rsrp_dbm``,
         ``rsrp - indoor_loss_db >= min_rsrp_dbm``).
         """
-        rsrp = self.rsrp(households, margin_db=max(deltas_db, default=0.0))
         threshold, loss = self.spec.min_rsrp_dbm, self.spec.indoor_loss_db
+        rsrp = self.rsrp(
+            households, margin_db=max(deltas_db, default=0.0),
+            cap_dbm=answer_cap(threshold, deltas_db, loss),
+        )  # fmt: skip
         return LayerAnswer(
             covered=np.asarray(rsrp >= threshold),
             shifted={d: np.asarray(rsrp + d >= threshold) for d in deltas_db},

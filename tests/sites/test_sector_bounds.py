@@ -24,6 +24,7 @@ from geodx.propagation import (
     index_sectors,
     predict_rsrp,
 )
+from geodx.propagation_blocks import split_blocks
 from geodx.sector_bounds import prune_sectors, rsrp_bounds
 
 
@@ -91,8 +92,12 @@ def test_bounds_are_pruning_and_small_blocks_keep_the_bits(
     """The bounds drop sectors; 2 km blocks never split give the same bits."""
     x, y, sectors = town(5)
     index = index_sectors(sectors, environment="urban", floor_dbm=-105.0)
-    blocks = propagation._blocks(x, y, 1000.0)
-    near = propagation._near_sectors(x, y, blocks, index.sectors, index.reach_m)
+    got = split_blocks(
+        x, y, size=1000.0, min_size=1000.0, split_cells=10**15, sx=index.sectors.x,
+        sy=index.sectors.y, reach_m=index.reach_m, tree=index.tree,
+    )  # fmt: skip
+    blocks = [got.order[a:b] for a, b in zip(got.start, got.stop, strict=True)]
+    near = [got.sector[got.block == i] for i in range(len(blocks))]
     kept = prune_sectors(x, y, blocks, near, index.bounds, floor_dbm=-105.0)
     before = sum(len(b) * len(n) for b, n in zip(blocks, near, strict=True))
     after = sum(len(b) * len(n) for b, n in zip(blocks, kept, strict=True))
