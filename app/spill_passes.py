@@ -2,9 +2,11 @@
 
 Pass 1 (:func:`count_pass`) reads the households once. The batches are read in order
 by the calling thread; two worker threads check each batch against the reader's value
-rules, compute its H3 cells at the cell table's resolution (``polars-h3`` frees the
-GIL), write the cells at their rows' place in a scratch file (8 bytes a household),
-and count the batch's household points per cell at the partition counts' resolution.
+rules, compute its H3 cells at the cell table's resolution (``app.split_h3``: each
+household's face address in numpy, the library's cell once per distinct address;
+both free the GIL), write the cells at their rows' place in a scratch file (8 bytes
+a household), and count the batch's household points per cell at the partition
+counts' resolution.
 The batches' facts are then summed in the order of the batches, so every sum is the
 same additions as one batch after the other.
 
@@ -36,7 +38,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from app.batches import Batch, Refused
-from geodx.grid import points_to_cells
+from app.split_h3 import cells_of
 from geodx.limits import Limits
 from geodx.partition import parent_cells
 from geodx.validate import MARGIN_DEG, MAX_OUTSIDE_SHARE
@@ -222,7 +224,7 @@ def count_pass(
     def one(job: tuple[Batch, int]) -> Facts:
         b, row = job
         weights, total, inside, swapped = box.shares(b)
-        cells = points_to_cells(b.lat, b.lng, resolution=h3_resolution)
+        cells = cells_of(b.lat, b.lng, resolution=h3_resolution)
         _write_at(fd, cells, row)
         keys, counts = cell_counts(cells, counts_resolution)
         n = len(b.w)
