@@ -88,7 +88,9 @@ def _parquet_batches(spec: HouseholdsSpec) -> Iterator[Batch]:
     wanted = [spec.lon, spec.lat] + ([spec.weight] if spec.weight else [])
     reader = pq.ParquetFile(spec.path)
     try:
-        for batch in reader.iter_batches(batch_size=BATCH, columns=wanted):
+        for batch in reader.iter_batches(
+            batch_size=BATCH, columns=wanted, use_threads=False
+        ):
             lon = _numbers(batch, spec.lon)
             lat = _numbers(batch, spec.lat)
             weight = _numbers(batch, spec.weight) if spec.weight else np.ones(len(lon))
@@ -283,16 +285,17 @@ def pack_partitions(parts: list[Partition], max_points: int) -> list[Partition]:
     parents of a run are consecutive in the cell table's order).
     """
     packed: list[Partition] = []
-    run: list[Partition] = []
-    for part in [*parts, None]:
-        if run and (
-            part is None or sum(p.points for p in run) + part.points > max_points
-        ):
-            head = run[0]
-            packed.append(Partition(head.parent, head.path, sum(p.points for p in run)))
-            run = []
-        if part is not None:
-            run.append(part)
+    head: Partition | None = None
+    total = 0  # the run's points
+    for part in parts:
+        if head is not None and total + part.points > max_points:
+            packed.append(Partition(head.parent, head.path, total))
+            head = None
+        if head is None:
+            head, total = part, 0
+        total += part.points
+    if head is not None:
+        packed.append(Partition(head.parent, head.path, total))
     return packed
 
 
