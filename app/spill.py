@@ -86,7 +86,9 @@ def _memory_batches(points: HouseholdPoints) -> Iterator[Batch]:
 
 def _parquet_batches(spec: HouseholdsSpec) -> Iterator[Batch]:
     wanted = [spec.lon, spec.lat] + ([spec.weight] if spec.weight else [])
-    reader = pq.ParquetFile(spec.path)
+    # Mapped: the pages are read in place (read into buffers by Arrow's I/O thread,
+    # the national table's two passes took 0.9 s more system time).
+    reader = pq.ParquetFile(spec.path, memory_map=True)
     try:
         for batch in reader.iter_batches(
             batch_size=BATCH, columns=wanted, use_threads=False
