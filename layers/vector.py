@@ -20,9 +20,10 @@ from geodx.io import read_vector, repair_geometries
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest_specs import LayerSpec
 from geodx.nearest import least_gap
+from geodx.nearest_pieces import cut_pieces
 from geodx.overlay import covered_by_polygons
 from geodx.points import HouseholdPoints
-from geodx.reach import network_pieces, within_distance
+from geodx.reach import within_distance
 
 #: Up to this many households, a layer answers point by point against a spatial index
 #: kept between calls (a point lookup); more, with the grid and the buffers of a run.
@@ -46,7 +47,7 @@ class NearestFeature:
         self.metric_crs = metric_crs
         self.areas = np.asarray(parts[areas], dtype=object)
         edges = shapely.get_parts(shapely.boundary(self.areas))
-        self.geoms = network_pieces(np.r_[parts[~areas], edges].astype(object))
+        self.geoms = cut_pieces(np.r_[parts[~areas], edges].astype(object))
         self.tree = shapely.STRtree(self.geoms)
         shapely.prepare(self.areas)
         self.area_tree = shapely.STRtree(self.areas)
