@@ -184,14 +184,19 @@ def _addresses(
         outside[0] = False  # nearest to this face: inside, or too near to tell
         # The gnomonic projection on the face's plane, in hexagon units: the
         # library's tan(r) (cos(theta), sin(theta)), r the angle from the centre.
-        take = np.flatnonzero(inside)
-        q = q[:, take]
+        every = bool(inside.all())  # the usual chunk: no copies
+        take = slice(None) if every else np.flatnonzero(inside)
+        rows = left if every else left[take]
+        q = q if every else q[:, take]
         along = _CENTRES[face] @ q
         unit = scale / along
         i, j, ok = _hexagon((axes[0][face] @ q) * unit, (axes[1][face] @ q) * unit)
-        rows = left[take]
-        keys[rows] = (face << 58) | ((i + (1 << 28)) << 29) | (j + (1 << 28))
-        sure[rows] = ok & (along < 1 - _NEAR_CENTRE)
+        ok &= along < 1 - _NEAR_CENTRE
+        key = (face << 58) | ((i + (1 << 28)) << 29) | (j + (1 << 28))
+        if len(rows) == len(lat):
+            keys, sure = key, ok
+        else:
+            keys[rows], sure[rows] = key, ok
         left = left[outside]
     return keys, sure
 
@@ -206,8 +211,9 @@ def _hexagon(
     it is compared with (the truncations of ``x1`` and ``x2``, each comparison of
     ``r1`` and ``r2``, the signs of ``x`` and ``y``).
     """
-    x2 = np.abs(y) * _RSIN60
-    x1 = np.abs(x) + x2 / 2.0
+    a1, a2 = np.abs(x), np.abs(y)
+    x2 = a2 * _RSIN60
+    x1 = a1 + x2 / 2.0
     m1, m2 = np.floor(x1), np.floor(x2)
     r1, r2 = x1 - m1, x2 - m2
     third, half, two_thirds = r1 < 1.0 / 3.0, r1 < 0.5, r1 < 2.0 / 3.0
@@ -227,10 +233,12 @@ def _hexagon(
     i -= down * j
     j -= 2 * down * j
     t = MARGIN
-    ok = (np.abs(x) > t) & (np.abs(y) > t)
-    ok &= (r1 > t) & (r1 < 1.0 - t) & (r2 > t) & (r2 < 1.0 - t)
-    for level in (1.0 / 3.0, 0.5, 2.0 / 3.0):
-        ok &= np.abs(r1 - level) > t
+    ok = (a1 > t) & (a2 > t)
+    # r1 against 0, 1/3, 1/2, 2/3 and 1 (its distance from 1/2 against 0, 1/6, 1/2),
+    # r2 against 0 and 1, then against each line it is compared with.
+    d1 = np.abs(r1 - 0.5)
+    ok &= (d1 > t) & (d1 < 0.5 - t) & (np.abs(d1 - 1.0 / 6.0) > t)
+    ok &= np.abs(r2 - 0.5) < 0.5 - t
     for bound in ((1.0 + r1) / 2.0, 1.0 - r1, 2.0 * r1, 2.0 * r1 - 1.0, r1 / 2.0):
         ok &= np.abs(r2 - bound) > t
     return i, j, ok
@@ -256,16 +264,19 @@ def cells_of(
     """
     check_resolution(resolution)
     keys, sure = face_addresses(lat, lng, resolution)
-    cells = np.empty(len(lat), dtype=np.uint64)
-    where = np.flatnonzero(sure)
-    codes, uniques = pd.factorize(keys[where])
+    every = bool(sure.all())  # the usual batch: no copies
+    where = np.arange(len(lat)) if every else np.flatnonzero(sure)
+    codes, uniques = pd.factorize(keys if every else keys[where])
     first = np.empty(len(uniques), dtype=np.int64)
     first[codes[::-1]] = where[::-1]  # each address's first point
     known = points_to_cells(lat[first], lng[first], resolution=resolution)
+    if every:
+        cells: NDArray[np.uint64] = known[codes]
+        return cells
+    cells = np.empty(len(lat), dtype=np.uint64)
     cells[where] = known[codes]
     rest = np.flatnonzero(~sure)
-    if len(rest):
-        cells[rest] = points_to_cells(lat[rest], lng[rest], resolution=resolution)
+    cells[rest] = points_to_cells(lat[rest], lng[rest], resolution=resolution)
     return cells
 
 
