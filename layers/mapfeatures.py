@@ -1,8 +1,8 @@
 """Map-layer files within their budgets: what a drawing knows, and its GeoJSON features.
 
 :func:`write_features` serialises a layer's features (RFC 7946, :mod:`geodx.contract`)
-a chunk at a time until the layer's :class:`DrawBudget` is filled, simplifying again
-at twice the tolerance while a file is over it; :func:`layer_file` makes every file
+a chunk at a time until the layer's :class:`DrawBudget` is filled, simplified at the
+first of the doubled tolerances at which a file fits (:func:`first_fitting`); :func:`layer_file` makes every file
 name from the layer's slug, never from other data.
 """
 
@@ -165,6 +165,60 @@ def _budgeted(
     return (np.concatenate(fixed) if fixed else np.empty(0, dtype=object)), features
 
 
+def tolerances(budget: DrawBudget) -> list[float]:
+    """The tolerances a file is simplified at: the first, doubled up to the largest.
+
+    >>> tolerances(DrawBudget(tolerance_m=5.0, max_tolerance_m=30.0))
+    [5.0, 10.0, 20.0, 30.0]
+    """
+    steps = [budget.tolerance_m]
+    while steps[-1] < budget.max_tolerance_m:
+        steps.append(min(2 * steps[-1], budget.max_tolerance_m))
+    return steps
+
+
+Drawn = tuple[np.ndarray, list[bytes]]
+
+
+def first_fitting(
+    steps: list[float], attempt: Callable[[float], Drawn], fits: Callable[[Drawn], bool]
+) -> tuple[float, Drawn]:
+    """The first of ``steps`` whose ``attempt`` ``fits`` (else the last), by bisection.
+
+    A larger tolerance draws no more, as a rule (plain Douglas-Peucker keeps a subset
+    of the vertices it keeps at a smaller tolerance; the topology-preserving variant
+    may keep a few more where a ring would cross itself). So once the first step is over
+    the budget the last one is tried, then the steps between are halved: a country's
+    polygons that fit at the 8th of 10 steps are drawn 5 times, not 8, and its routes,
+    over the budget at every step, twice, not 10 times. Where the rule fails, the
+    tolerance found is still one the file fits at, with the step before it over.
+
+    >>> seen = []
+    >>> def attempt(t):
+    ...     seen.append(t)
+    ...     return np.empty(0), [b"x"] * int(100 / t)
+    >>> first_fitting([5.0, 10.0, 20.0, 40.0, 80.0], attempt, lambda d: len(d[1]) <= 6)[0]
+    20.0
+    >>> seen
+    [5.0, 80.0, 20.0, 10.0]
+    """
+    got = attempt(steps[0])
+    if fits(got) or len(steps) == 1:
+        return steps[0], got
+    last = attempt(steps[-1])
+    if not fits(last):
+        return steps[-1], last
+    over, under = 0, len(steps) - 1  # over the budget at ``over``, within at ``under``
+    while under - over > 1:
+        middle = (over + under) // 2
+        drawn = attempt(steps[middle])
+        if fits(drawn):
+            under, last = middle, drawn
+        else:
+            over = middle
+    return steps[under], last
+
+
 def write_features(
     name: str,
     geoms: np.ndarray,
@@ -175,17 +229,17 @@ def write_features(
 ) -> dict[str, Any]:
     """Serialise within budget; the entry's ``file``, ``bounds``, ``features``, ...."""
     n, budget = len(geoms), ctx.budget
-    tolerance = budget.tolerance_m if simplify else 0.0
 
-    def draw(part: slice) -> np.ndarray:
-        return simplify(tolerance, part) if simplify else geoms[part]
+    def attempt(tolerance: float) -> Drawn:
+        def draw(part: slice) -> np.ndarray:
+            return simplify(tolerance, part) if simplify else geoms[part]
 
-    fixed, features = _budgeted(draw, n, props, budget)
-    while simplify and _fit(features, budget) < n:
-        if tolerance >= budget.max_tolerance_m:
-            break
-        tolerance = min(2 * tolerance, budget.max_tolerance_m)
-        fixed, features = _budgeted(draw, n, props, budget)
+        return _budgeted(draw, n, props, budget)
+
+    steps = tolerances(budget) if simplify else [0.0]
+    tolerance, (fixed, features) = first_fitting(
+        steps, attempt, lambda drawn: _fit(drawn[1], budget) >= n
+    )
     kept = _fit(features, budget)
     members = ctx.members | {"simplified_m": tolerance}
     data = collection_bytes(features[:kept], members=members)
