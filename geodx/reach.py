@@ -1,10 +1,12 @@
-"""Exact point-within-distance tests of networks (lines and points), by buffer bands.
+"""Exact point-within-distance tests of networks (lines and points).
 
 Every answer is the one a per-point GEOS ``dwithin`` gives. Lines are cut into pieces of
-at most 10 segments (:func:`network_pieces`); a point inside a slightly smaller buffer
-of the pieces is in, a point outside a slightly larger one is out, and only the points
-in the band between are tested with ``dwithin`` (:func:`within_distance`). The buffers
-are tested with the grid index of :mod:`geodx.overlay`.
+at most 10 segments (:func:`network_pieces`); :func:`within_distance` tests points
+against the pieces' segments box by box in numpy (:mod:`geodx.reach_boxes`). The
+buffer band (:func:`within_by_band`) takes the rest: a point inside a slightly
+smaller buffer of the pieces is in, a point outside a slightly larger one is out, and
+only the points in the band between are tested with ``dwithin``; its buffers are
+tested with the grid index of :mod:`geodx.overlay`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import shapely
 from numpy.typing import NDArray
 
 from geodx.overlay import GridIndex, build_grid, covered_by_polygons
+from geodx.reach_boxes import within_pieces
+from geodx.reach_segments import segments_of
 
 # The band: points inside buffer(pieces, _INNER * d) are within d, points outside
 # buffer(pieces, _OUTER * d) are not, and only the points between are tested with
@@ -113,9 +117,11 @@ def within_distance(
 ) -> NDArray[np.bool_]:
     """Return whether each point lies within ``distance`` of any feature (``dwithin``).
 
-    Points inside a slightly smaller buffer are in, points outside a slightly larger
-    buffer are out; only the thin band between the two is tested point by point with
-    GEOS ``dwithin`` against the features themselves.
+    The features are cut into pieces (:func:`network_pieces`) and tested box by box
+    and segment by segment in numpy with GEOS's own arithmetic
+    (:func:`geodx.reach_boxes.within_pieces`); pieces of other types and odd
+    distances go by the buffer band (:func:`within_by_band`). Either way every answer
+    is the one ``STRtree(pieces).query(points, "dwithin", distance)`` gives.
 
     Parameters
     ----------
@@ -147,6 +153,29 @@ def within_distance(
     if len(pieces) == 0 or len(x) == 0:
         return out
     grid = grid if grid is not None else build_grid(x, y, cell_size=cell_size)
+    segs = segments_of(pieces) if np.isfinite(distance) and distance >= 0 else None
+    if segs is not None:
+        return within_pieces(x, y, pieces, segs, distance=distance, grid=grid)
+    return within_by_band(x, y, pieces, distance=distance, grid=grid)
+
+
+def within_by_band(
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    pieces: NDArray[np.object_],
+    *,
+    distance: float,
+    grid: GridIndex,
+) -> NDArray[np.bool_]:
+    """:func:`within_distance` by the buffer band, for any pieces and distance.
+
+    Points inside the inner buffer are in, points outside the outer one are out, and
+    the points between are tested with GEOS ``dwithin``. :func:`within_distance` takes
+    this way only for what :func:`geodx.reach_segments.segments_of` does not take
+    (pieces other than points and lines, non-finite coordinates) or a distance that
+    is negative or not finite.
+    """
+    out = np.zeros(len(x), dtype=bool)
     pieces = _near_cells(pieces, grid, distance * _OUTER)
     if len(pieces) == 0:
         return out

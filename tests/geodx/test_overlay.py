@@ -134,6 +134,13 @@ def test_dense_cells_are_refined_and_pairs_stay_unique() -> None:
 D = 250.0
 
 
+def _band(x: np.ndarray, y: np.ndarray, line: object) -> np.ndarray:
+    """The buffer band's answer for one line (:func:`geodx.reach.within_by_band`)."""
+    pieces = reach.network_pieces(np.array([line]))
+    grid = build_grid(x, y, cell_size=D / 4)
+    return reach.within_by_band(x, y, pieces, distance=D, grid=grid)
+
+
 def _turn_case(turn_deg: float, sign: float) -> tuple[np.ndarray, np.ndarray, object]:
     """A line turning left by ``turn_deg`` at (0, 0); points around the outside corner.
 
@@ -155,7 +162,7 @@ def _sweep_misses(turns: np.ndarray) -> int:
     for turn in turns:
         for sign in (-1.0, 1.0):
             x, y, line = _turn_case(float(turn), sign)
-            got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
+            got = _band(x, y, line)
             misses += int((got != shapely.dwithin(line, shapely.points(x, y), D)).sum())
     return misses
 
@@ -212,7 +219,7 @@ def _spike_case(
 @pytest.mark.parametrize("angle", [-105.0, -60.0, 60.0, 90.0, 105.0, 150.0])
 def test_points_inside_the_inner_buffer_are_truly_within_d(angle: float) -> None:
     x, y, line = _spike_case(angle, reach._INNER)
-    got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
+    got = _band(x, y, line)
     assert (got == shapely.dwithin(line, shapely.points(x, y), D)).all()
 
 
@@ -223,7 +230,7 @@ def test_an_inner_factor_above_the_derived_bound_covers_too_much(
     assert reach._INNER_MAX < 0.995
     monkeypatch.setattr(reach, "_INNER", 0.995)
     x, y, line = _spike_case(105.0, 0.995)
-    got = within_distance(x, y, np.array([line]), distance=D, cell_size=D / 4)
+    got = _band(x, y, line)
     assert (got & ~shapely.dwithin(line, shapely.points(x, y), D)).any()
 
 
