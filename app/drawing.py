@@ -2,8 +2,10 @@
 
 What a run draws for the maps (:func:`layers.mapdraw.write_map_layers`) depends on
 the manifest, the layers read and the communes' WGS84 bounds, never on the results;
-once the partitioned engine has read the region's layers (every vector layer kept by
-``layers.vector.reads_kept``, the site layers open), the drawing starts in a thread
+once the local engine has read the region's layers (every vector layer kept by
+``layers.vector.reads_kept``, the site layers open), or once Dask's workers are up
+(they read the region themselves; the drawing reads and opens the layers it draws),
+the drawing starts in a thread
 into a scratch folder beside the versions (``tmp-layers-*``, deleted by the next run
 when this one is killed) and is moved into the run's output folder once that exists.
 GEOS, PROJ, numpy and the PNG and GeoTIFF encoders free the GIL for most of the work.

@@ -317,7 +317,8 @@ def compute_partitioned(
             PartitionTask(facts, p.parent, str(p.path)) for p in spilled.partitions
         ]
         with clock.stage(f"partitions ({engine}, wall)"):
-            if dask:
+            if dask:  # its workers are up (forked): the drawing may start
+                _starter(drawing, communes_wgs84, utm)(None)
                 results = dask.run(tasks)
             else:
                 region = region_of(facts, communes)  # read once: the communes are here
@@ -392,16 +393,20 @@ def _run_small(
 
 def _starter(
     drawing: MapDrawing | None, communes_wgs84: np.ndarray, utm: CRS
-) -> Callable[[Region], None]:
-    """What starts the map layers (``drawing``) once a region is read (else nothing)."""
+) -> Callable[[Region | None], None]:
+    """What starts the map layers (``drawing``) once a region is read (else nothing).
 
-    def start(region: Region) -> None:
+    ``start(None)``: no region read in this process (Dask): the drawing opens the site
+    layers itself.
+    """
+
+    def start(region: Region | None) -> None:
         if drawing is None:
             return
         bounds = shapely.total_bounds(communes_wgs84).tolist()
         sites = {
             slug: layer.layer
-            for slug, layer in region.layers.items()
+            for slug, layer in (region.layers.items() if region else ())
             if isinstance(layer.layer, SiteLayer)
         }
         drawing.start((bounds[0], bounds[1], bounds[2], bounds[3]), utm, sites)

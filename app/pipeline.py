@@ -165,8 +165,12 @@ def run_region(
 def _drawing(
     manifest: Manifest, limits: Limits, out_dir: Path, engine: str
 ) -> Iterator[MapDrawing | None]:
-    """The map layers drawn beside a local partitioned run (``app.drawing``), or None."""
-    if engine != "local":
+    """The map layers drawn beside a partitioned run (``app.drawing``), or None.
+
+    Local and Dask runs draw them in this process while the partitions run (Dask's
+    workers, on a LocalCluster or elsewhere, are forked or started before).
+    """
+    if engine not in ("local", "dask"):
         yield None
         return
     from app.drawing import MapDrawing

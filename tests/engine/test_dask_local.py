@@ -29,6 +29,15 @@ def test_own_local_cluster_writes_what_local_writes(tmp_path: Path) -> None:
     dask = run(world.manifest, tmp_path / "dask", "dask", partition={"resolution": 6})
     assert_same(local, dask)
     assert split_communes(dask["cells.parquet"], 6)
+    # The map layers, drawn beside the partitions in this process, are the local run's.
+    drawn = {
+        p.relative_to(tmp_path / "dask").as_posix(): p.read_bytes()
+        for p in sorted((tmp_path / "dask" / "layers").rglob("*"))
+        if p.is_file()
+    }
+    assert "layers/index.json" in drawn and len(drawn) > 3
+    for name, data in drawn.items():
+        assert (tmp_path / "local" / name).read_bytes() == data, name
 
 
 @dataclass
