@@ -20,6 +20,7 @@ from geodx.io import read_vector, repair_geometries
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest_specs import LayerSpec
 from geodx.nearest import least_gap
+from geodx.nearest_joint import JointPieces, joint_pieces
 from geodx.nearest_pieces import cut_pieces
 from geodx.overlay import covered_by_polygons
 from geodx.points import HouseholdPoints
@@ -313,29 +314,6 @@ def _nearest(
     return index
 
 
-#: The last joint index of :func:`nearest_extension_m`, with the indexes it joins (held,
-#: so their ids stay theirs): a partitioned run asks once per partition with the same
-#: layers.
-_JOINT: list[tuple[tuple[NearestFeature, ...], shapely.STRtree]] = []
-
-
-def _joint_tree(
-    indexes: Sequence[NearestFeature], geoms: np.ndarray
-) -> shapely.STRtree:
-    """One index of every layer's pieces (``geoms``), kept for the same ``indexes``."""
-    key = tuple(indexes)
-    kept = list(_JOINT)  # one read: another thread may replace the entry meanwhile
-    if kept:
-        held, tree = kept[0]
-        if len(held) == len(key) and all(
-            a is b for a, b in zip(held, key, strict=True)
-        ):
-            return tree
-    tree = shapely.STRtree(geoms)
-    _JOINT[:] = [(key, tree)]
-    return tree
-
-
 #: From this many households on, a nearest search runs in two threads, half each
 #: (GEOS releases the GIL; each household's answer is its own).
 HALVES_FROM = 20_000
@@ -371,19 +349,12 @@ def nearest_extension_m(
     layer has a feature.
     """
     out = np.full(len(households), np.inf)
-    indexes = [layer.nearest_index(metric_crs) for layer in layers]
-    geoms = np.concatenate([i.geoms for i in indexes] + [np.empty(0, dtype=object)])
+    indexes, joint = _joint(layers, metric_crs)
+    geoms, reach, tree = joint.geoms, joint.reach, joint.tree
     if len(households) == 0 or len(geoms) == 0:
         return out
-    reach = np.concatenate(
-        [
-            np.full(len(i.geoms), layer.reach_m)
-            for i, layer in zip(indexes, layers, strict=True)
-        ]
-    )
     x, y = households.xy(metric_crs)
     points = shapely.points(x, y)
-    tree = _joint_tree(indexes, geoms)
 
     def half(lo: int, hi: int) -> tuple[np.ndarray]:
         cut = slice(lo, hi)
@@ -397,6 +368,28 @@ def nearest_extension_m(
         out[inside] = np.minimum(out[inside], 0.0)
     floored: NDArray[np.float64] = np.maximum(out, 0.0)
     return floored
+
+
+def warm_nearest(
+    layers: Sequence[ServedArea | NetworkReach], *, metric_crs: CRS
+) -> None:
+    """Build what :func:`nearest_extension_m` measures ``layers`` with, ahead of use.
+
+    Called before a process forks its workers, the workers share one copy (built
+    once) instead of each building its own for its first partition.
+    """
+    _joint(layers, metric_crs)
+
+
+def _joint(
+    layers: Sequence[ServedArea | NetworkReach], metric_crs: CRS
+) -> tuple[list[NearestFeature], JointPieces]:
+    """Each layer's index in ``metric_crs`` and their pieces joined (both kept)."""
+    indexes = [layer.nearest_index(metric_crs) for layer in layers]
+    joint = joint_pieces(
+        indexes, [i.geoms for i in indexes], [layer.reach_m for layer in layers]
+    )
+    return indexes, joint
 
 
 def open_vector_layer(

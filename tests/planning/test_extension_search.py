@@ -18,7 +18,7 @@ from pyproj import CRS
 
 from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
-from layers.vector import NetworkReach, ServedArea, nearest_extension_m
+from layers.vector import NetworkReach, ServedArea, nearest_extension_m, warm_nearest
 
 UTM = CRS.from_epsg(32649)
 
@@ -88,3 +88,30 @@ def test_one_search_equals_the_rule_for_every_household(
     # And for a subset of the households (another partition).
     part = HouseholdPoints(lng[::7], lat[::7], np.ones(len(x[::7])), UTM)
     assert np.array_equal(nearest_extension_m(layers, part, metric_crs=UTM), want[::7])
+
+
+def test_warmed_ahead_the_search_builds_nothing_and_answers_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Built before use (a run's parent before it forks), then only looked up."""
+    rng = np.random.default_rng(4)
+    layers = _layers(rng)
+    x = rng.uniform(795_000, 825_000, 300)
+    y = rng.uniform(1_395_000, 1_425_000, 300)
+    households = HouseholdPoints(x, y, np.ones(len(x)), UTM)
+    warm_nearest(layers, metric_crs=UTM)
+
+    def no_new_index(*_args: object) -> None:
+        raise AssertionError("an index built after warming")
+
+    monkeypatch.setattr("geodx.nearest_joint.shapely.STRtree", no_new_index)
+    monkeypatch.setattr("layers.vector.NearestFeature", no_new_index)
+    got = nearest_extension_m(layers, households, metric_crs=UTM)
+    want = np.array([_rule(layers, a, b) for a, b in zip(x, y, strict=True)])
+    assert np.array_equal(got, want)
+    monkeypatch.undo()
+    # Another reach for the same pieces: joined again, measured with the new reach.
+    layers[1].reach_m = 900.0
+    again = nearest_extension_m(layers, households, metric_crs=UTM)
+    want = np.array([_rule(layers, a, b) for a, b in zip(x, y, strict=True)])
+    assert np.array_equal(again, want)
