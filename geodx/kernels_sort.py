@@ -3,11 +3,12 @@
 ``np.argsort(key, kind="stable")`` of int64 keys is a timsort: 15 ms for half a
 million household points' grid cells, where ``np.sort`` of as many uint64 words (a
 vectorised sort) takes 3 ms. When the keys' range (largest minus smallest) and a
-point's index fit together in 64 bits, each key is packed with its index below it into
-one word: the words are then distinct, so any sort orders them one way only, and
-that way is the stable order of the keys (ties broken by index). Keys of 16 bits or
-fewer (after the smallest is taken off) take numpy's radix sort instead. Either way the order is the stable argsort's,
-to the element.
+point's index fit together in 64 bits, each key is packed with its index below it
+into one word: the words are then distinct, so any sort orders them one way only,
+and that way is the stable order of the keys (ties broken by index). Keys of 16 bits
+or fewer (after the smallest is taken off) take numpy's radix sort instead, and keys
+already in a few long sorted runs numpy's timsort. Either way the order is the
+stable argsort's, to the element.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+#: Keys with fewer descents than one in this many go to timsort (0.4 ms for half a
+#: million keys in a few runs, against 4 ms).
+RUNS_FROM = 32
 
 
 def stable_argsort(key: NDArray[Any]) -> NDArray[np.int64]:
@@ -42,6 +47,10 @@ def stable_argsort(key: NDArray[Any]) -> NDArray[np.int64]:
         raise ValueError(f"key was of shape {key.shape}; expected one dimension")
     n = len(key)
     if key.dtype.kind not in "iu" or n < 2:  # other keys: numpy's own stable sort
+        return np.argsort(key, kind="stable").astype(np.int64, copy=False)
+    if np.count_nonzero(key[1:] < key[:-1]) * RUNS_FROM < n:
+        # Long sorted runs (a raster's blocks of households in H3 order): timsort
+        # merges them faster than any sort from scratch.
         return np.argsort(key, kind="stable").astype(np.int64, copy=False)
     low, high = int(key.min()), int(key.max())
     width = (high - low).bit_length()

@@ -15,7 +15,10 @@ def _cases() -> list[np.ndarray]:
     clustered = np.repeat(RNG.integers(0, 900, 400), 50)  # runs of ties, as cells
     clustered[RNG.integers(0, n, 300)] = RNG.integers(0, 900, 300)
     info64 = np.iinfo(np.int64)
+    runs = np.sort(RNG.integers(0, 2**40, n))
+    runs[RNG.integers(0, n, 100)] = RNG.integers(0, 2**40, 100)  # a few descents
     return [
+        runs,  # long sorted runs: timsort
         clustered,  # narrow range: the radix path
         clustered.astype(np.int32) - 450,  # negative keys
         RNG.integers(-(2**40), 2**40, n),  # the packed path, signed
