@@ -114,6 +114,26 @@ class HouseholdPoints:
         result = self._cached(("xy", crs_key(crs)), transform)
         return result
 
+    def xy_at(
+        self, crs: CRS, index: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The coordinates in ``crs`` of the points ``index`` alone (not cached).
+
+        PROJ transforms each point by itself: the values of ``xy(crs)`` at ``index``.
+        """
+        if crs == self.crs:
+            return self.x[index], self.y[index]
+        tx, ty = _transformer(self.crs, crs).transform(self.x[index], self.y[index])
+        return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+
+    def has_xy(self, crs: CRS) -> bool:
+        """Whether the coordinates in ``crs`` are at hand (own CRS, or cached)."""
+        return crs == self.crs or ("xy", crs_key(crs)) in self._cache
+
+    def pipeline_to(self, crs: CRS) -> str:
+        """PROJ's definition of the transformation to ``crs`` (``always_xy``)."""
+        return str(_transformer(self.crs, crs).definition)
+
     def grid(self, crs: CRS, *, cell_size: float) -> GridIndex:
         """The points in ``crs`` grouped by a square grid of ``cell_size`` (cached).
 

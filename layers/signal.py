@@ -31,6 +31,7 @@ from geodx.errors import (
     first_line,
 )
 from geodx.formats import check_file_size
+from geodx.kernels_webmerc import WEBMERC_PIPELINE, webmerc_pixels
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest_specs import LayerSpec
 from geodx.points import HouseholdPoints
@@ -189,11 +190,8 @@ class SignalRaster:
         with ``indoor_loss_db`` (``value - indoor_loss_db >= min_rsrp_dbm``; None
         without it).
         """
-        x, y = households.xy(self.crs)
-        row, col, inside = points_to_pixels(
-            x, y, self.transform, width=self.width, height=self.height
-        )
-        values = np.full(len(x), np.nan)
+        row, col, inside = self.pixels(households)
+        values = np.full(len(households), np.nan)
         idx = np.flatnonzero(inside)
         if len(idx):
             values[idx] = self.values_at(row[idx], col[idx])
@@ -208,6 +206,30 @@ class SignalRaster:
             if loss is None
             else signal_reaches(values - loss, min_value=threshold),
         )
+
+    def pixels(
+        self, households: HouseholdPoints
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+        """``(row, col, inside)`` of each household's pixel (``points_to_pixels``).
+
+        WGS84 households in a Web Mercator raster take numpy's projection, PROJ only
+        where a pixel edge is within a millimetre (``geodx.kernels_webmerc``): the
+        same pixels, without projecting every household.
+        """
+        size = {"width": self.width, "height": self.height}
+        if not households.has_xy(self.crs) and (
+            households.pipeline_to(self.crs) == WEBMERC_PIPELINE
+        ):
+            lng, lat = households.xy(households.crs)
+            return webmerc_pixels(
+                lng,
+                lat,
+                self.transform,
+                exact=lambda index: households.xy_at(self.crs, index),
+                **size,
+            )
+        x, y = households.xy(self.crs)
+        return points_to_pixels(x, y, self.transform, **size)
 
     def values_at(
         self, row: NDArray[np.int64], col: NDArray[np.int64]
