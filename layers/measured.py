@@ -41,9 +41,11 @@ from geodx.manifest_specs import (
     LayerSpec,
 )
 from geodx.points import HouseholdPoints
-from geodx.tiles import quadkey_keys, tile_keys
+from geodx.tiles import ZOOM, quadkey_keys, tile_keys
 
 COLUMNS = ("quadkey", "avg_d_kbps", "tests")
+# A tile key is x * 2**ZOOM + y (geodx.tiles.tile_keys).
+_ROW_MASK = (1 << ZOOM) - 1
 SUFFIXES = PARQUET_SUFFIXES | {".shp"}
 
 
@@ -78,10 +80,7 @@ class Tiles:
         to every household.
         """
         lng, lat = households.lng_lat
-        keys = tile_keys(lng, lat)
-        at = np.searchsorted(self.keys, keys)
-        at = np.minimum(at, max(len(self.keys) - 1, 0))
-        found = self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), bool)
+        found, at = self.tiles_of(tile_keys(lng, lat))
         min_tests = self.spec.min_tests or DEFAULT_MIN_TESTS
         speed = self.spec.min_download_mbps
         speed = DEFAULT_MIN_DOWNLOAD_MBPS if speed is None else speed
@@ -94,6 +93,44 @@ class Tiles:
             "too_few_tests": ~enough,
             "untested": ~found,
         }
+
+    def tiles_of(
+        self, keys: NDArray[np.int64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+        """``(found, at)``: whether each key is a tile's, and which (0 where not).
+
+        The keys' tiles lie in a box of zoom-16 columns and rows (``x * 2**16 + y``):
+        a table of every tile of the box, filled from the tiles' sorted keys, answers
+        each key by one look-up; a box larger than ``4 * len(keys) + 2**16`` is
+        searched (``np.searchsorted``) instead. The same answers either way.
+        """
+        if len(self.keys) == 0 or len(keys) == 0:
+            return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=np.int64)
+        col, row = keys >> ZOOM, keys & _ROW_MASK
+        x0, x1, y0, y1 = int(col.min()), int(col.max()), int(row.min()), int(row.max())
+        rows = y1 - y0 + 1
+        if (x1 - x0 + 1) * rows > 4 * len(keys) + 2**16:
+            at = np.searchsorted(self.keys, keys)
+            at = np.minimum(at, len(self.keys) - 1)
+            found = self.keys[at] == keys
+            at[~found] = 0
+            return found, at
+        # The tiles of columns x0..x1, then those of rows y0..y1 among them.
+        lo, hi = np.searchsorted(self.keys, [x0 << ZOOM, (x1 + 1) << ZOOM])
+        near = np.arange(lo, hi)
+        tile_row = self.keys[near] & _ROW_MASK
+        near = near[(tile_row >= y0) & (tile_row <= y1)]
+        cell = ((self.keys[near] >> ZOOM) - x0) * rows + (self.keys[near] & _ROW_MASK)
+        table = np.full((x1 - x0 + 1) * rows, -1, dtype=np.int64)
+        table[cell - y0] = near
+        col -= x0
+        col *= rows
+        col += row
+        col -= y0
+        at = table[col]
+        found = at >= 0
+        at[~found] = 0
+        return found, at
 
 
 def read_tiles(
