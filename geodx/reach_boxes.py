@@ -68,12 +68,10 @@ class _Boxes:
 
 @dataclass(frozen=True)
 class _ZOrder:
-    """The points sorted by grid cell then Z code, with their sub-cell column and row."""
+    """The points sorted by grid cell then Z code (bit 2k: column, 2k + 1: row)."""
 
     order: Ints
     code: Ints
-    col: Ints
-    row: Ints
 
 
 def within_pieces(
@@ -118,7 +116,7 @@ def within_pieces(
         side=float(np.max(bounds[:, 2] - bounds[:, 0])),
     )
     cell, seg = _first_pairs(pieces, segs, bounds, d + slack)
-    z = _ZOrder(grid.order, grid.order, grid.order, grid.order)
+    z = _ZOrder(grid.order, grid.order)
     for level in range(LEVELS + 1):
         keep, covered = _classify(boxes, segs, cell, seg, d, slack)
         out[_points_of(z.order, boxes, np.flatnonzero(covered))] = True
@@ -248,29 +246,27 @@ def _z_order(
 ) -> _ZOrder:
     """The grid's points, those of ``cells`` sorted within their cell by Z code.
 
-    A point goes to sub-cell ``floor((x - x0) / fine)`` of a 2**LEVELS grid (clipped
-    to the cell), which holds it up to a rounding far inside the margin. Each cell
-    keeps its run of the grid's order.
+    A point goes to sub-cell ``floor((x - x0) / fine)`` of a 2**LEVELS grid, which
+    holds it up to a rounding far inside the margin (``x >= x0`` in every cell, the
+    boxes being grown, so only the top is clipped). Each cell keeps its run of the
+    grid's order.
     """
-    owner, at = _cross(np.arange(len(cells)), boxes.start[cells], boxes.count[cells])
+    split = np.zeros(len(boxes.x0), dtype=bool)
+    split[cells] = True
+    owner = np.repeat(np.arange(len(boxes.x0)), boxes.count)
+    at = np.flatnonzero(split[owner])
+    owner = owner[at]
     points = grid.order[at]
-    fine = boxes.side / 2**LEVELS
+    scale = 2**LEVELS / boxes.side
     top = 2**LEVELS - 1
-    col = np.clip(
-        ((x[points] - boxes.x0[cells][owner]) / fine).astype(np.int64), 0, top
-    )
-    row = np.clip(
-        ((y[points] - boxes.y0[cells][owner]) / fine).astype(np.int64), 0, top
-    )
-    code = _SPREAD[col] | (_SPREAD[row] << 1)
+    col = ((x[points] - boxes.x0[owner]) * scale).astype(np.int64)
+    row = ((y[points] - boxes.y0[owner]) * scale).astype(np.int64)
+    code = _SPREAD[np.minimum(col, top, out=col)]
+    code |= _SPREAD[np.minimum(row, top, out=row)] << 1
     sort = np.argsort(owner * 4**LEVELS + code)
-    z = _ZOrder(
-        grid.order.copy(), *(np.zeros(len(x), dtype=np.int64) for _ in range(3))
-    )
+    z = _ZOrder(grid.order.copy(), np.zeros(len(x), dtype=np.int64))
     z.order[at] = points[sort]
     z.code[at] = code[sort]
-    z.col[at] = col[sort]
-    z.row[at] = row[sort]
     return z
 
 
@@ -294,9 +290,10 @@ def _halve(
     side = boxes.side / 2
     first_at = at[head]
     parent = owner[head]
+    bits = quarter[head]
     sub = _Boxes(
-        x0=boxes.x0[parents][parent] + ((z.col[first_at] >> shift) & 1) * side,
-        y0=boxes.y0[parents][parent] + ((z.row[first_at] >> shift) & 1) * side,
+        x0=boxes.x0[parents][parent] + (bits & 1) * side,
+        y0=boxes.y0[parents][parent] + ((bits >> 1) & 1) * side,
         start=first_at,
         count=np.diff(np.r_[head, len(at)]),
         side=side,
