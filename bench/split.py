@@ -6,7 +6,10 @@ and then times one stage (wall, CPU of the whole process, peak RSS):
 - `split`: `app.spill.spill_households`, as `geodx run` splits the households into
   partition files (both passes, into a temporary folder beside the region);
 - `h3`: the baseline, the work no split can leave out: the households read once in
-  the same batches and each one's H3 cell computed, in one thread, nothing kept.
+  the same batches and each one's H3 cell computed by the library
+  (`geodx.grid.points_to_cells`), in one thread, nothing kept;
+- `cells`: the same, the cells computed as the split computes them
+  (`app.split_h3.cells_of`: face addresses in numpy, the library once per address).
 
 Printed: medians over `--repeat` runs (interleaved), the load average beside them, and
 the CPU each thread of the last `split` child used (two threads near half each: the
@@ -27,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-MODES = ("h3", "split")
+MODES = ("h3", "cells", "split")
 
 
 def child(mode: str, region: Path) -> dict[str, Any]:
@@ -36,6 +39,7 @@ def child(mode: str, region: Path) -> dict[str, Any]:
     import shapely
 
     from app import spill
+    from app.split_h3 import cells_of
     from geodx.crs import reproject
     from geodx.grid import points_to_cells
     from geodx.io import read_communes
@@ -52,9 +56,10 @@ def child(mode: str, region: Path) -> dict[str, Any]:
     box = shapely.total_bounds(reproject(geoms, communes.crs, WGS84)).tolist()
     start, before = time.perf_counter(), os.times()
     facts: dict[str, Any] = {}
-    if mode == "h3":
+    if mode in ("h3", "cells"):
+        index = points_to_cells if mode == "h3" else cells_of
         for b in spill.batches_of(spec, DEFAULT_LIMITS):
-            points_to_cells(b.lat, b.lng, resolution=manifest.h3_resolution)
+            index(b.lat, b.lng, resolution=manifest.h3_resolution)
     else:
         with tempfile.TemporaryDirectory(dir=Path(manifest.root).parent) as folder:
             got = spill.spill_households(
