@@ -19,7 +19,12 @@ def check_resolution(resolution: int) -> None:
 def points_to_cells(
     lat: NDArray[np.float64], lng: NDArray[np.float64], *, resolution: int
 ) -> NDArray[np.uint64]:
-    """H3 cell (as uint64) of each point, the same as ``h3.latlng_to_cell``.
+    """H3 cell (as uint64) of each point, as ``polars-h3`` (h3o) computes it.
+
+    The same cell as ``h3.latlng_to_cell`` (the C library) except exactly on a
+    cell's edge, where the two libraries' rounding can send a point either way (a
+    corner of base cell ``8011fffffffffff``, lat 69.3935964899183, lng
+    62.345344956509734: here that cell, the C library's ``800bfffffffffff``).
 
     Examples
     --------
