@@ -179,6 +179,9 @@ def _pairs(
         done = np.zeros(grid.n_cells, dtype=bool)
         done[cell[whole]] = True
         partial &= ~done[cell]
+        # One covering polygon answers for a cell's points: the others would list
+        # them again, once per overlapping polygon.
+        whole &= _first_of_cell(cell, whole, grid.n_cells)
     out_p: list[NDArray[np.int64]] = []
     out_g: list[NDArray[np.int64]] = []
     if depth < REFINE_LEVELS:
@@ -206,6 +209,18 @@ def _pairs(
     out_p.append(test_p[hit])
     out_g.append(test_g[hit])
     return np.concatenate(out_p), np.concatenate(out_g)
+
+
+def _first_of_cell(
+    cell: NDArray[np.int64], chosen: NDArray[np.bool_], n_cells: int
+) -> NDArray[np.bool_]:
+    """Marks the first chosen pair of each cell (pairs in order)."""
+    at = np.flatnonzero(chosen)
+    first = np.full(n_cells, len(cell), dtype=np.int64)
+    np.minimum.at(first, cell[at], at)
+    keep = np.zeros(len(cell), dtype=bool)
+    keep[first[first < len(cell)]] = True
+    return keep
 
 
 def _meeting(
