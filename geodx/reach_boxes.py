@@ -40,6 +40,8 @@ from geodx.reach_segments import Segments, geos_dwithin, inner2, margin, near2
 # than tested point by point (measured on national partitions: 4 and 16 are fastest).
 LEVELS = 4
 CROWDED = 16
+# Lattice cells at most in the table of occupied cells (8 bytes each).
+_TABLE = 1 << 22
 # Point-segment pairs tested at once (memory: some 30 arrays of this length).
 _CHUNK = 1 << 20
 # The Z order: bit k of a sub-cell column goes to bit 2k of the code, of a row to 2k+1.
@@ -115,7 +117,7 @@ def within_pieces(
         count=np.diff(grid.starts),
         side=float(np.max(bounds[:, 2] - bounds[:, 0])),
     )
-    cell, seg = _first_pairs(pieces, segs, bounds, d + slack)
+    cell, seg = _first_pairs(pieces, segs, bounds, d + slack, grid.cell_size)
     z = _ZOrder(grid.order, grid.order)
     for level in range(LEVELS + 1):
         keep, covered = _classify(boxes, segs, cell, seg, d, slack)
@@ -135,13 +137,58 @@ def within_pieces(
 
 
 def _first_pairs(
+    pieces: NDArray[np.object_],
+    segs: Segments,
+    bounds: Floats,
+    reach: float,
+    cell_size: float,
+) -> tuple[Ints, Ints]:
+    """(cell, segment) pairs whose box and segment envelope, grown by reach, meet.
+
+    A point farther than ``d`` from a segment's envelope is farther than ``d`` from
+    the segment, so a box that does not meet the envelope grown by ``d + margin``
+    holds no point within ``d`` of it. The grid's boxes sit on a lattice of
+    ``cell_size``: each segment's grown envelope spans a range of its columns and
+    rows, looked up in a table of the occupied cells (rounding in the range errs by
+    far less than the margin). A lattice too large for a table, or segments spanning
+    too many cells, go through an STRtree of the pieces instead.
+    """
+    side = float(np.max(bounds[:, 2] - bounds[:, 0]))
+    left, bottom = float(bounds[:, 0].min()), float(bounds[:, 1].min())
+    col = np.rint((bounds[:, 0] - left) / cell_size).astype(np.int64)
+    row = np.rint((bounds[:, 1] - bottom) / cell_size).astype(np.int64)
+    cols, rows = int(col.max()) + 1, int(row.max()) + 1
+    lo_c, hi_c = _span(segs.ax, segs.bx, left, reach, side, cell_size, cols)
+    lo_r, hi_r = _span(segs.ay, segs.by, bottom, reach, side, cell_size, rows)
+    n_c, n_r = np.maximum(hi_c - lo_c + 1, 0), np.maximum(hi_r - lo_r + 1, 0)
+    count = n_c * n_r
+    total = int(count.sum())
+    if cols * rows > _TABLE or total > 16 * len(segs.ax) + _TABLE:
+        return _tree_pairs(pieces, segs, bounds, reach)
+    table = np.full(cols * rows, -1, dtype=np.int64)
+    table[col * rows + row] = np.arange(len(col))
+    seg, k = _cross(np.arange(len(count)), np.zeros(len(count), np.int64), count)
+    cell = table[(lo_c[seg] + k // n_r[seg]) * rows + lo_r[seg] + k % n_r[seg]]
+    meets = cell >= 0
+    return cell[meets], seg[meets]
+
+
+def _span(
+    a: Floats, b: Floats, origin: float, reach: float, side: float, size: float, n: int
+) -> tuple[Ints, Ints]:
+    """The lattice columns (or rows) whose boxes meet [min(a, b), max(a, b)] +- reach."""
+    lo = np.ceil((np.minimum(a, b) - reach - side - origin) / size)
+    hi = np.floor((np.maximum(a, b) + reach - origin) / size)
+    return (
+        np.clip(lo, 0, n).astype(np.int64),
+        np.clip(hi, -1, n - 1).astype(np.int64),
+    )
+
+
+def _tree_pairs(
     pieces: NDArray[np.object_], segs: Segments, bounds: Floats, reach: float
 ) -> tuple[Ints, Ints]:
-    """(cell, segment) pairs of the pieces whose envelopes meet a cell grown by reach.
-
-    A piece whose envelope is farther than ``d + margin`` from a cell's box is farther
-    than that from each of the cell's points.
-    """
+    """(cell, segment) pairs of the pieces whose envelopes meet a box grown by reach."""
     grown = shapely.box(
         bounds[:, 0] - reach,
         bounds[:, 1] - reach,

@@ -251,3 +251,20 @@ def test_boxes_are_halved_and_decided_whole(monkeypatch: pytest.MonkeyPatch) -> 
         got = within_distance(x, y, feats, distance=D, cell_size=500.0, grid=grid)
         assert np.array_equal(got, want)
         assert len(tested) >= 1
+
+
+@pytest.mark.parametrize("table", [0, 1 << 22])
+def test_first_pairs_by_the_lattice_or_the_tree(
+    monkeypatch: pytest.MonkeyPatch, table: int
+) -> None:
+    """Both ways to pair cells with segments give every answer of the query."""
+    monkeypatch.setattr(reach_boxes, "_TABLE", table)
+    x, y, feats = segments_of_world(4)
+    long_line = shapely.LineString([(x.min(), y.min()), (x.max(), y.max())])
+    feats = np.r_[feats, [long_line]]
+    for cell in (500.0, 130.0):
+        grid = build_grid(x, y, cell_size=cell)
+        got = within_distance(x, y, feats, distance=D, cell_size=cell, grid=grid)
+        want = np.zeros(len(x), dtype=bool)
+        want[[p for p, _ in query_pairs(x, y, network_pieces(feats), D)]] = True
+        assert np.array_equal(got, want)
