@@ -33,6 +33,7 @@ from geodx.contract_views import (
     sensitive,
     view_columns,
 )
+from geodx.kernels_sums import masked_sums
 from geodx.manifest_specs import (
     LayerSpec,
     Targets,
@@ -113,18 +114,39 @@ def sum_by(
     layers: dict[str, NDArray[np.bool_]],
     views: Mapping[str, NDArray[np.bool_]] | None = None,
 ) -> IndicatorSums:
-    """Sum weights per group with ``bincount``; ``group`` in ``0..n_groups-1``."""
+    """Sum weights per group; ``group`` in ``0..n_groups-1``.
 
-    def total(mask: NDArray[np.bool_] | None) -> NDArray[np.float64]:
-        w = weight if mask is None else weight * mask
-        return np.bincount(group, weights=w, minlength=n_groups).astype(np.float64)
+    The values of ``np.bincount(group, weights=weight * mask)`` for every mask.
+    """
+    return sum_with_extra(group, n_groups, weight, indicators, layers, views)[0]
 
-    return IndicatorSums(
-        households=total(None),
-        indicators={k: total(v) for k, v in indicators.items()},
-        layers={k: total(v) for k, v in layers.items()},
-        views={k: total(v) for k, v in (views or {}).items()},
+
+def sum_with_extra(
+    group: NDArray[np.int64],
+    n_groups: int,
+    weight: NDArray[np.float64],
+    indicators: dict[str, NDArray[np.bool_]],
+    layers: dict[str, NDArray[np.bool_]],
+    views: Mapping[str, NDArray[np.bool_]] | None = None,
+    extra: Sequence[NDArray[np.bool_]] = (),
+) -> tuple[IndicatorSums, list[NDArray[np.float64]]]:
+    """:func:`sum_by`, and the sums of the ``extra`` masks, all in the same passes.
+
+    Every mask is summed by :func:`geodx.kernels_sums.masked_sums`: the values of
+    one ``bincount`` a mask, several masks a pass when the weights are whole numbers.
+    """
+    named = [indicators, layers, dict(views or {})]
+    masks = [m for d in named for m in d.values()] + list(extra)
+    total, sums = masked_sums(group, n_groups, weight, masks)
+    got = iter(sums)
+    indicator_sums, layer_sums, view_sums = ({k: next(got) for k in d} for d in named)
+    out = IndicatorSums(
+        households=total,
+        indicators=indicator_sums,
+        layers=layer_sums,
+        views=view_sums,
     )
+    return out, list(got)
 
 
 def coverage_properties(

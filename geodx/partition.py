@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geodx.contract_views import ViewColumn
-from geodx.coverage import IndicatorSums, Overlay, sum_by
+from geodx.coverage import IndicatorSums, Overlay, sum_with_extra
 from geodx.kernels_sort import stable_argsort
 
 #: At most this many household points per partition (about 1 GB of work at most).
@@ -117,15 +117,19 @@ class RowSums:
 def row_sums(result: Overlay, n_communes: int) -> RowSums:
     """Sum an overlay's households per (H3 cell, commune), rows sorted by cell, commune.
 
-    Each row sums its households in their order in ``result`` (``np.bincount``).
+    Each row holds what ``np.bincount`` sums of its households in their order in
+    ``result`` (whole-number weights: the same values, several masks a pass).
     """
     cells, commune, group = _rows(result.cells, result.assignment.commune, n_communes)
     weight = result.households.weight
-    sums = sum_by(
-        group, len(cells), weight, result.indicators, result.layers, result.views
-    )
-    overlap = np.bincount(
-        group, weights=weight * result.assignment.overlap, minlength=len(cells)
+    sums, (overlap,) = sum_with_extra(
+        group,
+        len(cells),
+        weight,
+        result.indicators,
+        result.layers,
+        result.views,
+        extra=[result.assignment.overlap],
     )
     return RowSums(
         cells=cells,
