@@ -112,7 +112,9 @@ def write_map_layers(
         The run's site layers already open, by slug: none is read again, and nothing
         read again can warn (vector layers read inside ``layers.vector.reads_kept``
         are not read again either), so the warning filters are left alone and the
-        drawing may run in a thread beside the run's work.
+        drawing may run in a thread beside the run's work. A site layer not in it is
+        opened here (a Dask run's client, whose workers read the region): what it
+        warns is its first warning in this process.
 
     Returns
     -------
@@ -144,7 +146,7 @@ def write_map_layers(
             warnings.simplefilter("ignore", GeodxWarning)
         for spec in specs:
             if spec.model is not None:
-                opened = None if sites is None else sites[spec.slug]
+                opened = None if sites is None else sites.get(spec.slug)
                 ctx.predictions[spec.slug] = _start_prediction(spec, ctx, pool, opened)
         drawn = {i: draw_layer(specs[i], ctx) for i in order}
     entries = [drawn[i] for i in range(len(specs))]

@@ -12,7 +12,7 @@ import pytest
 from app.dask_engine import run_largest_first
 from app.engine import PartitionTask, run_partition
 from app.local_pool import largest_first
-from tests.engine.test_engines import assert_same, run, split_communes
+from tests.engine.test_engines import assert_same, layer_files, run, split_communes
 from tests.oracle.worlds import build_mixed
 
 
@@ -30,14 +30,9 @@ def test_own_local_cluster_writes_what_local_writes(tmp_path: Path) -> None:
     assert_same(local, dask)
     assert split_communes(dask["cells.parquet"], 6)
     # The map layers, drawn beside the partitions in this process, are the local run's.
-    drawn = {
-        p.relative_to(tmp_path / "dask").as_posix(): p.read_bytes()
-        for p in sorted((tmp_path / "dask" / "layers").rglob("*"))
-        if p.is_file()
-    }
+    drawn = layer_files(tmp_path / "dask")
     assert "layers/index.json" in drawn and len(drawn) > 3
-    for name, data in drawn.items():
-        assert (tmp_path / "local" / name).read_bytes() == data, name
+    assert layer_files(tmp_path / "local") == drawn
 
 
 @dataclass

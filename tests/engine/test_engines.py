@@ -45,6 +45,15 @@ def assert_same(a: dict[str, Any], b: dict[str, Any]) -> None:
         assert a[name].schema.metadata == b[name].schema.metadata, name
 
 
+def layer_files(folder: Path) -> dict[str, bytes]:
+    """The map layers a run drew (``layers/``), by path, as bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted((folder / "layers").rglob("*"))
+        if p.is_file()
+    }
+
+
 def run(manifest: Path, out: Path, engine: str, **kw: Any) -> dict[str, Any]:
     """``run_region`` with the test process's own objects left out of the collections.
 
@@ -179,6 +188,11 @@ def test_demo_local_and_dask_as_single(
     )
     assert_same(single, local)
     assert_same(local, dask)
+    # Drawn after the single pass, beside the local and the Dask partitions.
+    drawn = layer_files(tmp_path / "single")
+    assert any(name.endswith(".sites.geojson") for name in drawn)
+    assert layer_files(tmp_path / "local") == drawn
+    assert layer_files(tmp_path / "dask") == drawn
     cells = local["cells.parquet"]
     assert split_communes(cells, 5)
     routes = covered_cells(cells, "layer_viettel_fibre_routes_households")
