@@ -72,8 +72,9 @@ from geodx.partition import (
 from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
 from layers import vector as _vector
-from layers.base import LayerAnswer
+from layers.base import CoverageLayer, LayerAnswer
 from layers.sites import SiteLayer
+from layers.vector import NetworkReach, ServedArea, warm_nearest
 
 if TYPE_CHECKING:
     from app.drawing import MapDrawing
@@ -207,7 +208,7 @@ def _plan(
 ) -> pa.Table:
     """The partition's plan rows (``app.planning``), with their file rows."""
     manifest = region.manifest
-    fibre = [region.layers[s.slug].layer for s in manifest.layers if s.kind == "fibre"]
+    fibre = _fibre(region)
     plan = plan_table(
         manifest, region.communes, result, utm=region.utm, limits=facts.limits,
         layers=fibre,
@@ -219,6 +220,18 @@ def _plan(
         )
     without = rows[~result.indicators["fibre"]]
     return plan.append_column(ROW, pa.array(without, type=pa.int64()))
+
+
+def _fibre(region: Region) -> list[CoverageLayer]:
+    """The region's fibre layers, whole (the plan's distances: features anywhere)."""
+    return [
+        region.layers[s.slug].layer for s in region.manifest.layers if s.kind == "fibre"
+    ]
+
+
+def _measured_fibre(region: Region) -> list[ServedArea | NetworkReach]:
+    """The fibre layers the plan measures distances to (vector layers)."""
+    return [x for x in _fibre(region) if isinstance(x, ServedArea | NetworkReach)]
 
 
 def merge_results(
@@ -322,6 +335,8 @@ def compute_partitioned(
                 results = dask.run(tasks)
             else:
                 region = region_of(facts, communes)  # read once: the communes are here
+                if n > 1 and len(tasks) > 1:  # built once here, shared by the workers
+                    warm_nearest(_measured_fibre(region), metric_crs=region.utm)
                 start = _starter(drawing, communes_wgs84, utm)
                 results = _run_local(tasks, lambda: start(region), n)
         with clock.stage("merge partitions"):
