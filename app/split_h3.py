@@ -72,24 +72,35 @@ _INV_RES0_U_GNOMONIC = 2.61803398874989588842
 _SQRT7 = 2.6457513110645905905016157536392604257102
 _RSIN60 = 1.1547005383792515290182975610039149112953
 
-#: How far (in hexagon units of the resolution, and in dot products for the face)
-#: every computed quantity must be from each of the library's decisions. Both
-#: computations of a hexagon coordinate ``x`` err by rounding: relative errors of a
-#: few ulps (1e-16) in ``|x| <= 2 * 7**(res / 2)`` (at most 4.5e-9 at resolution
-#: 15), and the library's ``acos(1 - d/2)`` up to ``2.2e-16 / r`` radians at ``r``
-#: radians from the face centre (households within ``r < 1e-3``, 6 km, are left to
-#: the library: beyond, at most ``2.2e-13`` radians, ``7.7e-8`` hexagon units of
-#: resolution 15); the nearest face's dot products err by ``~1e-15``. A margin of
-#: 1e-6 is over ten times every bound.
+#: How far (in hexagon units of the resolution) every computed hexagon quantity must
+#: be from each of the library's decisions. Both computations of a hexagon
+#: coordinate err by rounding: ours and the library's by a few ulps (1e-16) of
+#: ``|x| <= 2.2 * 7**(res / 2)`` and of its angle (at most 2e-9 at resolution 15);
+#: the library's ``r = acos(1 - d/2)`` besides by up to ``1.1e-16 / r`` radians (the
+#: rounding of ``1 - d/2`` near 1), ``4.6e-9 * 7**(res / 2) / r`` hexagon units
+#: (the gnomonic scale ``2.618 * 7**(res / 2)``, times 1.6 for ``1 + tan(r)**2``),
+#: so households within ``r < 1e-8 * 7**(res / 2)`` radians of a face's centre are
+#: left to the library (:func:`_near_centre`: 22 m at resolution 9, 139 km at 15);
+#: beyond, that error is under 5e-8. A margin of 1e-6 is over twenty times every
+#: bound.
 MARGIN = 1e-6
 #: The same for the nearest face: each dot product ``p . (c_f - c_g)`` with a
 #: neighbour's centre errs by about 1e-15.
 _FACE_MARGIN = 1e-12
-# 1 - cos(1e-3): dot products with the face centre above 1 - this are near it.
-_NEAR_CENTRE = 5e-7
 #: Households a chunk: each temporary array (64 KiB) stays in the cache and below
 #: glibc's mmap threshold, so no page is faulted in again for each one.
 CHUNK = 1 << 13
+
+
+def _near_centre(resolution: int) -> float:
+    """``1 - cos(r)`` for ``r = 1e-8 * 7**(res / 2)`` radians (``r**2 / 2``).
+
+    A household whose dot product with its face's centre exceeds ``1 -`` this is
+    nearer the centre than ``r`` (see :data:`MARGIN`). At resolutions 0 and 1 the
+    value is below an ulp of 1; there ``MARGIN`` on ``|x|`` and ``|y|`` already
+    keeps households more than ``r`` from the centre.
+    """
+    return 5e-17 * 7.0**resolution
 
 
 def _tangent_axes(resolution: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -147,11 +158,12 @@ def face_addresses(
     """
     axes = _tangent_axes(resolution)
     scale = _scale(resolution)
+    near = 1.0 - _near_centre(resolution)
     keys = np.zeros(len(lat), dtype=np.int64)
     sure = np.zeros(len(lat), dtype=np.bool_)
     for start in range(0, len(lat), CHUNK):
         part = slice(start, start + CHUNK)
-        keys[part], sure[part] = _addresses(lat[part], lng[part], axes, scale)
+        keys[part], sure[part] = _addresses(lat[part], lng[part], axes, scale, near)
     return keys, sure
 
 
@@ -160,6 +172,7 @@ def _addresses(
     lng: NDArray[np.float64],
     axes: tuple[NDArray[np.float64], NDArray[np.float64]],
     scale: float,
+    near: float,
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """One chunk's addresses, a face at a time.
 
@@ -191,7 +204,7 @@ def _addresses(
         along = _CENTRES[face] @ q
         unit = scale / along
         i, j, ok = _hexagon((axes[0][face] @ q) * unit, (axes[1][face] @ q) * unit)
-        ok &= along < 1 - _NEAR_CENTRE
+        ok &= along < near
         key = (face << 58) | ((i + (1 << 28)) << 29) | (j + (1 << 28))
         if len(rows) == len(lat):
             keys, sure = key, ok

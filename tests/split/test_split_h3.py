@@ -134,13 +134,16 @@ def _around(points: np.ndarray, angles: np.ndarray, seed: int) -> np.ndarray:
     return points * np.cos(angles)[:, None] + step * np.sin(angles)[:, None]
 
 
-@pytest.mark.parametrize("res", [12, 15])
+@pytest.mark.parametrize("res", [9, 12, 15])
 def test_near_face_centres_and_face_edges(res: int) -> None:
     """Near a face's centre the libraries' ``acos`` loses digits; on a face's edge
     two faces are as near: both are left to the library when too close."""
     rng = np.random.default_rng(res)
-    centres = split_h3._CENTRES[rng.integers(0, 20, 3000)]
-    near_centre = _around(centres, 10 ** rng.uniform(-8, -2, len(centres)), res)
+    centres = split_h3._CENTRES[rng.integers(0, 20, 12_000)]
+    # a few hexagons from the centre (where the library's acos is coarsest), and on
+    hexagons = 10 ** rng.uniform(-8, -5.5, 10_000) * 7 ** ((15 - res) / 2)
+    angles = np.r_[hexagons, 10 ** rng.uniform(-5.5, -0.7, 2000)]
+    near_centre = _around(centres, angles, res)
     first, second = split_h3._CENTRES[:, None], split_h3._CENTRES[None, :]
     adjacent = (first * second).sum(axis=2) > 0.7
     mids = (first + second)[adjacent & ~np.eye(20, dtype=bool)]
