@@ -57,12 +57,12 @@ def points_to_pixels(
     inv = ~transform
     fx = inv.a * x + inv.b * y + inv.c
     fy = inv.d * x + inv.e * y + inv.f
+    # floor(f) >= 0 exactly when f >= 0, and floor(f) < n (a whole number) exactly
+    # when f < n; inside, f >= 0 truncates (astype) to floor(f). NaN is outside.
     with np.errstate(invalid="ignore"):
-        col = np.floor(fx)
-        row = np.floor(fy)
-        inside = (col >= 0) & (col < width) & (row >= 0) & (row < height)
-    col = np.where(inside, col, -1).astype(np.int64)
-    row = np.where(inside, row, -1).astype(np.int64)
+        inside = (fx >= 0) & (fx < width) & (fy >= 0) & (fy < height)
+        col = np.where(inside, fx, -1).astype(np.int64)
+        row = np.where(inside, fy, -1).astype(np.int64)
     return row, col, inside
 
 
@@ -170,6 +170,6 @@ def signal_reaches(
     >>> signal_reaches(np.array([-90.0, -110.0, np.nan]), min_value=-105)
     array([ True, False, False])
     """
-    with np.errstate(invalid="ignore"):
-        reaches: NDArray[np.bool_] = ~np.isnan(values) & (values >= min_value)
+    with np.errstate(invalid="ignore"):  # NaN >= anything is false
+        reaches: NDArray[np.bool_] = np.greater_equal(values, min_value)
     return reaches
