@@ -75,9 +75,10 @@ _RSIN60 = 1.1547005383792515290182975610039149112953
 #: How far (in hexagon units of the resolution) every computed hexagon quantity must
 #: be from each of the library's decisions. Both computations of a hexagon
 #: coordinate err by rounding: ours and the library's by a few ulps (1e-16) of
-#: ``|x| <= 2.2 * 7**(res / 2)`` and of its angle (at most 2e-9 at resolution 15);
+#: ``|x| <= 2.2 * 7**(res / 2)`` and of its angle (up to 2 pi: 3.5e-15 radians times
+#: ``|x|``), at most 2e-8 at resolution 15;
 #: the library's ``r = acos(1 - d/2)`` besides by up to ``1.1e-16 / r`` radians (the
-#: rounding of ``1 - d/2`` near 1), ``4.6e-9 * 7**(res / 2) / r`` hexagon units
+#: rounding of ``1 - d/2`` near 1), ``4.6e-16 * 7**(res / 2) / r`` hexagon units
 #: (the gnomonic scale ``2.618 * 7**(res / 2)``, times 1.6 for ``1 + tan(r)**2``),
 #: so households within ``r < 1e-8 * 7**(res / 2)`` radians of a face's centre are
 #: left to the library (:func:`_near_centre`: 22 m at resolution 9, 139 km at 15);
