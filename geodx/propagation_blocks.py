@@ -21,6 +21,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from geodx.kernels_sort import stable_argsort
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 Box = tuple[FloatArray, ...]  # xmin, ymin, xmax, ymax
@@ -87,13 +89,17 @@ def quadtree_order(
     block of ``size``; ``key >> 2 * j`` names the household's cell ``j`` levels up.
     """
     fine = size / 2**levels
-    fx = np.floor((x - x.min()) / fine).astype(np.int64)
-    fy = np.floor((y - y.min()) / fine).astype(np.int64)
-    bx, by = fx >> levels, fy >> levels
-    key = bx * (int(by.max()) + 1) + by
-    for bit in range(levels - 1, -1, -1):
-        key = (key << 2) | (((fx >> bit) & 1) << 1) | ((fy >> bit) & 1)
-    order = np.argsort(key).astype(np.intp)
+    # x - min >= 0, so truncation is the floor
+    fx = ((x - x.min()) / fine).astype(np.int64)
+    fy = ((y - y.min()) / fine).astype(np.int64)
+    mask = (1 << levels) - 1
+    spread = np.zeros(1 << levels, dtype=np.int64)  # bits b -> bits 2b
+    for bit in range(levels):
+        spread |= ((np.arange(1 << levels) >> bit) & 1) << (2 * bit)
+    rows = int((fy >> levels).max()) + 1
+    key = ((fx >> levels) * rows + (fy >> levels)) << (2 * levels)
+    key |= (spread[fx & mask] << 1) | spread[fy & mask]
+    order = stable_argsort(key).astype(np.intp)
     return order, key[order]
 
 

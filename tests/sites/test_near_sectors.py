@@ -25,7 +25,7 @@ from geodx.propagation import (
     _reach_tree,
     predict_rsrp,
 )
-from geodx.propagation_blocks import Blocks, split_blocks
+from geodx.propagation_blocks import Blocks, quadtree_order, split_blocks
 
 
 def naive_near(
@@ -159,3 +159,24 @@ def test_crowded_blocks_split_and_the_answers_stay(
     assert 200 < reach.sum() < len(x) - 200
     assert np.array_equal(split >= -100.0, reach)
     assert np.array_equal(split[reach], whole[reach])
+
+
+def test_quadtree_order_is_the_z_order_of_the_cells() -> None:
+    """Keys against the plain interleave of each point's cell, edges and ties included."""
+    rng = np.random.default_rng(2)
+    x, y = rng.uniform(0, 5e3, 500), rng.uniform(0, 5e3, 500)
+    x[:50] = np.round(x[:50] / 250.0) * 250.0  # on cell edges
+    y[50:100] = y[0]  # ties
+    order, keys = quadtree_order(x, y, 1000.0, 2)
+    rows = math.floor((y.max() - y.min()) / 1000.0) + 1
+    plain = []
+    for xi, yi in zip(x, y, strict=True):
+        fx = math.floor((xi - x.min()) / 250.0)
+        fy = math.floor((yi - y.min()) / 250.0)
+        key = (fx >> 2) * rows + (fy >> 2)
+        for bit in (1, 0):
+            key = key * 4 + ((fx >> bit) & 1) * 2 + ((fy >> bit) & 1)
+        plain.append(key)
+    want = np.array(plain)
+    assert np.array_equal(order, np.argsort(want, kind="stable"))
+    assert np.array_equal(keys, want[order])
