@@ -27,7 +27,9 @@ where its run changes quarter.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -52,6 +54,8 @@ _SPREAD = np.array(
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
+# The last Z order computed: (ids of grid, x, y), a weak reference to the grid, order.
+_LAST: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ def within_pieces(
             x, y, z.order, boxes, segs, cell[~split], seg[~split], (d, slack), out
         )
         if level == 0:  # the same runs per cell, the split ones now in Z order
-            z = _z_order(x, y, grid, boxes, np.unique(cell[split]))
+            z = _shared_z_order(x, y, grid, boxes)
         boxes, cell, seg = _halve(z, boxes, cell[split], seg[split], level)
     return out
 
@@ -286,6 +290,28 @@ def _test_points(
         hit = geos_dwithin(px[tie], py[tie], segs, s[tie], d)
         out[point[tie[hit]]] = True
         lo = hi
+
+
+def _shared_z_order(x: Floats, y: Floats, grid: GridIndex, boxes: _Boxes) -> _ZOrder:
+    """:func:`_z_order` of every crowded cell, kept for the next network of the points.
+
+    The networks of a partition share its grid and points, and the order depends on
+    nothing else (and the two constants), so the last one is kept until its grid is
+    collected: one at a time, so memory stays one partition's.
+    """
+    key = (id(grid), id(x), id(y), LEVELS, CROWDED)
+    kept = _LAST.get("z")
+    if kept is not None and kept[0] == key and kept[1]() is grid:
+        z: _ZOrder = kept[2]
+        return z
+    z = _z_order(x, y, grid, boxes, np.flatnonzero(boxes.count > CROWDED))
+
+    def forget(_: object) -> None:
+        if _LAST.get("z", (None,))[0] == key:
+            _LAST.pop("z", None)
+
+    _LAST["z"] = (key, weakref.ref(grid, forget), z)
+    return z
 
 
 def _z_order(

@@ -268,3 +268,22 @@ def test_first_pairs_by_the_lattice_or_the_tree(
         want = np.zeros(len(x), dtype=bool)
         want[[p for p, _ in query_pairs(x, y, network_pieces(feats), D)]] = True
         assert np.array_equal(got, want)
+
+
+def test_two_networks_on_one_grid_share_the_order_and_keep_their_answers() -> None:
+    x, y, feats = segments_of_world(5)
+    grid = build_grid(x, y, cell_size=500.0)
+    lines, points = feats[:40], feats[-300:]
+    orders = []
+    for network in (lines, points, lines):
+        got = within_distance(x, y, network, distance=D, cell_size=500.0, grid=grid)
+        want = np.zeros(len(x), dtype=bool)
+        want[[p for p, _ in query_pairs(x, y, network_pieces(network), D)]] = True
+        assert np.array_equal(got, want)
+        orders.append(reach_boxes._LAST["z"][2])
+    assert orders[0] is orders[1] is orders[2]
+    other = build_grid(x, y, cell_size=500.0)
+    within_distance(x, y, lines, distance=D, cell_size=500.0, grid=other)
+    assert reach_boxes._LAST["z"][2] is not orders[0]
+    del grid, other
+    assert "z" not in reach_boxes._LAST
