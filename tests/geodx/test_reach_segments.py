@@ -287,3 +287,42 @@ def test_two_networks_on_one_grid_share_the_order_and_keep_their_answers() -> No
     assert reach_boxes._LAST["z"][2] is not orders[0]
     del grid, other
     assert "z" not in reach_boxes._LAST
+
+
+def edge_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, float, float]]:
+    """Degrees, d = 0, empty and multi-part features, repeated vertices, odd cells."""
+    rng = np.random.default_rng(8)
+    lon, lat = rng.uniform(105.7, 105.9, 8_000), rng.uniform(20.9, 21.1, 8_000)
+    roads = shapely.linestrings(rng.uniform(0, 0.2, (30, 6, 2)) + [105.7, 20.9])
+    bend = shapely.LineString([(0, 0), (100, 0), (100, 100)])
+    on = np.linspace(0, 100, 101)
+    x0, y0 = np.r_[on, np.full(101, 100.0), 50.0], np.r_[np.zeros(101), on, 1e-12]
+    mixed = np.array(
+        [
+            shapely.LineString(),
+            shapely.Point(),
+            shapely.MultiPoint([(5, 5), (300, 300)]),
+            shapely.MultiLineString([[(0, 0), (1, 1)], [(500, 500), (500, 800)]]),
+            shapely.LineString([(0, 0), (0, 0), (100, 0), (100, 0), (100, 50)]),
+        ]
+    )
+    x, y = rng.uniform(-500, 1_500, (2, 5_000))
+    return [
+        ("degrees", lon, lat, roads, 0.0025, 0.005),
+        ("zero distance", x0, y0, np.array([bend]), 0.0, 10.0),
+        ("mixed", x, y, mixed, D, 500.0),
+        ("small cells", x, y, mixed, D, 20.0),
+        ("one cell", x, y, mixed, D, 50_000.0),
+    ]
+
+
+@pytest.mark.parametrize("case", edge_cases(), ids=lambda c: c[0])
+def test_edge_cases_answer_as_the_query(
+    case: tuple[str, np.ndarray, np.ndarray, np.ndarray, float, float],
+) -> None:
+    _, x, y, feats, d, cell = case
+    got = within_distance(x, y, feats, distance=d, cell_size=cell)
+    want = np.zeros(len(x), dtype=bool)
+    want[[p for p, _ in query_pairs(x, y, network_pieces(feats), d)]] = True
+    assert 0 < want.sum() < len(x)
+    assert np.array_equal(got, want)
