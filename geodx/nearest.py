@@ -84,6 +84,9 @@ def least_gap(
     radius = out + float(reach.max())
     radius += 1e-9 * (scale + np.abs(radius))
     point, piece = tree.query(points, predicate="dwithin", distance=radius)
+    # Each point's own ``best`` piece is among them (its value is ``out`` already).
+    other = piece != best[point]
+    point, piece = point[other], piece[other]
     gap = shapely.distance(points[point], pieces[piece]) - reach[piece]
     np.minimum.at(out, point, gap)
     return out
