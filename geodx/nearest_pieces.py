@@ -40,7 +40,7 @@ def cut_pieces(features: NDArray[np.object_]) -> NDArray[np.object_]:
         n = shapely.get_num_coordinates(features[types == 1])
         if np.all((n >= 2) & (n <= PIECE_SEGMENTS + 1)):
             return features  # pieces already (points, short lines)
-    parts = np.asarray(shapely.get_parts(features), dtype=object)
+    parts = single_parts(features)
     lines = shapely.get_type_id(parts) == 1
     others, line_parts = parts[~lines], parts[lines]
     n = shapely.get_num_coordinates(line_parts).astype(np.int64)
@@ -67,3 +67,19 @@ def cut_pieces(features: NDArray[np.object_]) -> NDArray[np.object_]:
     )
     out[np.repeat(slot[cut], k) + rank] = pieces
     return out
+
+
+def single_parts(features: NDArray[np.object_]) -> NDArray[np.object_]:
+    """``shapely.get_parts(features)``, without copying single parts.
+
+    The features themselves (the missing ones left out) when none is a multi-part or
+    a collection; ``get_parts`` would copy each one.
+
+    >>> got = single_parts(np.array([shapely.MultiPoint([(0, 0), (1, 1)])]))
+    >>> [g.wkt for g in got]
+    ['POINT (0 0)', 'POINT (1 1)']
+    """
+    features = np.asarray(features, dtype=object)
+    if np.isin(shapely.get_type_id(features), (4, 5, 6, 7)).any():
+        return np.asarray(shapely.get_parts(features), dtype=object)
+    return features[~shapely.is_missing(features)]

@@ -21,7 +21,7 @@ from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest_specs import LayerSpec
 from geodx.nearest import least_gap
 from geodx.nearest_joint import JointPieces, joint_pieces
-from geodx.nearest_pieces import cut_pieces
+from geodx.nearest_pieces import cut_pieces, single_parts
 from geodx.overlay import covered_by_polygons
 from geodx.points import HouseholdPoints
 from geodx.reach import within_distance
@@ -43,7 +43,7 @@ class NearestFeature:
 
     def __init__(self, geoms: np.ndarray, crs: CRS, metric_crs: CRS) -> None:
         moved = geoms if crs == metric_crs else reproject(geoms, crs, metric_crs)
-        parts = shapely.get_parts(np.asarray(moved, dtype=object))
+        parts = single_parts(np.asarray(moved, dtype=object))
         areas = np.isin(shapely.get_type_id(parts), (3, 6))
         self.metric_crs = metric_crs
         self.areas = np.asarray(parts[areas], dtype=object)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geodx.nearest_pieces import cut_pieces
+from geodx.nearest_pieces import cut_pieces, single_parts
 
 X0, Y0 = 790_000.0, 1_390_000.0
 
@@ -92,3 +92,17 @@ def test_pieces_already_come_back_as_they_are() -> None:
     )
     assert cut_pieces(short) is short
     assert len(cut_pieces(np.array([shapely.LineString()], dtype=object))) == 0
+
+
+def test_single_parts_are_the_parts() -> None:
+    """Without multi-parts the features themselves; with them, every part."""
+    singles = np.array(
+        [shapely.Point(1, 2), None, shapely.LineString(), shapely.box(0, 0, 1, 1)],
+        dtype=object,
+    )
+    mixed = np.r_[singles, [shapely.MultiPoint([(0, 0), (3, 3)])]]
+    for given in (singles, mixed, features(np.random.default_rng(1))):
+        got = single_parts(given)
+        want = shapely.get_parts(given)
+        assert len(got) == len(want)
+        assert shapely.equals_identical(got, want).all()
