@@ -82,4 +82,5 @@ def single_parts(features: NDArray[np.object_]) -> NDArray[np.object_]:
     features = np.asarray(features, dtype=object)
     if np.isin(shapely.get_type_id(features), (4, 5, 6, 7)).any():
         return np.asarray(shapely.get_parts(features), dtype=object)
-    return features[~shapely.is_missing(features)]
+    present: NDArray[np.object_] = features[~shapely.is_missing(features)]
+    return present
