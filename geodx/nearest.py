@@ -100,7 +100,7 @@ def _cell_nearest(
 ) -> NDArray[np.int64]:
     """For each point, the piece nearest to its grid cell's centre."""
     grid = build_grid(x, y, cell_size=cell_size)
-    xmin, ymin, xmax, ymax = shapely.bounds(grid.boxes).T
+    xmin, ymin, xmax, ymax = grid.bounds.T
     centres = shapely.points((xmin + xmax) / 2, (ymin + ymax) / 2)
     best = np.full(grid.n_cells, -1, dtype=np.int64)
     at, piece = tree.query_nearest(

@@ -11,6 +11,7 @@ themselves, so "box covered" is an exact statement about every point inside it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -40,21 +41,31 @@ class GridIndex:
         Point indices sorted by cell.
     starts : ndarray of int64
         ``order[starts[c]:starts[c + 1]]`` are the points of cell ``c``.
-    boxes : ndarray of shapely Polygons
-        One (slightly grown) box per occupied cell.
+    bounds : ndarray of float64, shape (cells, 4)
+        ``xmin, ymin, xmax, ymax`` of each occupied cell's (slightly grown) box.
     cell_size : float
         Side of a cell.
     """
 
     order: NDArray[np.int64]
     starts: NDArray[np.int64]
-    boxes: NDArray[np.object_]
+    bounds: NDArray[np.float64]
     cell_size: float
 
     @property
     def n_cells(self) -> int:
         """Number of occupied cells."""
-        return len(self.boxes)
+        return len(self.bounds)
+
+    @cached_property
+    def boxes(self) -> NDArray[np.object_]:
+        """One box polygon per occupied cell, made on first use.
+
+        Making geometry objects holds the GIL; the searches that only need the
+        boxes' coordinates read :attr:`bounds`.
+        """
+        b = self.bounds
+        return np.asarray(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]), dtype=object)
 
     def restrict(self, keep: NDArray[np.bool_]) -> GridIndex:
         """The same grid holding only the points where ``keep`` is true.
@@ -69,7 +80,7 @@ class GridIndex:
         return GridIndex(
             order=self.order[kept],
             starts=np.r_[0, np.cumsum(counts[occupied])].astype(np.int64),
-            boxes=self.boxes[occupied],
+            bounds=self.bounds[occupied],
             cell_size=self.cell_size,
         )
 
@@ -105,7 +116,7 @@ def build_grid(
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return GridIndex(
-            empty, np.zeros(1, dtype=np.int64), np.empty(0, dtype=object), cell_size
+            empty, np.zeros(1, dtype=np.int64), np.zeros((0, 4)), cell_size
         )
     x0, y0 = float(x.min()), float(y.min())
     ix = ((x - x0) / cell_size).astype(np.int64)
@@ -121,13 +132,8 @@ def build_grid(
     xmin = x0 + cx * cell_size - grow
     ymin = y0 + cy * cell_size - grow
     side = cell_size + 2 * grow
-    boxes = shapely.box(xmin, ymin, xmin + side, ymin + side)
-    return GridIndex(
-        order=order,
-        starts=starts,
-        boxes=boxes,
-        cell_size=cell_size,
-    )
+    bounds = np.column_stack([xmin, ymin, xmin + side, ymin + side])
+    return GridIndex(order=order, starts=starts, bounds=bounds, cell_size=cell_size)
 
 
 def polygon_pairs(

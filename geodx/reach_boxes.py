@@ -113,7 +113,7 @@ def within_pieces(
         return out
     d = float(distance)
     slack = margin(x, y, segs, d)
-    bounds = shapely.bounds(grid.boxes)
+    bounds = grid.bounds
     boxes = _Boxes(
         x0=bounds[:, 0],
         y0=bounds[:, 1],
