@@ -57,6 +57,9 @@ def pct_array(part: Any, whole: Any) -> np.ndarray:
         return np.where(w > 0, np.round(100.0 * p / w, PCT_DECIMALS), np.nan)
 
 
+_PCT_SCALE = float(10**PCT_DECIMALS)
+
+
 def pct(part: float, whole: float) -> float | None:
     """Percentage rounded to 4 decimals; None when ``whole`` is 0.
 
@@ -65,8 +68,17 @@ def pct(part: float, whole: float) -> float | None:
     >>> pct(2, 3), pct(0, 0)
     (66.6667, None)
     """
-    value = float(pct_array(part, whole))
-    return None if math.isnan(value) else value
+    p, w = float(part), float(whole)
+    if not w > 0:
+        return None if w == 0 or math.isnan(w) else float(pct_array(p, w))
+    value = 100.0 * p / w * _PCT_SCALE
+    if not math.isfinite(value):
+        value = float(pct_array(p, w))
+        return None if math.isnan(value) else value
+    # numpy's round to 4 decimals is rint(value * 10**4) / 10**4; Python's round of a
+    # float to an integer is the same rint (half to even, exact below 2**53): the same
+    # bits as pct_array, without its arrays (a run calls this once a figure).
+    return round(value) / _PCT_SCALE
 
 
 def _exact(value: float) -> Fraction:

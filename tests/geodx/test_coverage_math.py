@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from geodx.contract_figures import (
     gap,
     pct,
+    pct_array,
     target_met,
 )
 from geodx.coverage import commune_table, sum_by
@@ -109,3 +110,26 @@ def test_commune_rows_flag_and_gap_agree_for_fractional_weights(
                          ("mobile_covered", "mobile_gap_households")):  # fmt: skip
         assert isinstance(row[gap_col], int | np.integer)
         assert bool(row[met]) == (row[gap_col] == 0)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.floats(min_value=0, max_value=1e12, allow_nan=False),
+    st.one_of(st.just(0.0), st.floats(min_value=1e-3, max_value=1e12)),
+)
+def test_pct_is_pct_array_bit_for_bit(part: float, whole: float) -> None:
+    """The scalar percentage equals the array rule's, halves and zeros included."""
+    want = pct_array(np.array([part]), np.array([whole]))[0]
+    got = pct(part, whole)
+    assert (got is None) == bool(np.isnan(want))
+    if got is not None:
+        assert np.float64(got).tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("part", "whole"),
+    [(1, 8), (3, 8), (1, 3), (2, 3), (5, 16), (0, 7), (7, 7), (1, 160000), (3, 80000)],
+)
+def test_pct_ties_round_as_numpy(part: int, whole: int) -> None:
+    """Values on a half of the 4th decimal round half to even, as numpy's round does."""
+    assert pct(part, whole) == float(np.round(100.0 * part / whole, 4))
