@@ -1,6 +1,6 @@
 """``geodx run --engine dask``: the partitions as ``dask.distributed`` tasks.
 
-Each task is a :class:`app.engine.PartitionTask` (the manifest's path, a partition
+Each task is a :class:`app.partition_task.PartitionTask` (the manifest's path, a partition
 file's path, its parent cell and the region's facts): a worker reads the manifest,
 communes and layers itself (once per worker process) and its partition's households,
 and returns the partition's sums and plan rows. Every path must be visible to every
@@ -34,11 +34,11 @@ import os
 from types import TracebackType
 from typing import Any
 
-from app.engine import PartitionResult, PartitionTask, run_partition
 from app.local_pool import file_size, largest_first
+from app.partition_task import PartitionResult, PartitionTask, run_partition
 from geodx.errors import GeodxError
 
-# A forked worker forgets the parent's layer threads (``app.engine._fresh_pools``):
+# A forked worker forgets the parent's layer threads (``app.partition_task._fresh_pools``):
 # a process that ran the local engine, then Dask, as the tests do.
 
 

@@ -1,7 +1,7 @@
 """The partitioned engine: households split by an H3 parent cell, two partitions at a time.
 
 ``geodx run --engine local`` (the default) and ``--engine dask`` (``app.dask_engine``)
-run the same task, :func:`run_partition`, on each partition file
+run the same task, :func:`app.partition_task.run_partition`, on each partition file
 (``app.spill``): it answers every per-household question for the partition's
 households only, against the communes and the layer features that reach them, and
 returns sums (:class:`geodx.partition.RowSums`) and the partition's plan rows. A task
@@ -16,14 +16,11 @@ one after the other in this process).
 
 from __future__ import annotations
 
-import gc
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,29 +28,30 @@ import geopandas as gpd
 import numpy as np
 import pyarrow as pa
 import shapely
-from numpy.typing import NDArray
 from pyproj import CRS
 
 from app.local_pool import file_size, partition_workers, run_forked
 from app.partition_region import (
     Region,
     RegionFacts,
-    answer_layer,
-    assign,
-    cost_rank,
     forget_region,
     region_of,
 )
+from app.partition_task import (
+    PartitionResult,
+    PartitionTask,
+    layer_pool,
+    measured_fibre,
+    merge_results,
+    release_memory,
+    run_households,
+    run_partition,
+)
 from app.pipeline import metric_crs
-from app.planning import plan_table
-from app.single_pass import add_measured, fold
 from app.small import lnglat_bounds, small_households, start_cells
-from app.spill import read_partition, spill_households
-from geodx.contract_views import ViewColumn
+from app.spill import spill_households
 from geodx.counts import estimate_households
-from geodx.coverage import Overlay
 from geodx.crs import reproject
-from geodx.heap import trim_heap
 from geodx.io import read_communes
 from geodx.limits import Limits
 from geodx.manifest_specs import (
@@ -63,187 +61,16 @@ from geodx.manifest_specs import (
 )
 from geodx.partition import (
     MAX_POINTS,
-    RowSums,
     RunSums,
-    merge_rows,
     parent_cells,
-    row_sums,
 )
 from geodx.points import WGS84, HouseholdPoints
 from geodx.spread import Estimate
-from layers import vector as _vector
-from layers.base import CoverageLayer, LayerAnswer
 from layers.sites import SiteLayer
-from layers.vector import NetworkReach, ServedArea, warm_nearest
+from layers.vector import warm_nearest
 
 if TYPE_CHECKING:
     from app.drawing import MapDrawing
-
-#: The plan rows' position in the household file (dropped once merged).
-ROW = "_row"
-
-
-@dataclass(frozen=True)
-class PartitionTask:
-    """One partition to run: its parent cell and file."""
-
-    facts: RegionFacts
-    parent: int
-    path: str
-
-
-@dataclass
-class PartitionResult:
-    """A partition's sums and plan rows (a column :data:`ROW`: the file row)."""
-
-    parent: int
-    rows: RowSums
-    plan: pa.Table
-    sources: dict[str, str]
-    columns: list[ViewColumn]
-    seconds: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)
-
-
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-
-
-def _pool(threads: int) -> ThreadPoolExecutor:
-    """The process's layer threads, kept from one partition to the next.
-
-    Their coordinate transformers are built once (see ``geodx.points``).
-    """
-    threads = max(threads, 1)
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="geodx-layer")
-    return _POOLS[threads]
-
-
-def _fresh_pools() -> None:
-    """In a forked child: forget the parent's thread pools, so it makes its own.
-
-    Their threads are not in the child: a task handed to one would wait forever.
-    """
-    _POOLS.clear()
-    _vector._HALVES.clear()
-
-
-os.register_at_fork(after_in_child=_fresh_pools)
-
-
-def partition_overlay(
-    region: Region,
-    households: HouseholdPoints,
-    cells: NDArray[np.uint64],
-    facts: RegionFacts,
-) -> Overlay:
-    """Every per-household answer of the manifest for one partition's households."""
-    manifest = region.manifest
-    households.xy(region.communes.crs)  # warm the transform cache before threads
-    # The slowest first (sites, networks, polygons), rasters last: two threads stay busy.
-    order = sorted(manifest.layers, key=lambda s: cost_rank(region.layers[s.slug]))
-    pool = _pool(facts.threads)
-    jobs = {
-        s.slug: pool.submit(answer_layer, region.layers[s.slug], households)
-        for s in order
-    }
-    assignment = assign(region, households)
-    answers: dict[str, LayerAnswer] = {}
-    sources: dict[str, str] = {}
-    for spec in manifest.layers:
-        answers[spec.slug], sources[spec.slug] = jobs[spec.slug].result()
-    result = fold(manifest.layers, households, assignment, cells, answers, sources)
-    if manifest.measured:
-        add_measured(manifest, result, facts.limits, region.tiles)
-    return result
-
-
-def run_partition(task: PartitionTask, *, release: bool = True) -> PartitionResult:
-    """Run one partition: its sums per (cell, commune) row and its plan rows.
-
-    ``release``: give the partition's memory back afterwards (the local engine does
-    not after its last partition: the outputs are written next, from the same heap).
-    """
-    start = time.perf_counter()
-    facts = task.facts
-    region = region_of(facts)
-    households, rows, cells = read_partition(task.path, facts.crs)
-    done = _run_households(region, facts, task.parent, (households, rows, cells))
-    done.seconds = time.perf_counter() - start
-    del households
-    if release:
-        release_memory()
-    return done
-
-
-def _run_households(
-    region: Region,
-    facts: RegionFacts,
-    parent: int,
-    read: tuple[HouseholdPoints, NDArray[np.int64], NDArray[np.uint64]],
-) -> PartitionResult:
-    """One partition's households (with their file rows and cells), answered and summed.
-
-    The plan rows are found in a layer thread while this one sums the rows.
-    """
-    households, rows, cells = read
-    result = partition_overlay(region, households, cells, facts)
-    plan = _pool(facts.threads).submit(_plan, region, result, rows, facts)
-    sums = row_sums(result, len(region.communes))
-    return PartitionResult(parent, sums, plan.result(), result.sources, result.columns)
-
-
-def release_memory() -> None:
-    """Collect the partition's garbage and give the freed memory back to the system.
-
-    Without it the heap keeps the freed blocks of every partition, fragmented, and the
-    peak grows with the number of partitions (``geodx.heap.trim_heap``).
-    """
-    gc.collect()
-    trim_heap()
-
-
-def _plan(
-    region: Region, result: Overlay, rows: NDArray[np.int64], facts: RegionFacts
-) -> pa.Table:
-    """The partition's plan rows (``app.planning``), with their file rows."""
-    manifest = region.manifest
-    fibre = _fibre(region)
-    plan = plan_table(
-        manifest, region.communes, result, utm=region.utm, limits=facts.limits,
-        layers=fibre,
-    )  # fmt: skip
-    if not facts.integral:  # the region's weights decide the column's type
-        index = plan.schema.get_field_index("households")
-        plan = plan.set_column(
-            index, "households", plan.column(index).cast(pa.float64())
-        )
-    without = rows[~result.indicators["fibre"]]
-    return plan.append_column(ROW, pa.array(without, type=pa.int64()))
-
-
-def _fibre(region: Region) -> list[CoverageLayer]:
-    """The region's fibre layers, whole (the plan's distances: features anywhere)."""
-    return [
-        region.layers[s.slug].layer for s in region.manifest.layers if s.kind == "fibre"
-    ]
-
-
-def _measured_fibre(region: Region) -> list[ServedArea | NetworkReach]:
-    """The fibre layers the plan measures distances to (vector layers)."""
-    return [x for x in _fibre(region) if isinstance(x, ServedArea | NetworkReach)]
-
-
-def merge_results(
-    results: list[PartitionResult], *, integral: bool
-) -> tuple[RunSums, pa.Table]:
-    """The partitions' rows and plan rows, merged (``results`` in parent-cell order)."""
-    rows = merge_rows([r.rows for r in results])
-    first = results[0]
-    run = RunSums(rows, dict(first.sources), list(first.columns), integral)
-    plan = pa.concat_tables([r.plan for r in results])
-    order = np.argsort(plan.column(ROW).to_numpy(), kind="stable")
-    return run, plan.take(order).drop_columns([ROW])
 
 
 @dataclass
@@ -336,7 +163,7 @@ def compute_partitioned(
             else:
                 region = region_of(facts, communes)  # read once: the communes are here
                 if n > 1 and len(tasks) > 1:  # built once here, shared by the workers
-                    warm_nearest(_measured_fibre(region), metric_crs=region.utm)
+                    warm_nearest(measured_fibre(region), metric_crs=region.utm)
                 start = _starter(drawing, communes_wgs84, utm)
                 results = _run_local(tasks, lambda: start(region), n)
         with clock.stage("merge partitions"):
@@ -394,12 +221,14 @@ def _run_small(
     )  # fmt: skip
     try:
         with clock.stage("partitions (local, wall)"):
-            cells = start_cells(points, manifest.h3_resolution, _pool(facts.threads))
+            cells = start_cells(
+                points, manifest.h3_resolution, layer_pool(facts.threads)
+            )
             region = region_of(facts, communes)
             started(region)
             read = (points, np.arange(len(points), dtype=np.int64), cells())
             parent = int(parent_cells(read[2][:1], 0)[0])
-            result = _run_households(region, facts, parent, read)
+            result = run_households(region, facts, parent, read)
         with clock.stage("merge partitions"):
             return merge_results([result], integral=facts.integral)
     finally:

@@ -7,8 +7,8 @@ from the run's process once it has split the households and read the region
 copy-on-write and reads only its partition files (a task carries the partition's path,
 as a Dask task does). What a forked child must not share is handled where it lives:
 
-- the layer threads of the parent (``app.engine``'s pools) are not in the child: it
-  forgets them at fork and makes its own (``app.engine._fresh_pools``);
+- the layer threads of the parent (``app.partition_task``'s pools) are not in the
+  child: it forgets them at fork and makes its own (``app.partition_task._fresh_pools``);
 - an open raster dataset shares its file offset with the parent's: the child opens
   the file again before reading a pixel (``layers.signal.SignalRaster``);
 - the map layers are drawn in a thread of the parent started *after* the fork

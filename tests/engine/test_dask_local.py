@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from app.dask_engine import run_largest_first
-from app.engine import PartitionTask, run_partition
 from app.local_pool import largest_first
+from app.partition_task import PartitionTask, run_partition
 from tests.engine.test_engines import assert_same, layer_files, run, split_communes
 from tests.oracle.worlds import build_mixed
 
@@ -84,10 +84,10 @@ def test_largest_first(sizes: list[int], order: list[int]) -> None:
 
 
 def _pools_in_child() -> tuple[int, int]:
-    from app import engine
+    from app import partition_task
     from layers import vector
 
-    return len(engine._POOLS), len(vector._HALVES)
+    return len(partition_task._POOLS), len(vector._HALVES)
 
 
 def test_a_forked_process_forgets_the_parents_thread_pools() -> None:
@@ -95,12 +95,12 @@ def test_a_forked_process_forgets_the_parents_thread_pools() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     import app.dask_engine  # noqa: F401  (registers the fork handler)
-    from app import engine
+    from app import partition_task
     from layers import vector
 
-    engine._pool(2).submit(int).result()
+    partition_task.layer_pool(2).submit(int).result()
     if not vector._HALVES:
         vector._HALVES.append(ThreadPoolExecutor(1))
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply(_pools_in_child) == (0, 0)
-    assert engine._POOLS and vector._HALVES  # the parent keeps its own
+    assert partition_task._POOLS and vector._HALVES  # the parent keeps its own
