@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from geodx.contract_names import EXTENSION_COL
 from geodx.coverage import Overlay
+from geodx.grid import h3_column
 from geodx.limits import DEFAULT_LIMITS, Limits
 from geodx.manifest_specs import Manifest
 from geodx.points import WGS84, HouseholdPoints
@@ -75,7 +76,7 @@ def plan_table(
     weight = points.weight
     households = (
         pa.array(np.round(weight).astype(np.int64), type=pa.int64())
-        if _whole(hh.weight)
+        if hh.integral
         else pa.array(weight, type=pa.float64())
     )
     return pa.table(
@@ -84,7 +85,7 @@ def plan_table(
             "commune_code": pa.concat_arrays([codes, pa.nulls(1, pa.string())]).take(
                 pa.array(np.where(commune < 0, len(codes), commune), type=pa.int64())
             ),
-            "h3": cell_strings(result.cells[without]),
+            "h3": h3_column(result.cells[without]),
             "households": households,
             EXTENSION_COL: pa.array(
                 np.where(np.isfinite(ext), ext, np.nan),
@@ -101,66 +102,13 @@ def _metric_points(
     """The households ``without`` fibre, in ``utm`` (their coordinates measured in).
 
     Their WGS84 coordinates are transformed to ``utm``, point by point; when the
-    households are in WGS84 and already have ``utm`` coordinates by the same PROJ
-    pipeline (a layer measured in it), those are the very numbers and are taken.
+    households are in WGS84 and already have ``utm`` coordinates (a layer measured in
+    it), those came through the same PROJ pipeline: the very numbers, taken.
     """
     lng, lat = hh.lng_lat
     weight = hh.weight[without]
     wgs84 = HouseholdPoints(lng[without], lat[without], weight)
-    if (
-        hh.crs == WGS84
-        and hh.has_xy(utm)
-        and hh.pipeline_to(utm) == wgs84.pipeline_to(utm)
-    ):
+    if hh.crs == WGS84 and hh.has_xy(utm):
         x, y = hh.xy(utm)
         return HouseholdPoints(x[without], y[without], weight, crs=utm)
     return wgs84
-
-
-def _whole(weight: NDArray[np.float64]) -> bool:
-    """Whether every weight is a whole number (``HouseholdPoints.integral``'s rule).
-
-    ``w % 1 == 0`` holds exactly for the finite whole numbers, as ``trunc(w) == w``
-    does; inf and nan are neither.
-
-    >>> _whole(np.array([1.0, 2.0])), _whole(np.array([1.0, 2.5])), _whole(np.array([np.inf]))
-    (True, False, False)
-    """
-    return bool(np.isfinite(weight).all() and (np.trunc(weight) == weight).all())
-
-
-def cell_strings(cells: NDArray[np.uint64]) -> pa.ChunkedArray:
-    """H3 cell indexes as an Arrow array of their 15-digit hexadecimal strings.
-
-    The strings of :func:`geodx.grid.cells_to_str`, written into Arrow buffers (no
-    Python string a cell): a cell index's top four bits are zero, so its 16 hexadecimal
-    digits start with a "0", dropped. One chunk per :data:`CELLS_A_CHUNK` cells (the
-    32-bit offsets of Arrow's strings).
-
-    >>> cell_strings(np.array([0x8965b2c0017ffff], dtype=np.uint64)).to_pylist()
-    ['8965b2c0017ffff']
-    """
-    chunks = [
-        _cell_chunk(cells[lo : lo + CELLS_A_CHUNK])
-        for lo in range(0, len(cells), CELLS_A_CHUNK)
-    ]
-    return pa.chunked_array(chunks, type=pa.string())
-
-
-#: Cells in one chunk of :func:`cell_strings` (15 bytes each, under 2**31 bytes).
-CELLS_A_CHUNK = 100_000_000
-
-
-def _cell_chunk(cells: NDArray[np.uint64]) -> pa.StringArray:
-    nibbles = np.asarray(cells, dtype=">u8").view(np.uint8).reshape(-1, 8)
-    digits = np.empty((len(nibbles), 16), dtype=np.uint8)
-    digits[:, 0::2] = _HEX_DIGITS[nibbles >> 4]
-    digits[:, 1::2] = _HEX_DIGITS[nibbles & 15]
-    data = np.ascontiguousarray(digits[:, 1:])
-    offsets = np.arange(0, 15 * len(nibbles) + 1, 15, dtype=np.int32)
-    return pa.StringArray.from_buffers(
-        len(nibbles), pa.py_buffer(offsets), pa.py_buffer(data)
-    )
-
-
-_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)

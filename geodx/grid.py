@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import polars_h3 as plh3
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from geodx.errors import InvalidResolution
@@ -53,3 +54,24 @@ def cells_to_str(cells: NDArray[np.uint64]) -> list[str]:
     # A cell index's top four bits are zero (reserved bit and mode 1 start at bit 59),
     # so its hexadecimal form is 15 digits: drop the leading "0" of each 16.
     return [text[i + 1 : i + 16] for i in range(0, len(text), 16)]
+
+
+#: Bytes an Arrow string array's 32-bit offsets can address.
+_STRING_BYTES = 2**31
+
+
+def h3_column(cells: NDArray[np.uint64]) -> pa.Array:
+    """:func:`cells_to_str`'s names as one Arrow string array, from the bytes.
+
+    >>> h3_column(np.array([0x8965B2C0017FFFF], dtype=np.uint64)).to_pylist()
+    ['8965b2c0017ffff']
+    """
+    n = len(cells)
+    if 15 * n >= _STRING_BYTES:  # past 32-bit offsets: one Python string a cell
+        return pa.array(cells_to_str(cells), type=pa.string())
+    # A cell's top four bits are zero: its name is 15 of its 16 hexadecimal digits.
+    text = np.asarray(cells, dtype=">u8").tobytes().hex().encode("ascii")
+    digits = np.frombuffer(text, dtype=np.uint8).reshape(n, 16)[:, 1:]
+    offsets = np.arange(0, 15 * n + 1, 15, dtype=np.int32)
+    data = np.ascontiguousarray(digits)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))

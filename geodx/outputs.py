@@ -15,7 +15,6 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import shapely
-from numpy.typing import NDArray
 
 from geodx.contract_geojson import (
     clean,
@@ -39,7 +38,7 @@ from geodx.coverage import (
     commune_table,
     coverage_properties,
 )
-from geodx.grid import cells_to_str
+from geodx.grid import h3_column
 from geodx.io import write_bytes, write_table
 from geodx.manifest_specs import Manifest
 from geodx.outputs_summary import commune_counts, regroup, summarise
@@ -209,23 +208,6 @@ def district_table(
         props["geometry"] = shapely.union_all(geoms[rows[group == d]])
         records.append(props)
     return pd.DataFrame(records)
-
-
-def h3_column(cells: NDArray[np.uint64]) -> pa.Array:
-    """``geodx.grid.cells_to_str``'s names as one Arrow string array, from the bytes.
-
-    >>> h3_column(np.array([0x8965B2C0017FFFF], dtype=np.uint64)).to_pylist()
-    ['8965b2c0017ffff']
-    """
-    n = len(cells)
-    if 15 * n >= 2**31:  # past 32-bit offsets: one Python string a cell
-        return pa.array(cells_to_str(cells), type=pa.string())
-    # A cell's top four bits are zero: its name is 15 of its 16 hexadecimal digits.
-    text = np.asarray(cells, dtype=">u8").tobytes().hex().encode("ascii")
-    digits = np.frombuffer(text, dtype=np.uint8).reshape(n, 16)[:, 1:]
-    offsets = np.arange(0, 15 * n + 1, 15, dtype=np.int32)
-    data = np.ascontiguousarray(digits)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def cell_table(

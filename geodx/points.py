@@ -158,5 +158,10 @@ class HouseholdPoints:
 
     @property
     def integral(self) -> bool:
-        """Whether every weight is a whole number (counts are then exact integers)."""
-        return bool(np.all(np.mod(self.weight, 1) == 0))
+        """Whether every weight is a whole number (counts are then exact integers).
+
+        ``trunc(w) == w`` holds exactly for the finite whole numbers (inf and nan are
+        not), as ``w % 1 == 0`` does, in one cheaper pass.
+        """
+        w = self.weight
+        return bool(np.isfinite(w).all() and (np.trunc(w) == w).all())

@@ -1,9 +1,9 @@
 """The plan table built from Arrow buffers equals the table built value by value.
 
-``app.planning.plan_table`` writes the H3 strings into one buffer, takes the commune
-codes with Arrow, decides whole weights with ``trunc`` and takes the households' metric
+``app.planning.plan_table`` writes the H3 strings into one buffer
+(``geodx.grid.h3_column``), takes the commune codes with Arrow and the households' metric
 coordinates already at hand. Written here plainly: Python strings, an object gather,
-``HouseholdPoints.integral`` and a fresh transform of each household's WGS84 position,
+whole weights by ``w % 1 == 0`` and a fresh transform of each household's WGS84 position,
 compared with ``pa.Table.equals``.
 """
 
@@ -16,10 +16,10 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from app.planning import _whole, cell_strings, plan_table
+from app.planning import plan_table
 from geodx.contract_names import EXTENSION_COL
 from geodx.coverage import Assignment, Overlay
-from geodx.grid import cells_to_str, points_to_cells
+from geodx.grid import cells_to_str, h3_column, points_to_cells
 from geodx.points import WGS84, HouseholdPoints
 from layers.vector import nearest_extension_m
 from tests.planning.test_extension_search import _layers
@@ -38,19 +38,20 @@ def test_cell_strings_are_the_library_strings() -> None:
             np.array([0x8009FFFFFFFFFFF, 0x7FFFFFFFFFFFFFF], dtype=np.uint64),
         ]
     )
-    got = cell_strings(cells)
+    got = h3_column(cells)
     assert got.type == pa.string()
     assert got.to_pylist() == cells_to_str(cells)
-    assert cell_strings(cells[:0]).to_pylist() == []
+    assert h3_column(cells[:0]).to_pylist() == []
 
 
-def test_cell_strings_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cell_strings_past_the_offsets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """More cells than 32-bit offsets address: the same strings, made one by one."""
     cells = points_to_cells(
         np.linspace(8, 23, 25), np.linspace(100, 110, 25), resolution=9
     )
-    monkeypatch.setattr("app.planning.CELLS_A_CHUNK", 7)
-    got = cell_strings(cells)
-    assert got.num_chunks == 4
+    monkeypatch.setattr("geodx.grid._STRING_BYTES", 15 * 7)
+    got = h3_column(cells)
+    assert got.type == pa.string()
     assert got.to_pylist() == cells_to_str(cells)
 
 
@@ -61,8 +62,8 @@ def test_cell_strings_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_whole_weights_follow_the_households_rule(weight: list[float]) -> None:
     w = np.array(weight, dtype=np.float64)
     with np.errstate(invalid="ignore"):  # inf % 1
-        want = HouseholdPoints(w, w, w).integral
-    assert _whole(w) == want
+        want = bool(np.all(np.mod(w, 1) == 0))
+    assert HouseholdPoints(w, w, w).integral == want
 
 
 def _plain_table(layers: list, result: Overlay, codes: np.ndarray) -> pa.Table:  # type: ignore[type-arg]
