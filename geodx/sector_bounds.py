@@ -119,21 +119,6 @@ def rsrp_bounds(
     return upper, lower
 
 
-def block_bounds(
-    x: FloatArray, y: FloatArray, blocks: list[NDArray[np.intp]]
-) -> tuple[FloatArray, ...]:
-    """``(xmin, ymin, xmax, ymax)`` of each block's households (blocks non-empty)."""
-    starts = np.r_[0, np.cumsum([len(b) for b in blocks])][:-1]
-    order = np.concatenate(blocks)
-    bx, by = x[order], y[order]
-    return (
-        np.minimum.reduceat(bx, starts),
-        np.minimum.reduceat(by, starts),
-        np.maximum.reduceat(bx, starts),
-        np.maximum.reduceat(by, starts),
-    )
-
-
 def prune_pairs(
     box: tuple[FloatArray, ...],
     block: NDArray[np.intp],
@@ -157,29 +142,3 @@ def prune_pairs(
     np.maximum.at(best, block, lower)
     keep = upper >= np.maximum(floor_dbm, best[block])
     return np.asarray(keep), upper, lower
-
-
-def prune_sectors(
-    x: FloatArray,
-    y: FloatArray,
-    blocks: list[NDArray[np.intp]],
-    near: list[NDArray[np.intp]],
-    sectors: tuple[FloatArray, ...],
-    *,
-    floor_dbm: float,
-) -> list[NDArray[np.intp]]:
-    """Each block's sectors (``near``, ascending) without those it can do without.
-
-    :func:`prune_pairs` for blocks given as lists of household indices.
-    """
-    sizes = np.array([len(n) for n in near], dtype=np.int64)
-    if len(blocks) == 0 or sizes.sum() == 0:
-        return near
-    block = np.repeat(np.arange(len(blocks)), sizes)
-    sector = np.concatenate(near)
-    keep, _, _ = prune_pairs(
-        block_bounds(x, y, blocks), block, sector, sectors,
-        blocks=len(blocks), floor_dbm=floor_dbm,
-    )  # fmt: skip
-    counts = np.bincount(block[keep], minlength=len(blocks))
-    return list(np.split(sector[keep], np.cumsum(counts)[:-1]))

@@ -25,7 +25,7 @@ from geodx.propagation import (
     predict_rsrp,
 )
 from geodx.propagation_blocks import split_blocks
-from geodx.sector_bounds import prune_sectors, rsrp_bounds
+from geodx.sector_bounds import prune_pairs, rsrp_bounds
 
 
 def plain_rsrp(
@@ -98,7 +98,11 @@ def test_bounds_are_pruning_and_small_blocks_keep_the_bits(
     )  # fmt: skip
     blocks = [got.order[a:b] for a, b in zip(got.start, got.stop, strict=True)]
     near = [got.sector[got.block == i] for i in range(len(blocks))]
-    kept = prune_sectors(x, y, blocks, near, index.bounds, floor_dbm=-105.0)
+    keep, _, _ = prune_pairs(
+        got.box, got.block, got.sector, index.bounds, blocks=len(blocks),
+        floor_dbm=-105.0,
+    )  # fmt: skip
+    kept = [got.sector[keep & (got.block == i)] for i in range(len(blocks))]
     before = sum(len(b) * len(n) for b, n in zip(blocks, near, strict=True))
     after = sum(len(b) * len(n) for b, n in zip(blocks, kept, strict=True))
     assert after < 0.8 * before
