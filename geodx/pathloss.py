@@ -249,19 +249,38 @@ def rsrp_pairs(
     ``k = rs_eirp_dbm - A`` and ``b = B`` per sector. The float operations of
     :func:`rsrp_block` on the same numbers, so the same bits pair by pair; the wrap of
     phi to [-180, 180] only feeds its square, so ``phi + 360`` for the angles below
-    -180 gives the same gain as ``np.mod``.
+    -180 gives the same gain as ``np.mod``. The steps are done in place, and the
+    pattern only for the directional pairs (an omnidirectional pair's ``+ 0.0`` left
+    out: ``rx`` is never ``-0.0``, a difference of two numbers that are not).
     """
     dx = x - sectors.x[sector]
     dy = y - sectors.y[sector]
-    d_km = np.maximum(np.hypot(dx, dy) / 1000.0, MIN_DISTANCE_KM)
-    rx = k[sector] - b[sector] * np.log10(d_km)
+    loss = np.hypot(dx, dy)  # each step in place: a chunk's arrays stay in the cache
+    loss /= 1000.0
+    np.maximum(loss, MIN_DISTANCE_KM, out=loss)
+    np.log10(loss, out=loss)
+    loss *= b[sector]
+    rx = k[sector]  # a new array (fancy indexing copies)
+    rx -= loss
     azimuth = sectors.azimuth_deg[sector]
     directional = ~np.isnan(azimuth)
-    if directional.any():
-        bearing = np.degrees(np.arctan2(dx, dy))
-        phi = bearing - azimuth + 180.0  # in [-360, 360]: bearing and azimuth bounded
-        phi = np.where(phi < 0.0, phi + 360.0, phi) - 180.0
-        ratio = phi / sectors.beamwidth_deg[sector]
-        gain = 0.0 - np.minimum(12.0 * ratio**2, MAX_ATTENUATION_DB)
-        rx += np.where(directional, gain, 0.0)
+    every = bool(directional.all())
+    if every or directional.any():
+        if not every:  # the omnidirectional pairs keep rx as it is
+            dx, dy, azimuth = dx[directional], dy[directional], azimuth[directional]
+            sector = sector[directional]
+        phi = np.degrees(np.arctan2(dx, dy))
+        phi -= azimuth
+        phi += 180.0  # in [-360, 360]: bearing and azimuth bounded
+        phi += (phi < 0.0) * 360.0  # + 0.0 elsewhere: the same value
+        phi -= 180.0
+        phi /= sectors.beamwidth_deg[sector]
+        np.square(phi, out=phi)
+        phi *= 12.0
+        np.minimum(phi, MAX_ATTENUATION_DB, out=phi)
+        gain = np.subtract(0.0, phi, out=phi)
+        if every:
+            rx += gain
+        else:
+            rx[directional] += gain
     return np.asarray(rx, dtype=np.float64)

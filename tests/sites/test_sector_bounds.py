@@ -9,6 +9,8 @@ than it below.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -156,6 +158,29 @@ def test_pairs_give_the_bits_of_the_matrix() -> None:
                     every) for xi, yi in zip(x, y, strict=True)]
     )  # fmt: skip
     assert np.array_equal(rx.max(axis=1), want)
+
+
+@pytest.mark.parametrize("omni", ["none", "some", "all"])
+def test_each_pair_gives_the_bits_of_its_sector_alone(omni: str) -> None:
+    # The pattern is computed for the directional pairs only, in place: each pair's
+    # value must still be that sector's own RSRP at that household, bit for bit.
+    x, y, sectors = town(5, n=240, m=90)
+    azimuth = sectors.azimuth_deg.copy()
+    if omni == "none":
+        azimuth[np.isnan(azimuth)] = 45.0
+    elif omni == "all":
+        azimuth[:] = np.nan
+    sectors = dataclasses.replace(sectors, azimuth_deg=azimuth)
+    a, b = loss_terms(sectors.frequency_mhz, sectors.height_m, environment="rural")
+    k = sectors.rs_eirp_dbm - a
+    m = len(sectors)
+    house, sector = np.repeat(np.arange(len(x)), m), np.tile(np.arange(m), len(x))
+    got = rsrp_pairs(x[house], y[house], sectors, k, b, sector)
+    want = np.stack(
+        [rsrp_block(x, y, sectors.take(np.array([i])), k[[i]]) for i in range(m)],
+        axis=1,
+    ).ravel()
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
 
 
 def test_an_index_is_for_one_floor() -> None:
