@@ -25,7 +25,11 @@ free port). Where its time went, and what was cut (``python -m bench.partitions`
   one), their results put back in parent-cell order before they are merged (the
   merge order decides the bits of fractional sums), and each task answers its layers
   on two threads (``RegionFacts.threads``), so the last task running uses the core the
-  idle worker left.
+  idle worker left;
+- a worker's region, once read, is left out of the garbage collector's walks
+  (:func:`run_task`): each full collection walked its 830,000 objects (national run,
+  47 collections in two workers: 9.8 s of CPU; the local engine's forked workers
+  freeze what they inherit, 1.1 s).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from types import TracebackType
 from typing import Any
 
 from app.local_pool import file_size, largest_first
+from app.partition_region import region_frozen
 from app.partition_task import PartitionResult, PartitionTask, run_partition
 from geodx.errors import GeodxError
 
@@ -113,6 +118,16 @@ def _connect(client: Any, scheduler: str) -> Any:
         ) from None
 
 
+def run_task(task: PartitionTask) -> PartitionResult:
+    """A partition on a Dask worker: :func:`app.partition_task.run_partition`.
+
+    The worker's region is read (on its first task) with its objects left out of
+    the collector's walks (``app.partition_region.region_frozen``).
+    """
+    region_frozen(task.facts)
+    return run_partition(task)
+
+
 def run_largest_first(client: Any, tasks: list[PartitionTask]) -> list[PartitionResult]:
     """Submit the largest partitions first; the results in the order of ``tasks``.
 
@@ -121,7 +136,7 @@ def run_largest_first(client: Any, tasks: list[PartitionTask]) -> list[Partition
     """
     order = largest_first([file_size(task.path) for task in tasks])
     futures = [
-        client.submit(run_partition, tasks[i], pure=False, priority=len(order) - rank)
+        client.submit(run_task, tasks[i], pure=False, priority=len(order) - rank)
         for rank, i in enumerate(order)
     ]
     got: list[PartitionResult] = client.gather(futures)

@@ -3,15 +3,19 @@ handed out largest first, results merged in parent-cell order."""
 
 from __future__ import annotations
 
+import gc
+import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.dask_engine import run_largest_first
+from app.dask_engine import run_largest_first, run_task
 from app.local_pool import largest_first
-from app.partition_task import PartitionTask, run_partition
+from app.partition_region import RegionFacts, forget_region, region_frozen
+from app.partition_task import PartitionTask
 from tests.engine.test_engines import assert_same, layer_files, run, split_communes
 from tests.oracle.worlds import build_mixed
 
@@ -48,7 +52,7 @@ class _Client:
 
     def submit(self, fn: Any, task: Any, *, pure: bool, priority: int) -> _Future:
         assert pure is False
-        assert fn is run_partition
+        assert fn is run_task
         self.submitted.append((task.path, priority))
         return _Future(f"result of {task.path}")
 
@@ -104,3 +108,47 @@ def test_a_forked_process_forgets_the_parents_thread_pools() -> None:
     with multiprocessing.get_context("fork").Pool(1) as pool:
         assert pool.apply(_pools_in_child) == (0, 0)
     assert partition_task._POOLS and vector._HALVES  # the parent keeps its own
+
+
+def test_a_workers_region_is_frozen_once_and_handed_back_when_replaced(
+    tmp_path: Path,
+) -> None:
+    """A Dask worker's region is left out of the collector's walks (``gc.freeze``);
+    the next task of the same region freezes nothing more, and a region that
+    replaces it lets the old one go (it is not kept alive by the freeze)."""
+    from app.pipeline import metric_crs
+    from geodx.crs import reproject
+    from geodx.io import read_communes
+    from geodx.limits import DEFAULT_LIMITS
+    from geodx.manifest import load_manifest
+    from geodx.points import WGS84
+
+    (tmp_path / "world").mkdir()
+    world = build_mixed(tmp_path / "world")
+    manifest = load_manifest(world.manifest)
+    communes = read_communes(manifest.communes, limits=DEFAULT_LIMITS)
+    geoms = reproject(communes.geometry.to_numpy(), communes.crs, WGS84)
+    facts = RegionFacts(
+        str(manifest.path.resolve()), WGS84, (107.0, 11.0, 109.5, 13.5), True,
+        DEFAULT_LIMITS, metric_crs(geoms),
+    )  # fmt: skip
+    forget_region()
+    try:
+        region = region_frozen(facts)
+        tracked = {id(o) for o in gc.get_objects()}
+        assert id(region.layers) not in tracked  # frozen: no collection walks it
+        count = gc.get_freeze_count()
+        assert count > 0
+        assert region_frozen(facts) is region
+        assert gc.get_freeze_count() == count  # the same region: nothing frozen again
+        old = weakref.ref(region)
+        del region
+        for path in (tmp_path / "world").iterdir():  # the inputs changed: read again
+            stat = path.stat()
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+        again = region_frozen(facts)
+        assert again is not None and old() is None
+        assert id(again.layers) not in {id(o) for o in gc.get_objects()}
+    finally:
+        forget_region()
+        gc.unfreeze()
