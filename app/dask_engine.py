@@ -43,6 +43,16 @@ from app.partition_region import region_frozen
 from app.partition_task import PartitionResult, PartitionTask, run_partition
 from geodx.errors import GeodxError
 
+#: The LocalCluster's settings (its workers are forked within them). Workers forked, not
+#: spawned (see the module's notes); no statistical profiler (it samples every thread's
+#: stack every 10 ms for the dashboard's profile page, holding the GIL the task's
+#: threads need) and no host-wide disk counters every 500 ms: nothing reads them here.
+LOCAL_CLUSTER = {
+    "distributed.worker.multiprocessing-method": "fork",
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.disk": False,
+}
+
 # A forked worker forgets the parent's layer threads (``app.partition_task._fresh_pools``):
 # a process that ran the local engine, then Dask, as the tests do.
 
@@ -75,8 +85,7 @@ class DaskEngine:
             self.client: Any = _connect(Client, scheduler)
             return
         n = workers or os.cpu_count() or 1
-        method = {"distributed.worker.multiprocessing-method": "fork"}
-        with dask.config.set(method):
+        with dask.config.set(LOCAL_CLUSTER):
             self.cluster = LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=n,
                 threads_per_worker=1,

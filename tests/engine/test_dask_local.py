@@ -152,3 +152,19 @@ def test_a_workers_region_is_frozen_once_and_handed_back_when_replaced(
     finally:
         forget_region()
         gc.unfreeze()
+
+
+def _profiled(dask_worker: Any) -> tuple[bool, bool]:
+    monitor = dask_worker.monitor
+    return "profile" in dask_worker.periodic_callbacks, bool(monitor.monitor_disk_io)
+
+
+def test_the_local_clusters_workers_run_no_profiler_and_no_disk_counters() -> None:
+    """Nothing of the run reads the dashboard's profiles or the host's disk counters:
+    the LocalCluster's workers do not sample every thread's stack every 10 ms."""
+    from app.dask_engine import DaskEngine
+
+    with DaskEngine(workers=2) as engine:
+        got = engine.client.run(_profiled)
+    assert len(got) == 2
+    assert set(got.values()) == {(False, False)}
