@@ -115,3 +115,23 @@ def test_warmed_ahead_the_search_builds_nothing_and_answers_the_same(
     again = nearest_extension_m(layers, households, metric_crs=UTM)
     want = np.array([_rule(layers, a, b) for a, b in zip(x, y, strict=True)])
     assert np.array_equal(again, want)
+
+
+def test_the_joint_index_goes_with_its_layers() -> None:
+    """A long-lived process (the service) keeps no fibre index once the layers that
+    made it are dropped: the joint pieces are held for their owners, not beside them."""
+    import gc
+
+    from geodx import nearest_joint
+
+    rng = np.random.default_rng(5)
+    layers = _layers(rng)
+    x = rng.uniform(795_000, 825_000, 50)
+    y = rng.uniform(1_395_000, 1_425_000, 50)
+    households = HouseholdPoints(x, y, np.ones(len(x)), UTM)
+    got = nearest_extension_m(layers, households, metric_crs=UTM)
+    assert np.isfinite(got).all()
+    assert len(nearest_joint._KEPT) == 1
+    del layers
+    gc.collect()
+    assert nearest_joint._KEPT == []
