@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -40,9 +39,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-
-PARTS_FIXED = ("transform", "communes")
-PARTS_AFTER = ("fold", "measured", "plan", "row sums")
 
 
 def digest_of(value: Any, into: Any) -> None:
@@ -106,19 +102,18 @@ def split(region: Path, folder: Path) -> tuple[Any, list[Any]]:
     from app.spill import spill_households
     from geodx.crs import reproject
     from geodx.io import read_communes
-    from geodx.limits import Limits
+    from geodx.limits import DEFAULT_LIMITS
     from geodx.manifest import load_manifest
     from geodx.partition import MAX_POINTS
     from geodx.points import WGS84
 
     manifest = load_manifest(region)
-    limits = Limits()
+    limits = DEFAULT_LIMITS
     communes = read_communes(manifest.communes, limits=limits)
     geoms = np.asarray(communes.geometry.values, dtype=object)
-    utm = metric_crs(reproject(geoms, communes.crs, WGS84))
-    source, _, bounds = _households(
-        manifest, communes, reproject(geoms, communes.crs, WGS84), utm, limits
-    )
+    wgs84 = reproject(geoms, communes.crs, WGS84)
+    utm = metric_crs(wgs84)
+    source, _, bounds = _households(manifest, communes, wgs84, utm, limits)
     folder.mkdir(parents=True, exist_ok=True)
     spilled = spill_households(
         source, folder, h3_resolution=manifest.h3_resolution, region_bounds=bounds,
@@ -205,7 +200,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix="geodx-components-"))
-    os.environ.setdefault("GEODX_PARTITION_WORKERS", "1")
     try:
         start = time.perf_counter()
         read, partitions = split(args.region, folder)

@@ -118,7 +118,7 @@ def test_each_part_is_hashed_and_a_changed_answer_is_found(
     verdicts = {
         line[:40].strip(): line.split()[-1]
         for line in capsys.readouterr().out.splitlines()
-        if line.split()[-1] in ("same", "DIFFER")
+        if line.split()[-1:] in (["same"], ["DIFFER"])
     }
     assert verdicts["communes"] == "same"
     assert verdicts["transform"] == "same"
