@@ -7,7 +7,9 @@ The whole run's wall time moves by several percent from one run to the next on a
 shared machine; a change that saves 2% of one layer's time is lost in it. This bench
 splits the region's households as ``geodx run`` does (``--engine local``, two
 workers' partition sizes), then runs each partition's parts one after the other in
-this process, on one thread, and measures each part's CPU time (``thread_time``):
+this process, on one thread, and measures each part's CPU time (``thread_time``)
+and the pages it touched fresh (minor page faults of the thread: each is a page the
+kernel zeroes, system time the CPU figure includes):
 
 - ``transform``: the households' coordinates in the communes' and the metric CRS;
 - ``communes``: each household's commune (``app.partition_region.assign``);
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import resource
 import shutil
 import sys
 import tempfile
@@ -78,21 +81,34 @@ class Parts:
 
     def __init__(self) -> None:
         self.cpu: dict[str, float] = {}
+        self.faults: dict[str, int] = {}
         self.hashes: dict[str, Any] = {}
 
     def run(self, name: str, work: Callable[..., Any], *args: Any) -> Any:
-        """``work(*args)``, its CPU time and answer added to part ``name``'s."""
+        """``work(*args)``, its CPU time, faults and answer added to part ``name``'s."""
+        faults = _thread_faults()
         start = time.thread_time()
         got = work(*args)
         self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - start
+        self.faults[name] = self.faults.get(name, 0) + _thread_faults() - faults
         digest_of(got, self.hashes.setdefault(name, hashlib.sha256()))
         return got
 
     def report(self) -> dict[str, dict[str, Any]]:
         return {
-            name: {"cpu_s": round(self.cpu[name], 3), "digest": h.hexdigest()}
+            name: {
+                "cpu_s": round(self.cpu[name], 3),
+                "faults": self.faults[name],
+                "digest": h.hexdigest(),
+            }
             for name, h in self.hashes.items()
         }
+
+
+def _thread_faults() -> int:
+    """Minor page faults of this thread so far (Linux; elsewhere those of the process)."""
+    who = getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF)
+    return resource.getrusage(who).ru_minflt
 
 
 def split(region: Path, folder: Path) -> tuple[Any, list[Any]]:
@@ -169,7 +185,10 @@ def _transform(households: Any, region: Any) -> Any:
 def compare(got: dict[str, Any], ref: dict[str, Any]) -> bool:
     """Print each part's CPU beside the reference's and whether its answers agree."""
     same = True
-    print(f"{'part':<40} {'ref CPU s':>10} {'CPU s':>10} {'ratio':>7}  answers")
+    print(
+        f"{'part':<40} {'ref CPU s':>10} {'CPU s':>10} {'ratio':>7} "
+        f"{'ref faults':>11} {'faults':>11}  answers"
+    )
     for name in [*ref, *(n for n in got if n not in ref)]:
         a, b = ref.get(name), got.get(name)
         if a is None or b is None:
@@ -181,8 +200,8 @@ def compare(got: dict[str, Any], ref: dict[str, Any]) -> bool:
         ratio = b["cpu_s"] / a["cpu_s"] if a["cpu_s"] else float("nan")
         verdict = "same" if agree else "DIFFER"
         print(
-            f"{name:<40} {a['cpu_s']:>10.2f} {b['cpu_s']:>10.2f} {ratio:>7.3f}  "
-            f"{verdict}"
+            f"{name:<40} {a['cpu_s']:>10.2f} {b['cpu_s']:>10.2f} {ratio:>7.3f} "
+            f"{a.get('faults', 0):>11,} {b.get('faults', 0):>11,}  {verdict}"
         )
     return same
 
@@ -228,9 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"total CPU s: {sum(p['cpu_s'] for p in ref['parts'].values()):.2f} "
               f"-> {total:.2f}")  # fmt: skip
         return 0 if same else 1
+    print(f"{'part':<40} {'CPU s':>10} {'faults':>11}  digest")
     for name, p in figures.items():
-        print(f"{name:<40} {p['cpu_s']:>10.2f}  {p['digest'][:16]}")
-    print(f"{'total':<40} {total:>10.2f}")
+        print(f"{name:<40} {p['cpu_s']:>10.2f} {p['faults']:>11,}  {p['digest'][:16]}")
+    faults = sum(p["faults"] for p in figures.values())
+    print(f"{'total':<40} {total:>10.2f} {faults:>11,}")
     return 0
 
 
