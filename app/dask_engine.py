@@ -42,6 +42,7 @@ from app.local_pool import file_size, largest_first
 from app.partition_region import region_frozen
 from app.partition_task import PartitionResult, PartitionTask, run_partition
 from geodx.errors import GeodxError
+from geodx.heap import tune_heap
 
 #: The LocalCluster's settings (its workers are forked within them). Workers forked, not
 #: spawned (see the module's notes); no statistical profiler (it samples every thread's
@@ -131,8 +132,10 @@ def run_task(task: PartitionTask) -> PartitionResult:
     """A partition on a Dask worker: :func:`app.partition_task.run_partition`.
 
     The worker's region is read (on its first task) with its objects left out of
-    the collector's walks (``app.partition_region.region_frozen``).
+    the collector's walks (``app.partition_region.region_frozen``), its heap set as
+    ``geodx run``'s (``geodx.heap.tune_heap``).
     """
+    tune_heap()  # a worker not forked from ``geodx run`` (another machine's)
     region_frozen(task.facts)
     return run_partition(task)
 

@@ -23,6 +23,9 @@ def main(argv: list[str]) -> None:
     region, out, timings = Path(argv[0]), Path(argv[1]), Path(argv[2])
     start = time.perf_counter()
     from app.pipeline import run_region  # imports are part of what is timed
+    from geodx.heap import tune_heap
+
+    tune_heap()  # as ``geodx run`` does
 
     imports = time.perf_counter() - start
     result = run_region(region, out)
