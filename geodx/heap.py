@@ -10,6 +10,8 @@ the cell table's replaced columns until they were released.
 from __future__ import annotations
 
 import ctypes
+import functools
+from typing import Any
 
 import pyarrow as pa
 
@@ -40,6 +42,25 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _libc() -> Any:
+    """The C library if it is glibc (opened once), else None."""
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
+def mallinfo() -> _MallInfo2 | None:
+    """The heap's figures (glibc ``mallinfo2``); None where unknown."""
+    info = getattr(_libc(), "mallinfo2", None)
+    if info is None:
+        return None
+    info.restype = _MallInfo2
+    result: _MallInfo2 = info()
+    return result
+
+
 def tune_heap() -> bool:
     """Set glibc's heap for a run: blocks reused, not mapped and zeroed afresh.
 
@@ -53,10 +74,8 @@ def tune_heap() -> bool:
     process starts threads (``geodx run``); forked workers inherit it. False where the
     C library is not glibc (nothing set).
     """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return False
     done = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     done &= mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)
@@ -66,12 +85,8 @@ def tune_heap() -> bool:
 
 def heap_free() -> int | None:
     """Bytes the C heap holds free (glibc ``mallinfo2``); None where unknown."""
-    try:
-        info = ctypes.CDLL("libc.so.6").mallinfo2
-    except (OSError, AttributeError):
-        return None
-    info.restype = _MallInfo2
-    return int(info().fordblks)
+    info = mallinfo()
+    return None if info is None else int(info.fordblks)
 
 
 def trim_heap() -> None:
@@ -80,7 +95,6 @@ def trim_heap() -> None:
     Elsewhere than glibc only Arrow's pool is trimmed.
     """
     pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        return
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)

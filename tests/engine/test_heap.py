@@ -13,16 +13,14 @@ from geodx import heap
 GLIBC = sys.platform.startswith("linux") and heap.heap_free() is not None
 
 PROBE = """
-import ctypes, sys
+import sys
 import numpy as np
 from geodx import heap
-info = ctypes.CDLL("libc.so.6").mallinfo2
-info.restype = heap._MallInfo2
 if sys.argv[1] == "tuned":
     assert heap.tune_heap()
-before = info().hblks
+before = heap.mallinfo().hblks
 block = np.ones(8 * 1024**2 // 8)  # 8 MiB: mapped on its own by default
-print(info().hblks - before)
+print(heap.mallinfo().hblks - before)
 """
 
 
